@@ -1,0 +1,48 @@
+"""Shared pytest fixtures.
+
+Every test writes under a temporary outputs directory (never the user's
+outputs/), runs offline, and runs vLLM in-process with a small KV cache.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Set before any test imports vllm/transformers.
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outputs(tmp_path, monkeypatch):
+    """Point the project's outputs at a per-test temporary directory."""
+    out = tmp_path / "outputs"
+    out.mkdir()
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """A random-init tiny Llama (character tokenizer, chat template) in HF format."""
+    from rlboundary.tinymodel import build_tiny_model
+
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny_model(path, seed=0, hidden_size=64, num_layers=2, num_heads=2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_no_template_path(tmp_path_factory):
+    """The same tiny model without a chat template (for error-path tests)."""
+    from rlboundary.tinymodel import build_tiny_model
+
+    path = tmp_path_factory.mktemp("models") / "tiny-no-template"
+    build_tiny_model(path, seed=0, chat_template=None, hidden_size=64, num_layers=2, num_heads=2)
+    return path
