@@ -28,7 +28,8 @@ app = typer.Typer(
 # Command modules, in the order their commands are listed by --help.
 COMMAND_MODULES = [
     "rlboundary.commands.sampling",  # sample, status
-    "rlboundary.commands.verifying",  # verify, passk
+    "rlboundary.commands.verifying",  # verify
+    "rlboundary.commands.metrics_cli",  # passk
     "rlboundary.commands.organism",  # organism build|eval
     "rlboundary.commands.reporting",  # report, plan
     "rlboundary.commands.maintenance",  # check
