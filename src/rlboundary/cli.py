@@ -31,7 +31,8 @@ COMMAND_MODULES = [
     "rlboundary.commands.verifying",  # verify
     "rlboundary.commands.metrics_cli",  # passk
     "rlboundary.commands.organism",  # organism build|eval
-    "rlboundary.commands.reporting",  # report, plan
+    "rlboundary.commands.reporting",  # report
+    "rlboundary.commands.planning",  # plan
     "rlboundary.commands.maintenance",  # check
 ]
 
