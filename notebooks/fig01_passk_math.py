@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figures 1-2: pass@k on math, base vs RL
+#
+# **Claim tested:** RL models win at small k, but base models catch up and overtake them as k grows.
+#
+# The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
+# (`params/default/fig01_passk_math.yaml`). Other parameter sets: `params/paper/fig01_passk_math.yaml` (the paper's models and scale,
+# GPUs) and `params/micro/fig01_passk_math.yaml` (CI). Run them with `rlboundary report --params paper --only fig01_passk_math`
+# or `papermill notebooks/fig01_passk_math.ipynb out.ipynb -f params/paper/fig01_passk_math.yaml`.
+
+# %% tags=["parameters"]
+models = [
+    {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw'},
+]
+benchmarks = ['organism']
+limit = None
+n = 256
+headline_k = 256
+temperature = 0.6
+top_p = 0.95
+max_tokens = 160
+seeds = [0]
+backend = 'vllm'
+organism_preset = 'default'
+organism_seed = 0
+bootstrap = 1000
+
+# %%
+from rlboundary import figures, plots, report
+from rlboundary.params import notebook_params
+
+params = notebook_params("fig01_passk_math", globals())  # validates the cell above (types, allowed values)
+plots.set_style()
+
+# %% [markdown]
+# ## Samples and verdicts
+# Sampled once and stored (Parquet under `outputs/samples`), graded once (verdicts cached beside them):
+# a rerun reads them back. One row per model and benchmark.
+
+# %%
+study = figures.passk_study(params)
+figures.run_summary(study.counts)
+
+# %% [markdown]
+# ## Panel: pass@k against k, base vs RL, one panel per benchmark
+# Unbiased pass@k (Chen et al.), averaged over problems; bands: bootstrap CIs over problems;
+# dotted line: the crossover k, the smallest k at which the base model's pass@k reaches the RL model's.
+
+# %%
+fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="pass@k, base vs RL")
+plots.save_figure(fig, "passk_curves")
+
+# %% [markdown]
+# ## Crossover k and sampling-efficiency gap
+# ΔSE = base pass@k (k = `headline_k`, clipped to n) − RL pass@1, with its paired bootstrap CI.
+
+# %%
+study.comparisons
+
+# %% [markdown]
+# ## Headline numbers
+
+# %%
+report.record_headlines("fig01_passk_math", study.headline)
+study.headline

@@ -1,0 +1,80 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 5 and the coverage table
+#
+# **Claim tested:** RL piles probability on problems the base model already solves; the problems RL solves are (nearly) a subset of the base model's.
+#
+# The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
+# (`params/default/fig05_accuracy_and_coverage.yaml`). Other parameter sets: `params/paper/fig05_accuracy_and_coverage.yaml` (the paper's models and scale,
+# GPUs) and `params/micro/fig05_accuracy_and_coverage.yaml` (CI). Run them with `rlboundary report --params paper --only fig05_accuracy_and_coverage`
+# or `papermill notebooks/fig05_accuracy_and_coverage.ipynb out.ipynb -f params/paper/fig05_accuracy_and_coverage.yaml`.
+
+# %% tags=["parameters"]
+models = [
+    {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw'},
+]
+benchmarks = ['organism']
+limit = None
+n = 256
+headline_k = 256
+temperature = 0.6
+top_p = 0.95
+max_tokens = 160
+seeds = [0]
+backend = 'vllm'
+organism_preset = 'default'
+organism_seed = 0
+bootstrap = 1000
+base_model = 'base'
+rl_model = 'rl-grpo'
+
+# %%
+from rlboundary import figures, plots, report
+from rlboundary.params import notebook_params
+
+params = notebook_params("fig05_accuracy_and_coverage", globals())  # validates the cell above (types, allowed values)
+plots.set_style()
+
+# %% [markdown]
+# ## Panel: per-problem accuracy histogram
+# Accuracy c/n of each problem in the paper's bins: exactly 0, (0, 0.1], …, (0.9, 1), exactly 1.
+# RL sharpening shows as mass moving to 1 and to 0 at once.
+
+# %%
+study = figures.accuracy_and_coverage(params)
+fig = plots.accuracy_histogram(study.histogram, figures.roles(params), title="per-problem accuracy")
+plots.save_figure(fig, "accuracy_histogram")
+
+# %% [markdown]
+# ## Panel: which problems each model solves at least once in n samples
+# If RL only narrows the base model's distribution, "RL only" is (nearly) empty.
+
+# %%
+fig = plots.coverage_bars(study.coverage, title="solvable problems")
+plots.save_figure(fig, "coverage")
+
+# %% [markdown]
+# ## The coverage table, with problem ids
+
+# %%
+plots.coverage_table(study.coverage)
+
+# %% [markdown]
+# ## Headline numbers
+
+# %%
+report.record_headlines("fig05_accuracy_and_coverage", study.headline)
+study.headline

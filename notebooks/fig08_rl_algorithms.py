@@ -1,0 +1,86 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 8: RL algorithms and training steps
+#
+# **Claim tested:** Every RL algorithm raises pass@1 but stays far below the base model's pass@k (a large sampling-efficiency gap ΔSE).
+#
+# The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
+# (`params/default/fig08_rl_algorithms.yaml`). Other parameter sets: `params/paper/fig08_rl_algorithms.yaml` (the paper's models and scale,
+# GPUs) and `params/micro/fig08_rl_algorithms.yaml` (CI). Run them with `rlboundary report --params paper --only fig08_rl_algorithms`
+# or `papermill notebooks/fig08_rl_algorithms.ipynb out.ipynb -f params/paper/fig08_rl_algorithms.yaml`.
+
+# %% tags=["parameters"]
+models = [
+    {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
+    {'name': 'rl-grpo-step1', 'path': 'organism:rl-grpo-step1', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 1},
+    {'name': 'rl-grpo-step2', 'path': 'organism:rl-grpo-step2', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 2},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 3},
+    {'name': 'rl-rloo-step1', 'path': 'organism:rl-rloo-step1', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 1},
+    {'name': 'rl-rloo-step2', 'path': 'organism:rl-rloo-step2', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 2},
+    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 3},
+    {'name': 'rl-dr_grpo-step1', 'path': 'organism:rl-dr_grpo-step1', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 1},
+    {'name': 'rl-dr_grpo-step2', 'path': 'organism:rl-dr_grpo-step2', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 2},
+    {'name': 'rl-dr_grpo', 'path': 'organism:rl-dr_grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 3},
+]
+benchmarks = ['organism']
+limit = None
+n = 64
+headline_k = 64
+temperature = 0.6
+top_p = 0.95
+max_tokens = 160
+seeds = [0]
+backend = 'vllm'
+organism_preset = 'default'
+organism_seed = 0
+bootstrap = 1000
+
+# %%
+from rlboundary import figures, plots, report
+from rlboundary.params import notebook_params
+
+params = notebook_params("fig08_rl_algorithms", globals())  # validates the cell above (types, allowed values)
+plots.set_style()
+
+# %% [markdown]
+# ## Panel: pass@1 and pass@k per RL algorithm (last checkpoint)
+# Bars: bootstrap CIs over problems; dashed line: the base model's pass@k; ΔSE = base pass@k − RL pass@1.
+# The problems of all listed benchmarks are pooled into one evaluation set.
+
+# %%
+study = figures.algorithm_study(params)
+fig = plots.algorithm_bars(study.summary, base_top=study.base_top, k_label=f"pass@{study.k}",
+                           title=f"RL algorithms vs the base model ({study.base})")
+plots.save_figure(fig, "algorithms")
+
+# %% [markdown]
+# ## Panel: pass@1 and pass@k along RL training
+
+# %%
+fig = plots.training_step_curves(study.steps, k_label=f"pass@{study.k}", title="along RL training")
+plots.save_figure(fig, "training_steps")
+
+# %% [markdown]
+# ## Every checkpoint
+
+# %%
+study.steps
+
+# %% [markdown]
+# ## Headline numbers
+
+# %%
+report.record_headlines("fig08_rl_algorithms", study.headline)
+study.headline

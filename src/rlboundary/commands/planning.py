@@ -1,0 +1,125 @@
+"""The `plan` command: samples, tokens and GPU-hours of a parameter set, before launch.
+
+    rlboundary plan params/paper/fig01_passk_math.yaml
+    rlboundary plan paper --gpu h200                 # every notebook of a named set
+    rlboundary plan my.yaml --fill 0.1 --tokens-per-s 5000
+
+PARAMS is what `rlboundary report --params` takes: a named set (default,
+paper, micro), a directory of <notebook>.yaml files, a notebook's YAML file
+(its name says which notebook), or a study-level YAML file. Runs that several
+notebooks share are counted once. How each number is estimated, and which
+figures are assumptions, is in `rlboundary.cost`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .. import cost
+from ..errors import UserError
+
+
+def load_param_sets(source: str) -> dict:
+    """{notebook: Params} for every notebook that `source` parameterises."""
+    from .. import params
+
+    path = params.resolve_source(source)
+    if path.is_dir():
+        notebooks = [nb for nb in params.NOTEBOOKS if (path / f"{nb}.yaml").exists()]
+        if not notebooks:
+            raise UserError(f"{path} holds no <notebook>.yaml file.", f"add one of: {', '.join(params.NOTEBOOKS)}.")
+        return {nb: params.load_params(nb, path) for nb in notebooks}
+    if path.stem in params.NOTEBOOKS:
+        return {path.stem: params.load_params(path.stem, path)}
+    # A study-level or sectioned file: plan it as the sectioned notebooks, else as Figure 1.
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or {}
+    sections = [k for k in data if k in params.NOTEBOOKS] if isinstance(data, dict) else []
+    return {nb: params.load_params(nb, path) for nb in (sections or ["fig01_passk_math"])}
+
+
+def _fmt(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "?"
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{suffix}{unit}"
+    return f"{x:.3g}{unit}"
+
+
+def print_plan(estimates: list[cost.Estimate], gpu: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Estimated cost on {gpu.upper()} GPUs (GPU-hours = estimate; ceiling: every response at max_tokens)")
+    for col in ("model", "benchmark", "seed", "problems", "n", "samples to draw", "prefill tok",
+                "mean resp tok", "generated tok", "batch", "tok/s/replica", "GPUs", "GPU-h", "GPU-h ceiling"):
+        table.add_column(col, justify="left" if col in ("model", "benchmark") else "right")
+    for e in estimates:
+        table.add_row(e.run.model["name"], e.run.benchmark, str(e.run.seed), str(e.problems), str(e.run.n),
+                      _fmt(e.samples_todo), _fmt(e.prompt_tokens), f"{e.mean_response_tokens:.0f}",
+                      _fmt(e.generated_tokens), str(e.batch or "-"), _fmt(e.tokens_per_s), str(e.gpus_per_replica),
+                      _fmt(e.gpu_hours), _fmt(e.gpu_hours_ceiling))
+    known = [e for e in estimates if e.gpu_hours is not None]
+    table.add_row("TOTAL", "", "", "", "", _fmt(sum(e.samples_todo for e in estimates)),
+                  _fmt(sum(e.prompt_tokens for e in estimates)), "", _fmt(sum(e.generated_tokens for e in estimates)),
+                  "", "", "", _fmt(sum(e.gpu_hours for e in known)) + ("" if len(known) == len(estimates) else "+?"),
+                  _fmt(sum(e.gpu_hours_ceiling for e in known)), style="bold")
+    console = Console(width=200)
+    console.print(table)
+    # Where every number came from, once per distinct source.
+    lines = dict.fromkeys([f"prompts {e.run.benchmark}: {e.prompt_source}" for e in estimates]
+                          + [f"shape {e.run.model['name']}: {e.shape_source}" for e in estimates]
+                          + [f"mean response: {e.response_source}" for e in estimates]
+                          + [f"tokens/s: {e.throughput_source}" for e in estimates])
+    console.print(f"prompt tokens at {cost.CHARS_PER_TOKEN} chars/token (ASSUMED), prefilled once per "
+                  f"work unit of {estimates[0].run.chunk_size} samples.")
+    for line in lines:
+        console.print(line)
+
+
+def summary_figures(estimates: list[cost.Estimate], gpu: str) -> dict[str, str]:
+    """Totals as name=value figures (for `make bench`)."""
+    known = [e for e in estimates if e.gpu_hours is not None]
+    unknown = "" if len(known) == len(estimates) else f"+{len(estimates) - len(known)}unknown"
+    return {
+        "samples": f"{sum(e.samples_todo for e in estimates)}",
+        "generated_tokens": f"{sum(e.generated_tokens for e in estimates):.3g}",
+        f"{gpu}_gpu_hours": f"{sum(e.gpu_hours for e in known):.4g}{unknown}",
+        f"{gpu}_gpu_hours_ceiling": f"{sum(e.gpu_hours_ceiling for e in known):.4g}{unknown}",
+    }
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    def plan(
+        params_source: str = typer.Argument(..., metavar="PARAMS", help="a named set, a directory, or a YAML file"),
+        gpu: str = typer.Option("h100", help=f"GPU to price on: {', '.join(cost.GPUS)}"),
+        engine: str = typer.Option("vllm", help="engine whose throughput figure is used (vllm, transformers-static, transformers)"),
+        fill: float = typer.Option(cost.DEFAULT_FILL, help="ASSUMED mean share of max_tokens a response uses (stored samples override it)"),
+        tokens_per_s: Optional[float] = typer.Option(None, "--tokens-per-s", help="your measured decode tokens/s per replica (replaces the roofline model)"),
+        summary: bool = typer.Option(False, "--summary", help="print only name=value totals (per notebook and for the whole set)"),
+    ) -> None:
+        """Print samples, tokens and estimated GPU-hours of a parameter set before running it."""
+        sets = load_param_sets(params_source)
+
+        def estimates_of(param_sets: dict) -> list[cost.Estimate]:
+            return [cost.estimate(r, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s)
+                    for r in cost.plan_runs(param_sets)]
+
+        if summary:
+            label = Path(params_source).stem
+            groups = {nb: {nb: p} for nb, p in sets.items()} if len(sets) > 1 else {}
+            groups[f"{label}_all" if groups else label] = sets
+            for name, group in groups.items():
+                for key, value in summary_figures(estimates_of(group), gpu).items():
+                    typer.echo(f"plan_{name}_{key}={value}")
+            return
+        runs = cost.plan_runs(sets)
+        estimates = estimates_of(sets)
+        typer.echo(f"{len(runs)} runs from {', '.join(sets)} ({Path(params_source).name})")
+        print_plan(estimates, gpu)

@@ -1,0 +1,505 @@
+"""The data behind each figure notebook: sample (cached), grade (cached), summarise.
+
+Notebooks hold no logic; they call one function here per figure and plot
+what it returns. Every function takes validated parameters
+(`rlboundary.params.Params`) and works through the package's stages:
+
+    benchmark (benchmarks.get_benchmark)
+      -> samples (study.sample_run: the resumable Parquet store; a run that is
+         already stored is read, not sampled again)
+      -> verdicts (verify.grading.grade_run: cached beside the samples)
+      -> counts / pass@k / crossover / ΔSE / histograms / coverage (metrics)
+
+so a warm rerun only reads Parquet and recomputes the (fast) statistics.
+Model paths of the form `organism:<model>` name a model of the embedded
+organism; it is built on first use (`organism.ensure_organism`).
+
+Several seeds pool their samples: seed i's sample j becomes sample
+i * n + j, so a problem's n is n x len(seeds).
+
+    from rlboundary import figures
+    from rlboundary.params import load_params
+    study = figures.passk_study(load_params("fig01_passk_math", "micro"))
+    study.headline
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+from .errors import UserError
+from .params import Params
+
+ORGANISM_PREFIX = "organism:"
+
+
+# --- models, benchmarks, graders -----------------------------------------------
+
+def roles(params: Params) -> dict[str, str]:
+    """Model name -> role (the colour of its curves)."""
+    return {m["name"]: m["role"] for m in params.models}
+
+
+def organism_models(params: Params) -> dict[str, str]:
+    """The embedded organism's model paths, building it on first use."""
+    from .organism import ensure_organism
+
+    return {name: str(path) for name, path in ensure_organism(params.organism_preset, params.organism_seed).items()}
+
+
+def model_spec(params: Params, entry: dict):
+    """A models.ModelSpec for one `models:` entry (organism paths resolved)."""
+    from .models import ModelSpec
+
+    path = entry["path"]
+    if path.startswith(ORGANISM_PREFIX):
+        built = organism_models(params)
+        key = path[len(ORGANISM_PREFIX):]
+        if key not in built:
+            raise UserError(f"model '{entry['name']}': the organism has no model '{key}'.",
+                            f"use organism:<one of {', '.join(sorted(built))}>.")
+        path = built[key]
+    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=entry["template"],
+                     dtype=entry["dtype"], max_model_len=entry["max_model_len"], stop=list(entry["stop"]),
+                     tokenizer=entry["tokenizer"], tensor_parallel_size=entry["tensor_parallel_size"],
+                     data_parallel_size=entry["data_parallel_size"])
+
+
+@lru_cache(maxsize=32)
+def _benchmark_cached(name: str, data_dir: str | None, limit: int | None):
+    from .benchmarks import get_benchmark
+
+    return get_benchmark(name, data_dir=data_dir, limit=limit)
+
+
+def benchmark(params: Params, name: str):
+    return _benchmark_cached(name, params.data_dir, params.limit)
+
+
+def grader_for(params: Params, kind: str):
+    """The grader that judges a benchmark of this kind (math: the chosen math
+    grader; code: executed tests in the sandbox; organism: the exact step checker)."""
+    from .verify.grading import get_grader
+
+    if kind == "math":
+        return get_grader(params.math_grader)
+    if kind == "code":
+        return get_grader("code-exec", timeout_s=params.get("code_timeout", 10.0))
+    return get_grader(kind)
+
+
+def sampling_settings(params: Params, benchmark_name: str):
+    from .sampling import SamplingSettings
+
+    return SamplingSettings(n=params.n_for(benchmark_name), temperature=params.temperature, top_p=params.top_p,
+                            max_tokens=params.max_tokens, chunk_size=params.chunk_size)
+
+
+# --- samples and verdicts ------------------------------------------------------
+
+def verdicts(params: Params, models: Iterable[str] | None = None,
+             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
+    """Verdict rows for every (model, benchmark, seed), sampling and grading
+    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
+    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+    from .study import sample_run
+    from .verify.grading import grade_run
+
+    wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
+    frames = []
+    for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
+        bench = benchmark(params, bench_name)
+        settings = sampling_settings(params, bench_name)
+        grader = grader_for(params, bench.kind)
+        for entry in wanted_models:
+            spec = model_spec(params, entry)
+            for i, seed in enumerate(params.seeds):
+                store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
+                                   data_dir=params.data_dir, limit=params.limit, progress=False)
+                v = grade_run(store.run_dir, bench.problems, grader)
+                # A run may hold more samples than this notebook asks for
+                # (another notebook raised n): use the first n only.
+                v = v[v["sample_idx"] < settings.n].copy()
+                v["sample_idx"] = v["sample_idx"].astype(np.int64) + i * settings.n
+                v.insert(0, "seed", seed)
+                v.insert(0, "benchmark", bench_name)
+                v.insert(0, "model", entry["name"])
+                frames.append(v)
+    return pd.concat(frames, ignore_index=True)
+
+
+def counts(verdict_rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-problem counts (model, benchmark, problem_id, n, c) of every group."""
+    return metrics.concat_counts(
+        metrics.counts_from_verdicts(g, model=m, benchmark=b)
+        for (m, b), g in verdict_rows.groupby(["model", "benchmark"], sort=False))
+
+
+def run_summary(count_rows: pd.DataFrame) -> pd.DataFrame:
+    """What was sampled: problems, samples per problem and mean accuracy per run."""
+    g = count_rows.groupby(["model", "benchmark"], sort=False)
+    return pd.DataFrame({"problems": g.size(), "n": g["n"].min(),
+                         "samples": g["n"].sum(), "mean accuracy": g.apply(lambda d: (d["c"] / d["n"]).mean())}).reset_index()
+
+
+# --- pass@k (Figures 1-4, 7) ---------------------------------------------------
+
+@dataclass
+class PasskStudy:
+    counts: pd.DataFrame
+    curves: pd.DataFrame  # model, benchmark, k, pass_at_k, ci_low, ci_high
+    comparisons: pd.DataFrame  # model vs its base per benchmark: crossover k + CI, ΔSE + CI
+    headline: pd.DataFrame  # per model and benchmark: pass@1, pass@k, crossover, ΔSE
+
+
+def headline_k(params: Params, n: int) -> int:
+    return min(params.headline_k, n)
+
+
+def compare_to_base(params: Params, count_rows: pd.DataFrame) -> pd.DataFrame:
+    """Crossover k and ΔSE of every non-base model against its base, per benchmark."""
+    rows = []
+    for entry in params.models:
+        if entry["role"] == "base":
+            continue
+        base = params.base_of(entry)
+        for bench in params.benchmarks:
+            b = count_rows[(count_rows["model"] == base["name"]) & (count_rows["benchmark"] == bench)]
+            m = count_rows[(count_rows["model"] == entry["name"]) & (count_rows["benchmark"] == bench)]
+            if b.empty or m.empty:
+                continue
+            k_max = headline_k(params, int(min(b["n"].min(), m["n"].min())))
+            cross = metrics.crossover(b, m, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
+            gap = metrics.sampling_efficiency_gap(b, m, k_max=k_max, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
+            rows.append({"model": entry["name"], "role": entry["role"], "base": base["name"], "benchmark": bench,
+                         "n": int(cross["n"]), "crossover_k": cross["crossover_k"], "crossover": cross["description"],
+                         "crossover_ci_low": cross["ci_low"], "crossover_ci_high": cross["ci_high"],
+                         "rl_ahead_at_k1": cross["rl_ahead_at_k1"], "k_max": k_max,
+                         "delta_se": gap["delta_se"], "delta_se_ci_low": gap["ci_low"], "delta_se_ci_high": gap["ci_high"]})
+    return pd.DataFrame(rows)
+
+
+def headline_table(params: Params, curves: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
+    """Per model and benchmark: pass@1, pass@k at the headline k, crossover k, ΔSE."""
+    rows = []
+    for (model, bench), g in curves.groupby(["model", "benchmark"], sort=False):
+        n = int(g["n"].iloc[0])
+        k = headline_k(params, n)
+        at = g.set_index("k")["pass_at_k"]
+        comp = comparisons[(comparisons["model"] == model) & (comparisons["benchmark"] == bench)] if len(comparisons) else comparisons
+        rows.append({"model": model, "role": params.model(model)["role"], "benchmark": bench, "n": n,
+                     "pass@1": float(at.get(1, np.nan)), "k": k, "pass@k": float(at.get(k, np.nan)),
+                     "crossover k": comp["crossover"].iloc[0] if len(comp) else None,
+                     "ΔSE": float(comp["delta_se"].iloc[0]) if len(comp) else None})
+    return pd.DataFrame(rows)
+
+
+def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
+    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
+    bootstrap CIs, and every model compared with its base."""
+    rows = counts(verdicts(params, models))
+    curves = []
+    for bench in params.benchmarks:
+        sub = rows[rows["benchmark"] == bench]
+        ks = sorted(set(params.ks_for(bench)) | {1, headline_k(params, int(sub["n"].min()))})
+        ks = [k for k in ks if k <= int(sub["n"].min())]
+        curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
+    curves = pd.concat(curves, ignore_index=True)
+    comparisons = compare_to_base(params, rows)
+    return PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+
+
+# --- Figure 5: accuracy histograms and coverage --------------------------------
+
+@dataclass
+class CoverageStudy:
+    histogram: pd.DataFrame
+    coverage: pd.DataFrame
+    headline: pd.DataFrame
+
+
+def base_and_rl(params: Params) -> tuple[str, str]:
+    """The pair a two-model figure compares: the parameters' choice, else the first of each role."""
+    def pick(name, role):
+        if name is not None:
+            return name
+        found = params.models_with_role(role)
+        if not found:
+            raise UserError(f"no model with role {role}.", f"add one with `role: {role}` or set {role}_model.")
+        return found[0]["name"]
+    return pick(params.get("base_model"), "base"), pick(params.get("rl_model"), "rl")
+
+
+def accuracy_and_coverage(params: Params) -> CoverageStudy:
+    base, rl = base_and_rl(params)
+    rows = counts(verdicts(params, [base, rl]))
+    hist = metrics.accuracy_histogram(rows)
+    coverage = pd.concat([metrics.coverage_sets(rows[(rows["model"] == base) & (rows["benchmark"] == b)],
+                                                rows[(rows["model"] == rl) & (rows["benchmark"] == b)])
+                          for b in params.benchmarks], ignore_index=True)
+    wide = coverage.pivot(index="benchmark", columns="set", values="n_problems").reset_index()
+    wide.columns.name = None
+    wide.insert(1, "base", base)
+    wide.insert(2, "rl", rl)
+    return CoverageStudy(hist, coverage, wide[["benchmark", "base", "rl", *metrics.COVERAGE_SETS]])
+
+
+# --- Figure 8: RL algorithms and training steps ---------------------------------
+
+@dataclass
+class AlgorithmStudy:
+    summary: pd.DataFrame  # one row per algorithm at its last step: pass@1, pass@k, ΔSE (+ CIs)
+    steps: pd.DataFrame  # algorithm, step, pass@1, pass@k (+ CIs)
+    base: str
+    base_top: float  # the base model's pass@k
+    k: int
+    headline: pd.DataFrame
+
+
+def _pooled(rows: pd.DataFrame) -> pd.DataFrame:
+    """Counts of several benchmarks as one evaluation set (problem ids kept unique)."""
+    return rows.assign(problem_id=rows["benchmark"] + "/" + rows["problem_id"].astype(str), benchmark="all")
+
+
+def algorithm_study(params: Params) -> AlgorithmStudy:
+    """pass@1 and pass@k of every RL checkpoint, grouped by algorithm and
+    step, with ΔSE against the base; the problems of all listed benchmarks
+    are pooled into one evaluation set."""
+    rl = [m for m in params.models if m["role"] == "rl"]
+    if not rl:
+        raise UserError("no model with role rl.", "list the RL checkpoints with `role: rl` (and `algorithm:`, `step:`).")
+    base = params.base_of(rl[0])["name"]
+    rows = _pooled(counts(verdicts(params, [base, *[m["name"] for m in rl]])))
+    k = headline_k(params, int(rows["n"].min()))
+    base_rows = rows[rows["model"] == base]
+    base_top = float(metrics.pass_at_k_curve(base_rows, ks=[k], n_boot=0)["pass_at_k"].iloc[0])
+    records = []
+    for entry in rl:
+        mine = rows[rows["model"] == entry["name"]]
+        curve = metrics.pass_at_k_curve(mine, ks=sorted({1, k}), n_boot=params.bootstrap, ci=params.ci_level).set_index("k")
+        gap = metrics.sampling_efficiency_gap(base_rows, mine, k_max=k, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
+        records.append({"model": entry["name"], "algorithm": entry["algorithm"] or entry["name"],
+                        "step": entry["step"] if entry["step"] is not None else -1,
+                        "pass_at_1": curve.loc[1, "pass_at_k"], "pass_at_1_low": curve.loc[1, "ci_low"],
+                        "pass_at_1_high": curve.loc[1, "ci_high"], "pass_at_k": curve.loc[k, "pass_at_k"],
+                        "pass_at_k_low": curve.loc[k, "ci_low"], "pass_at_k_high": curve.loc[k, "ci_high"],
+                        "delta_se": gap["delta_se"], "delta_se_low": gap["ci_low"], "delta_se_high": gap["ci_high"]})
+    steps = pd.DataFrame(records)
+    summary = steps.sort_values("step").groupby("algorithm", sort=False).tail(1).reset_index(drop=True)
+    headline = summary[["algorithm", "model", "step", "pass_at_1", "pass_at_k", "delta_se"]].rename(
+        columns={"pass_at_1": "pass@1", "pass_at_k": f"pass@{k}", "delta_se": "ΔSE"})
+    headline.insert(0, "base pass@%d" % k, base_top)
+    return AlgorithmStudy(summary, steps, base, base_top, k, headline)
+
+
+# --- CoT validity (organism) -------------------------------------------------------
+
+@dataclass
+class ValidityStudy:
+    by_bucket: pd.DataFrame  # model, bucket, problems, n_correct, valid_fraction, ci_low, ci_high
+    headline: pd.DataFrame
+
+
+def _ratio_ci(num: np.ndarray, den: np.ndarray, n_boot: int, ci: float, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap over problems of sum(num) / sum(den)."""
+    w = metrics.resample_weights(len(num), n_boot, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reps = (w @ num) / (w @ den)
+    reps = reps[np.isfinite(reps)]
+    if reps.size == 0:
+        return float("nan"), float("nan")
+    a = (1 - ci) / 2
+    lo, hi = np.quantile(reps, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def validity_study(params: Params) -> ValidityStudy:
+    """Share of correct answers whose every step is valid, by per-problem
+    pass rate (c/n): are correct answers at low pass rates lucky guesses?"""
+    v = verdicts(params)
+    if "trace_valid" not in v.columns:
+        raise UserError("these verdicts carry no trace validity (only the organism grader checks steps).",
+                        "use an organism benchmark for this notebook.")
+    v = v.assign(valid_correct=v["correct"].astype(bool) & v["trace_valid"].fillna(False).astype(bool))
+    per_problem = (v.groupby(["model", "benchmark", "problem_id"], sort=False)
+                   .agg(n=("correct", "size"), c=("correct", "sum"), valid=("valid_correct", "sum")).reset_index())
+    per_problem["rate"] = per_problem["c"] / per_problem["n"]
+    edges = params.pass_rate_bins
+    labels = [f"({edges[i]:g},{edges[i + 1]:g}]" for i in range(len(edges) - 1)]
+    per_problem["bucket"] = pd.cut(per_problem["rate"], edges, labels=labels, right=True)
+    rows = []
+    for (model, bucket), g in per_problem.dropna(subset=["bucket"]).groupby(["model", "bucket"], sort=False, observed=True):
+        num, den = g["valid"].to_numpy(float), g["c"].to_numpy(float)
+        lo, hi = _ratio_ci(num, den, params.bootstrap, params.ci_level)
+        rows.append({"model": model, "bucket": str(bucket), "problems": len(g), "n_correct": int(den.sum()),
+                     "valid_fraction": float(num.sum() / den.sum()), "ci_low": lo, "ci_high": hi})
+    by_bucket = pd.DataFrame(rows)
+    by_bucket["bucket"] = pd.Categorical(by_bucket["bucket"], labels, ordered=True)
+    by_bucket = by_bucket.sort_values(["model", "bucket"]).reset_index(drop=True)
+    by_bucket["bucket"] = by_bucket["bucket"].astype(str)
+    model_order = {m["name"]: i for i, m in enumerate(params.models)}
+    overall = (per_problem.groupby("model").agg(correct=("c", "sum"), valid=("valid", "sum")).reset_index())
+    overall["valid among correct"] = overall["valid"] / overall["correct"]
+    lowest = by_bucket.groupby("model").first().reset_index()[["model", "bucket", "valid_fraction", "n_correct"]]
+    headline = overall.merge(lowest.rename(columns={"bucket": "lowest bucket", "valid_fraction": "valid in lowest bucket",
+                                                    "n_correct": "correct in lowest bucket"}), on="model", how="left")
+    headline = headline.sort_values("model", key=lambda s: s.map(model_order)).reset_index(drop=True)
+    return ValidityStudy(by_bucket, headline)
+
+
+# --- Horizon (organism) ---------------------------------------------------------
+
+@dataclass
+class HorizonStudy:
+    points: pd.DataFrame  # model, k, n_steps, pass_at_k, ci_low, ci_high
+    fits: pd.DataFrame  # model, k, h50, scale, ci_low, ci_high, extrapolated, ...
+    headline: pd.DataFrame
+
+
+def horizon_study(params: Params) -> HorizonStudy:
+    """pass@k against the number of reasoning steps, and the 50 % horizon
+    (logistic fit over problems) for every model and k in horizon_ks."""
+    from .horizon import horizon_fit
+
+    rows = counts(verdicts(params))
+    steps_of = {}
+    for bench in params.benchmarks:
+        for p in benchmark(params, bench).problems:
+            if "n_steps" not in p.metadata:
+                raise UserError(f"benchmark {bench} has no n_steps per problem.", "use an organism benchmark here.")
+            steps_of[(bench, p.id)] = p.metadata["n_steps"]
+    rows["n_steps"] = [steps_of[(b, str(p))] for b, p in zip(rows["benchmark"], rows["problem_id"])]
+    ks = list(params.horizon_ks)
+    points, fits = [], []
+    for model, g in rows.groupby("model", sort=False):
+        per_problem = metrics.pass_at_k(g["n"].to_numpy(), g["c"].to_numpy(), ks)  # (problems, len(ks))
+        for j, k in enumerate(ks):
+            for n_steps, idx in g.reset_index(drop=True).groupby("n_steps").groups.items():
+                mean, lo, hi = metrics.bootstrap_mean_ci(per_problem[np.asarray(idx), j], params.bootstrap, params.ci_level)
+                points.append({"model": model, "k": k, "n_steps": n_steps, "problems": len(idx),
+                               "pass_at_k": float(mean[0]), "ci_low": float(lo[0]), "ci_high": float(hi[0])})
+            fit = horizon_fit(g["n_steps"].to_numpy(), per_problem[:, j], n_boot=min(params.bootstrap, 200),
+                              ci=params.ci_level)
+            fits.append({"model": model, "role": params.model(model)["role"], "k": k, **fit.as_dict()})
+    fits = pd.DataFrame(fits)
+    headline = fits[["model", "role", "k", "h50", "ci_low", "ci_high", "extrapolated"]].rename(
+        columns={"h50": "50% horizon (steps)", "ci_low": "CI low", "ci_high": "CI high"})
+    return HorizonStudy(pd.DataFrame(points), fits, headline)
+
+
+# --- Figure 6: perplexity under the base model ------------------------------------
+
+@dataclass
+class PerplexityStudy:
+    scores: pd.DataFrame  # perplexity.COLUMNS per scored response
+    long: pd.DataFrame  # scorer, source, variant, perplexity (for the boxplots)
+    headline: pd.DataFrame  # median perplexity per scorer, source and variant
+    note: str
+
+
+def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFrame:
+    """The first `responses_per_problem` stored samples of a model (sampled if missing)."""
+    from .study import sample_run
+
+    settings = sampling_settings(params, bench_name)
+    store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
+                       data_dir=params.data_dir, limit=params.limit, progress=False)
+    rows = store.samples(columns=["problem_id", "sample_idx", "text"])
+    return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
+
+
+def perplexity_study(params: Params) -> PerplexityStudy:
+    """PPL under the scoring (base) model of base, RL, teacher and ground-truth
+    responses, PPL of RL responses under the RL model itself, each with all
+    response tokens and without the tokens copied from the prompt.
+    Scores are cached under outputs/cache/perplexity, keyed by everything that changes them."""
+    from .perplexity import Scorer, score_samples
+    from .prompts import get_template, render_prompt
+
+    scorer_entry = params.model(params.scoring_model) if params.scoring_model else params.models_with_role("base")[0]
+    _, rl_name = base_and_rl(params)
+    rl_entry = params.model(rl_name)
+    sources = [scorer_entry, rl_entry] + params.models_with_role("teacher")
+    backend = "hf" if params.backend == "hf" else "vllm"
+    frames, notes = [], []
+    for bench_name in params.benchmarks:
+        bench = benchmark(params, bench_name)
+        # Who scores what: the scoring model scores every source; the RL model its own responses.
+        plan = [(scorer_entry, [(m, _first_responses(params, m, bench_name)) for m in sources])]
+        plan.append((rl_entry, [(rl_entry, _first_responses(params, rl_entry, bench_name))]))
+        for scoring, jobs in plan:
+            spec = model_spec(params, scoring)
+            tokenizer = None
+            if get_template(scoring["template"]).needs_tokenizer:
+                from .models import load_tokenizer
+
+                tokenizer = load_tokenizer(spec)
+            prompts = {p.id: render_prompt(p, scoring["template"], tokenizer) for p in bench.problems}
+            truth = pd.DataFrame([{"problem_id": p.id, "sample_idx": 0, "text": p.metadata["solution"]}
+                                  for p in bench.problems if p.metadata.get("solution")])
+            if scoring is scorer_entry and params.include_ground_truth:
+                if len(truth):
+                    jobs = jobs + [(None, truth)]
+                else:
+                    notes.append(f"{bench_name} has no reference solutions: no ground-truth box")
+            cached = _ppl_cache_get(params, bench_name, spec, jobs)
+            if cached is not None:
+                frames.append(cached)
+                continue
+            scorer_obj = Scorer(spec, backend=backend)
+            try:
+                scored = [score_samples(rows, prompts, spec, source=(m["role"] if m else "ground_truth"),
+                                        scorer=scoring["name"], min_copy_len=params.copy_min_tokens, scorer_obj=scorer_obj)
+                          .assign(benchmark=bench_name, model=(m["name"] if m else "ground truth"))
+                          for m, rows in jobs]
+            finally:
+                scorer_obj.close()
+            result = pd.concat(scored, ignore_index=True)
+            _ppl_cache_put(params, bench_name, spec, jobs, result)
+            frames.append(result)
+    scores = pd.concat(frames, ignore_index=True)
+    long = pd.concat([
+        scores.assign(variant="all tokens", perplexity=scores["ppl"]),
+        scores.assign(variant="without prompt copies", perplexity=scores["ppl_excl_copied"]),
+    ], ignore_index=True)
+    long = long[np.isfinite(long["perplexity"])]
+    headline = (long.groupby(["scorer", "source", "variant"], sort=False)["perplexity"]
+                .agg(median="median", responses="size").reset_index())
+    return PerplexityStudy(scores, long[["benchmark", "scorer", "source", "model", "variant", "perplexity"]],
+                           headline, "; ".join(notes))
+
+
+def _ppl_cache_path(params: Params, bench_name: str, spec, jobs) -> Path:
+    import hashlib
+    import json
+
+    from .paths import cache_dir
+
+    ident = {"benchmark": bench_name, "limit": params.limit, "scorer": [spec.name, spec.path, spec.template],
+             "min_copy": params.copy_min_tokens, "backend": params.backend,
+             "sources": [[m["name"] if m else "ground truth",
+                          hashlib.sha256(pd.util.hash_pandas_object(rows[["problem_id", "sample_idx", "text"]],
+                                                                    index=False).values.tobytes()).hexdigest()]
+                         for m, rows in jobs]}
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir() / "perplexity" / f"{spec.name}-{bench_name.replace(':', '_')}-{key}.parquet"
+
+
+def _ppl_cache_get(params, bench_name, spec, jobs):
+    path = _ppl_cache_path(params, bench_name, spec, jobs)
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _ppl_cache_put(params, bench_name, spec, jobs, frame) -> None:
+    path = _ppl_cache_path(params, bench_name, spec, jobs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)  # atomic: a killed run never leaves half a cache file

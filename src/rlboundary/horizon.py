@@ -1,0 +1,93 @@
+"""The 50 % horizon: how many reasoning steps a model still gets right half the time.
+
+Given per-problem success probabilities (pass@1, pass@8, ...) and each
+problem's number of steps, fit a decreasing logistic curve
+
+    p(s) = 1 / (1 + exp((s - h50) / scale))
+
+by maximum likelihood (the per-problem probability is a fractional Bernoulli
+target), and report h50, the step count where the fitted success rate is
+50 %. A bootstrap over problems gives its confidence interval. When the
+fitted h50 lies outside the observed step range it is flagged as
+extrapolated rather than clipped: "beyond the longest problems" is a finding.
+
+    from rlboundary.horizon import horizon_fit
+    fit = horizon_fit(steps=[1, 2, 3, ...], success=[0.9, 0.7, ...])
+    fit.h50, fit.ci_low, fit.ci_high, fit.extrapolated
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import UserError
+
+# Probabilities are clipped away from 0 and 1 inside the log-likelihood so a
+# problem solved always (or never) does not give an infinite loss.
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class HorizonFit:
+    h50: float  # steps at which the fitted success rate is 50 %
+    scale: float  # steps over which the rate falls from 73 % to 50 % (1/slope)
+    ci_low: float
+    ci_high: float
+    min_steps: float
+    max_steps: float
+    n_problems: int
+    extrapolated: bool  # h50 outside [min_steps, max_steps]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def predict(self, steps) -> np.ndarray:
+        return logistic(np.asarray(steps, dtype=float), self.h50, self.scale)
+
+
+def logistic(steps: np.ndarray, h50: float, scale: float) -> np.ndarray:
+    """Decreasing logistic in the number of steps; 0.5 at `h50`."""
+    return 1.0 / (1.0 + np.exp(np.clip((steps - h50) / scale, -50, 50)))
+
+
+def _fit_once(steps: np.ndarray, success: np.ndarray) -> tuple[float, float]:
+    from scipy.optimize import minimize
+
+    y = np.clip(success, _EPS, 1 - _EPS)
+
+    def loss(theta):
+        h50, log_scale = theta
+        p = np.clip(logistic(steps, h50, np.exp(log_scale)), _EPS, 1 - _EPS)
+        return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    # Start at the middle of the observed range with a scale of one step.
+    start = np.array([float(np.median(steps)), 0.0])
+    res = minimize(loss, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-9, "maxiter": 2000})
+    return float(res.x[0]), float(np.exp(res.x[1]))
+
+
+def horizon_fit(steps, success, n_boot: int = 200, ci: float = 0.95, seed: int = 0) -> HorizonFit:
+    """Fit the logistic horizon to per-problem (steps, success probability) pairs."""
+    steps = np.asarray(steps, dtype=float)
+    success = np.asarray(success, dtype=float)
+    if steps.shape != success.shape or steps.ndim != 1:
+        raise UserError("steps and success must be 1-d and of equal length.", "pass one value of each per problem.")
+    if steps.size < 3 or np.unique(steps).size < 2:
+        raise UserError(f"a horizon needs problems at two or more step counts (got {np.unique(steps).tolist()}).",
+                        "include problems of several difficulties.")
+    if np.any((success < 0) | (success > 1)) or np.any(~np.isfinite(success)):
+        raise UserError("success values must be probabilities in [0, 1].", "pass pass@k values per problem.")
+    h50, scale = _fit_once(steps, success)
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):  # resample problems; a few hundred small fits take well under a second
+        idx = rng.integers(0, steps.size, steps.size)
+        if np.unique(steps[idx]).size >= 2:
+            boots.append(_fit_once(steps[idx], success[idx])[0])
+    alpha = (1 - ci) / 2
+    low, high = (np.quantile(boots, [alpha, 1 - alpha]) if boots else (np.nan, np.nan))
+    return HorizonFit(h50=h50, scale=scale, ci_low=float(low), ci_high=float(high),
+                      min_steps=float(steps.min()), max_steps=float(steps.max()), n_problems=int(steps.size),
+                      extrapolated=not (steps.min() <= h50 <= steps.max()))

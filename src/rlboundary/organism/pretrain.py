@@ -1,0 +1,74 @@
+"""Pretraining from scratch: the base model and the (larger) teacher.
+
+The base model learns from the mixed-writer corpus (`corpus.BASE_MIX`); the
+teacher from correct traces in random orders only. Both use a curriculum
+over the number of steps: problems start at one step and the longest
+allowed problem grows linearly until `curriculum` of training, then every
+length up to `max_steps` is drawn (../shared/FACTS.md: without a
+curriculum tiny models do not learn multi-step chains in minutes).
+
+    from rlboundary.organism.pretrain import pretrain
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+from .corpus import BASE_MIX, pick_writer, write_trace
+from .splits import draw_problem
+from .training import ChatEncoder, TrainConfig, train_lm
+
+CLEAN_MIX = {"systematic": 0.5, "shuffled": 0.5}
+
+
+def curriculum_steps(step: int, total: int, max_steps: int, curriculum: float, rng: random.Random) -> int:
+    """Number of turns for one example at training step `step`."""
+    progress = step / max(1, total * curriculum)
+    longest = min(max_steps, 1 + int(progress * max_steps))
+    return rng.randint(1, longest)
+
+
+def make_batch_fn(
+    seed: int,
+    width: int,
+    max_steps: int,
+    batch_size: int,
+    total_steps: int,
+    mix: dict[str, float],
+    curriculum: float = 0.5,
+) -> Callable[[int], list[tuple[str, str]]]:
+    """A deterministic stream of training-split (prompt, trace) pairs."""
+    rng = random.Random(f"pretrain-{seed}")
+
+    def batch(step: int) -> list[tuple[str, str]]:
+        out = []
+        for _ in range(batch_size):
+            n = curriculum_steps(step, total_steps, max_steps, curriculum, rng)
+            p = draw_problem(rng, n, width, "train")
+            out.append((p.prompt(), write_trace(p, pick_writer(rng, mix), rng)))
+        return out
+
+    return batch
+
+
+def pretrain(
+    tokenizer,
+    shape: dict,
+    cfg: TrainConfig,
+    seed: int,
+    width: int,
+    max_steps: int,
+    mix: dict[str, float] = BASE_MIX,
+    on_log=None,
+):
+    """A fresh tiny Llama trained on `mix` traces; returns (model, loss log)."""
+    import torch
+
+    from ..tinymodel import make_llama
+
+    torch.manual_seed(seed)
+    model = make_llama(tokenizer, seed=seed, **shape)
+    batch_fn = make_batch_fn(seed, width, max_steps, cfg.batch_size, cfg.steps, mix)
+    log = train_lm(model, ChatEncoder(tokenizer), batch_fn, cfg, on_log=on_log)
+    return model, log

@@ -1,0 +1,181 @@
+"""The organism's task: digit-wise "combination lock" arithmetic, exactly verifiable.
+
+A problem is a start value of `width` digits and a list of signed turns of
+the same width; every turn adds (or subtracts) digit by digit, mod 10, with
+no carries. The answer is the final value:
+
+    prompt:  Digitwise mod 10: 386+123-405=? Reason step by step, answer in \\boxed{}.
+    trace:   386+123=409;409-405=004;\\boxed{004}
+
+Why this task (and not Countdown or graph search):
+- Each step is local: it restates the value and the turn it applies, so a
+  tiny character-level model can learn single steps quickly on a CPU
+  (../shared/FACTS.md: mod-10 chains are learned once each step restates its
+  operation; with no carries every output digit depends on two input digits
+  at fixed offsets).
+- Several valid solution paths: digit-wise addition mod 10 is commutative,
+  so the turns may be applied in any order (n! paths for n turns); the
+  verifier accepts every order.
+- A difficulty knob: `n_steps`, the number of turns; all steps must be right.
+- A large answer space (10**width values; 1000 by default), so that a
+  correct final answer at pass@256 is rarely a blind guess, unlike a single
+  mod-10 digit whose every value is hit by chance within a few dozen samples.
+- Exact verification of the final answer and of every step (`check_trace`).
+
+Pure Python, no dependencies: used by the corpus writer, the RL reward, the
+grader and the validity analysis.
+
+    from rlboundary.organism.task import make_problem, solve, check_trace
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+INSTRUCTION = "Reason step by step, answer in \\boxed{}."
+PROMPT_HEAD = "Digitwise mod 10: "
+
+BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class LockProblem:
+    """One task instance: start value and signed turns, as digit strings."""
+
+    start: str  # e.g. "386"
+    turns: tuple[str, ...]  # e.g. ("+123", "-405")
+
+    @property
+    def width(self) -> int:
+        return len(self.start)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.turns)
+
+    def expression(self) -> str:
+        return self.start + "".join(self.turns)
+
+    def prompt(self) -> str:
+        return f"{PROMPT_HEAD}{self.expression()}=? {INSTRUCTION}"
+
+    def key(self) -> str:
+        """Identity up to the order of the turns: a reordered problem has the
+        same answer and the same set of valid traces, so splits use this key."""
+        return self.start + "|" + ",".join(sorted(self.turns))
+
+    def answer(self) -> str:
+        return solve(self)
+
+
+def apply_turn(value: str, turn: str) -> str:
+    """Digit-wise value ± turn mod 10 (turn carries its sign)."""
+    sign, digits = turn[0], turn[1:]
+    if len(digits) != len(value):
+        raise ValueError(f"turn {turn!r} does not match width of {value!r}")
+    step = 1 if sign == "+" else -1
+    return "".join(str((int(a) + step * int(b)) % 10) for a, b in zip(value, digits))
+
+
+def solve(problem: LockProblem) -> str:
+    value = problem.start
+    for turn in problem.turns:
+        value = apply_turn(value, turn)
+    return value
+
+
+def make_problem(rng, n_steps: int, width: int) -> LockProblem:
+    """A random problem; `rng` is a `random.Random`."""
+    start = "".join(str(rng.randrange(10)) for _ in range(width))
+    turns = []
+    for _ in range(n_steps):
+        digits = "".join(str(rng.randrange(10)) for _ in range(width))
+        turns.append(rng.choice("+-") + digits)
+    return LockProblem(start, tuple(turns))
+
+
+def parse_prompt(prompt: str) -> LockProblem:
+    """Recover the problem from its prompt text (inverse of `LockProblem.prompt`)."""
+    m = re.search(r"(\d+)((?:[+-]\d+)+)=\?", prompt)
+    if not m:
+        raise ValueError(f"not an organism prompt: {prompt[:80]!r}")
+    turns = tuple(re.findall(r"[+-]\d+", m.group(2)))
+    return LockProblem(m.group(1), turns)
+
+
+def format_step(value: str, turn: str, result: str) -> str:
+    return f"{value}{turn}={result};"
+
+
+def clean_trace(problem: LockProblem, order: list[int] | None = None) -> str:
+    """A correct trace applying the turns in `order` (default: as given)."""
+    order = list(range(problem.n_steps)) if order is None else order
+    value, parts = problem.start, []
+    for i in order:
+        result = apply_turn(value, problem.turns[i])
+        parts.append(format_step(value, problem.turns[i], result))
+        value = result
+    return "".join(parts) + f"\\boxed{{{value}}}"
+
+
+def extract_answer(text: str) -> str | None:
+    """The content of the last `\\boxed{...}`, stripped; None when absent."""
+    found = BOXED_RE.findall(text)
+    return found[-1].strip() if found else None
+
+
+STEP_RE = re.compile(r"^(\d+)([+-]\d+)=(\d+)$")
+
+
+@dataclass
+class TraceCheck:
+    """Result of checking a trace step by step against its problem."""
+
+    answer: str | None  # extracted final answer
+    correct: bool  # final answer equals the true answer
+    trace_valid: bool  # every step valid, every turn used once, answer = last value
+    n_steps_checked: int  # steps parsed and checked (up to the first invalid one included)
+    first_invalid_step: int | None  # 0-based index of the first invalid step; n_steps when the
+    # steps are all valid but incomplete/mismatched; None when valid
+    reason: str = ""  # why the trace is invalid ("" when valid)
+    steps: list[str] = field(default_factory=list)
+
+
+def check_trace(problem: LockProblem, text: str) -> TraceCheck:
+    """Verify the final answer and every step of `text`.
+
+    A step `X±T=Y;` is valid when X is the current value (the start value
+    for the first step), ±T is one of the problem's turns not used yet (as a
+    multiset), and Y is X±T digit-wise mod 10. The trace is valid when every
+    step is valid, every turn is used exactly once, and the boxed answer is
+    the last value. Any order of the turns is a valid path.
+    """
+    answer = extract_answer(text)
+    truth = solve(problem)
+    correct = answer is not None and answer == truth
+    body = text.split("\\boxed{")[0]
+    steps = [s.strip() for s in body.split(";") if s.strip()]
+    remaining = list(problem.turns)
+    value = problem.start
+    for i, step in enumerate(steps):
+        m = STEP_RE.match(step)
+        reason = ""
+        if not m:
+            reason = f"step {i} is not of the form X±T=Y: {step[:40]!r}"
+        elif m.group(1) != value:
+            reason = f"step {i} starts from {m.group(1)}, current value is {value}"
+        elif m.group(2) not in remaining:
+            reason = f"step {i} applies {m.group(2)}, not an unused turn"
+        elif m.group(3) != apply_turn(value, m.group(2)):
+            reason = f"step {i} computes {m.group(3)}, should be {apply_turn(value, m.group(2))}"
+        if reason:
+            return TraceCheck(answer, correct, False, i + 1, i, reason, steps)
+        remaining.remove(m.group(2))
+        value = m.group(3)
+    n = len(steps)
+    if remaining:
+        return TraceCheck(answer, correct, False, n, n, f"{len(remaining)} turn(s) never applied", steps)
+    if answer != value:
+        return TraceCheck(answer, correct, False, n, n, "boxed answer is not the last value", steps)
+    return TraceCheck(answer, correct, True, n, None, "", steps)

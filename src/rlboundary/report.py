@@ -1,0 +1,333 @@
+"""The published report: run every figure notebook, convert it, index it.
+
+    rlboundary report                       # params/default (the organism)
+    rlboundary report --params paper        # the paper's models and scale (GPUs)
+    rlboundary report --params micro --only horizon
+    rlboundary report --params default --params my.yaml --show-code
+
+For each notebook (in `NOTEBOOKS` order): validate its parameters (all of
+them before anything runs), execute it with papermill in a kernel that runs
+this very Python (a kernelspec written under outputs/, so a fresh venv needs
+no `ipykernel install`), convert the executed notebook to HTML with nbconvert
+(code hidden unless --show-code), and collect what the notebook saved: its
+figures (PNG + PDF, `plots.save_figure`) and its headline numbers
+(`record_headlines`). Then write outputs/report/index.html linking every
+figure with its one-line claim and headline table. A notebook that fails is
+marked in the index and makes the run fail (non-zero exit naming it and its
+error) after the remaining notebooks have run.
+
+Layout under outputs/report/:
+    index.html, run.json
+    notebooks/<name>.ipynb   executed notebooks
+    <name>.html              converted notebooks
+    figures/<name>/*.png|pdf figures
+    headlines/<name>.json    headline numbers
+Jupyter/IPython/matplotlib state goes to outputs/cache/jupyter, never ~.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import UserError
+from .params import Params, all_notebooks, load_params
+from .paths import NOTEBOOKS_DIR, cache_dir, report_dir
+from .plots import FIGURES_ENV
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    name: str
+    title: str
+    claim: str  # one line: what the figure tests (also the notebook's opening)
+
+
+# Report order; the claims are the paper's (DESIGN.md), tested here.
+NOTEBOOKS = [
+    NotebookInfo("fig01_passk_math", "Figures 1-2: pass@k on math, base vs RL",
+                 "RL models win at small k, but base models catch up and overtake them as k grows."),
+    NotebookInfo("fig03_passk_code", "Figures 3-4: pass@k on code, base vs RL",
+                 "On code with executed tests, too, the base model's pass@k overtakes the RL model's at large k."),
+    NotebookInfo("fig05_accuracy_and_coverage", "Figure 5 and the coverage table",
+                 "RL piles probability on problems the base model already solves; the problems RL solves are (nearly) a subset of the base model's."),
+    NotebookInfo("fig06_perplexity", "Figure 6: perplexity of RL outputs under the base model",
+                 "RL's responses are ones the base model already finds likely: they have low perplexity under the base model."),
+    NotebookInfo("fig07_distillation", "Figure 7: distillation vs RL",
+                 "Distillation from a stronger teacher, unlike RL, expands the base model's reasoning boundary."),
+    NotebookInfo("fig08_rl_algorithms", "Figure 8: RL algorithms and training steps",
+                 "Every RL algorithm raises pass@1 but stays far below the base model's pass@k (a large sampling-efficiency gap ΔSE)."),
+    NotebookInfo("cot_validity", "Chain-of-thought validity",
+                 "Correct answers at low pass rates are mostly backed by valid reasoning, not lucky guesses."),
+    NotebookInfo("horizon", "Long-horizon reasoning",
+                 "If RL created long-horizon ability that sampling cannot reach, its pass@k horizon would exceed the base model's."),
+]
+NOTEBOOK_INFO = {nb.name: nb for nb in NOTEBOOKS}
+KERNEL_NAME = "rlboundary"
+HEADLINES_ENV = "RLBOUNDARY_HEADLINES_FILE"
+
+
+# --- what notebooks call -----------------------------------------------------
+
+def headlines_path(notebook: str) -> Path:
+    env = os.environ.get(HEADLINES_ENV)
+    return Path(env) if env else report_dir() / "headlines" / "interactive" / f"{notebook}.json"
+
+
+def record_headlines(notebook: str, table, note: str = "") -> Path:
+    """Save a notebook's headline numbers (a small DataFrame) for the index page.
+
+    Called once at the end of a notebook; the runner shows the table beside
+    the notebook's claim. Non-finite numbers are kept as null."""
+    import math
+
+    if notebook not in NOTEBOOK_INFO:
+        raise UserError(f"unknown notebook '{notebook}'.", f"use one of: {', '.join(NOTEBOOK_INFO)}.")
+    rows = []
+    for row in table.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if hasattr(value, "item"):  # numpy scalar -> Python
+                value = value.item()
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            clean[str(key)] = value
+        rows.append(clean)
+    path = headlines_path(notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"notebook": notebook, "columns": [str(c) for c in table.columns],
+                               "rows": rows, "note": note}, indent=1))
+    tmp.replace(path)
+    return path
+
+
+# --- the runner ----------------------------------------------------------------
+
+@dataclass
+class NotebookResult:
+    name: str
+    ok: bool
+    seconds: float
+    error: str = ""
+    html: Path | None = None
+    figures: list[Path] = field(default_factory=list)
+    headlines: dict | None = None
+
+
+def jupyter_env(root: Path) -> dict[str, str]:
+    """Environment that keeps Jupyter, IPython and matplotlib out of ~."""
+    dirs = {
+        "JUPYTER_CONFIG_DIR": root / "config",
+        "JUPYTER_DATA_DIR": root / "data",
+        "JUPYTER_RUNTIME_DIR": root / "runtime",
+        "IPYTHONDIR": root / "ipython",
+        "MPLCONFIGDIR": root / "matplotlib",
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    env = {k: str(v) for k, v in dirs.items()}
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning in every kernel
+    return env
+
+
+def install_kernelspec(data_dir: Path) -> str:
+    """A kernelspec that runs this interpreter, in the Jupyter data dir we own.
+
+    Writing kernel.json ourselves (rather than relying on whatever `python3`
+    kernel a machine has) makes the kernel always the current venv's Python."""
+    spec_dir = Path(data_dir) / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "rlboundary (this venv)", "language": "python",
+            "metadata": {"debugger": False}}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return KERNEL_NAME
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _error_line(err: BaseException) -> str:
+    """One line for a failed notebook: papermill's ename: evalue."""
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = str(getattr(err, "evalue", err)).strip().splitlines()
+    return f"{ename}: {evalue[0] if evalue else ''}"[:400]
+
+
+def _to_html(executed: Path, target: Path, show_code: bool) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=not show_code,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    target.write_text(body, encoding="utf-8")
+
+
+def injected_parameters(source: Path, name: str, params: Params) -> dict:
+    """The values papermill injects: every key the notebook's `parameters`
+    cell sets, plus any key whose value differs from the schema default (the
+    notebook's `notebook_params` fills in the rest with the same defaults)."""
+    import papermill as pm
+
+    from .params import schema
+
+    in_cell = set(pm.inspect_notebook(str(source)))
+    fields = schema(name)
+    return {k: v for k, v in params.items() if k in in_cell or v != fields[k].default}
+
+
+def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: bool) -> NotebookResult:
+    import papermill as pm
+
+    source = NOTEBOOKS_DIR / f"{name}.ipynb"
+    if not source.exists():
+        raise UserError(f"notebook {source} is missing.", "run from a source checkout of rlboundary.")
+    executed = out / "notebooks" / f"{name}.ipynb"
+    fig_dir = out / "figures" / name
+    headlines = out / "headlines" / f"{name}.json"
+    # Stale outputs of an earlier run must not be shown as this run's.
+    shutil.rmtree(fig_dir, ignore_errors=True)
+    headlines.unlink(missing_ok=True)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    error = ""
+    with _environ({FIGURES_ENV: str(fig_dir), HEADLINES_ENV: str(headlines)}):
+        try:
+            pm.execute_notebook(str(source), str(executed), parameters=injected_parameters(source, name, params), kernel_name=kernel,
+                                cwd=str(NOTEBOOKS_DIR), progress_bar=False, log_output=False)
+        except Exception as err:  # a failing notebook is reported, never hidden
+            if not executed.exists():
+                raise
+            error = _error_line(err)
+    seconds = time.perf_counter() - start
+    page = out / f"{name}.html"
+    _to_html(executed, page, show_code)
+    figures = sorted(fig_dir.glob("*.png")) if fig_dir.exists() else []
+    head = json.loads(headlines.read_text()) if headlines.exists() else None
+    if not error and not figures:
+        error = "the notebook saved no figure (plots.save_figure)"
+    if not error and head is None:
+        error = "the notebook recorded no headline numbers (report.record_headlines)"
+    return NotebookResult(name, not error, seconds, error, page, figures, head)
+
+
+def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None = None,
+               show_code: bool = False, echo=print) -> list[NotebookResult]:
+    """Execute, convert and index the notebooks; raise UserError if any failed."""
+    names = all_notebooks(only)
+    # Validate every notebook's parameters before spending time on any of them.
+    params = {name: load_params(name, *sources) for name in names}
+    out = report_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    env = jupyter_env(cache_dir() / "jupyter")
+    results = []
+    started = time.perf_counter()
+    with _environ(env):
+        kernel = install_kernelspec(Path(env["JUPYTER_DATA_DIR"]))
+        for name in names:
+            echo(f"[report] {name} ...")
+            res = run_notebook(name, params[name], out, kernel, show_code)
+            results.append(res)
+            status = "ok" if res.ok else f"FAILED: {res.error}"
+            echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+    total = time.perf_counter() - started
+    write_index(out, results, sources, total)
+    (out / "run.json").write_text(json.dumps({
+        "params": list(map(str, sources)), "seconds": round(total, 1),
+        "notebooks": [{"name": r.name, "ok": r.ok, "seconds": round(r.seconds, 1), "error": r.error,
+                       "figures": [f.name for f in r.figures]} for r in results]}, indent=1))
+    echo(f"[report] {out / 'index.html'} ({total:.0f} s)")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(results)} notebooks failed: "
+                        + "; ".join(f"{r.name} ({r.error})" for r in failed),
+                        f"open {out}/<name>.html or notebooks/<name>.ipynb there for the traceback.")
+    return results
+
+
+# --- the index page ----------------------------------------------------------
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def headline_table_html(head: dict) -> str:
+    cols = head["columns"]
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+                   for r in head["rows"])
+    note = f"<p class='note'>{html.escape(head['note'])}</p>" if head.get("note") else ""
+    return (f"<table><thead><tr>{''.join(f'<th>{html.escape(c)}</th>' for c in cols)}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>{note}")
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
+.claim{font-style:italic;color:#444} .fail{color:#b00020;font-weight:bold} .ok{color:#1b7f3b}
+.figs{display:flex;flex-wrap:wrap;gap:12px} .figs figure{margin:0;width:340px}
+.figs img{width:100%;border:1px solid #eee} figcaption{font-size:.8em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0} td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th{background:#f5f5f5} .note{font-size:.85em;color:#555} .meta{font-size:.85em;color:#666}
+"""
+
+
+def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str], seconds: float) -> Path:
+    """outputs/report/index.html: every notebook's claim, status, figures and headline table.
+
+    Self-contained (inline CSS, relative links, no scripts or web fonts) so it
+    opens from disk or any static server with nothing fetched from outside."""
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>rlboundary report</title><style>{_CSS}</style></head><body>",
+             "<h1>rlboundary: does RL expand the base model's reasoning boundary?</h1>",
+             f"<p class='meta'>parameters: {html.escape(' + '.join(map(str, sources)))} · "
+             f"{sum(r.ok for r in results)}/{len(results)} notebooks ok · {seconds:.0f} s · "
+             f"{html.escape(time.strftime('%Y-%m-%d %H:%M'))}</p>"]
+    for r in results:
+        info = NOTEBOOK_INFO[r.name]
+        status = "<span class='ok'>ok</span>" if r.ok else f"<span class='fail'>FAILED: {html.escape(r.error)}</span>"
+        parts.append(f"<section id='{r.name}'><h2><a href='{r.name}.html'>{html.escape(info.title)}</a></h2>"
+                     f"<p class='claim'>Claim: {html.escape(info.claim)}</p>"
+                     f"<p class='meta'>{status} · {r.seconds:.1f} s · <a href='notebooks/{r.name}.ipynb'>executed notebook</a></p>")
+        if r.headlines:
+            parts.append(headline_table_html(r.headlines))
+        if r.figures:
+            parts.append("<div class='figs'>")
+            for png in r.figures:
+                rel_png = png.relative_to(out).as_posix()
+                rel_pdf = png.with_suffix(".pdf").relative_to(out).as_posix()
+                parts.append(f"<figure><a href='{rel_png}'><img src='{rel_png}' alt='{html.escape(png.stem)}'></a>"
+                             f"<figcaption>{html.escape(png.stem)} · <a href='{rel_pdf}'>PDF</a></figcaption></figure>")
+            parts.append("</div>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    index = out / "index.html"
+    index.write_text("\n".join(parts), encoding="utf-8")
+    return index

@@ -1,0 +1,237 @@
+"""Sampling runs: what to sample, in what batches, into which store.
+
+    from rlboundary.study import sample_run, list_runs
+    from rlboundary.models import ModelSpec
+    from rlboundary.sampling import SamplingSettings
+    store = sample_run(ModelSpec(name="tiny", path="outputs/models/tiny", template="raw"),
+                       "math500", SamplingSettings(n=64, max_tokens=128), seed=0,
+                       data_dir="/path/to/math/jsonl")
+    store.samples()
+
+`sample_run` loads the benchmark, asks the run's store which work units
+(problem, seed chunk) are still missing, and only then loads the model: a
+finished run returns at once. Missing units are generated in batches of at
+most `max_units_per_batch` and each batch is written as one chunk file
+before the next starts, so memory stays flat as n grows and a killed run
+loses at most one batch. A unit's samples are drawn with
+`derive_seed(seed, problem_id, chunk)`, so they do not depend on the batch.
+
+The run key is (model name, benchmark, settings hash, seed). The settings
+hashed are the *effective* ones: the stop strings of the model spec and of
+its prompt template are folded into `settings.stop`, so that everything
+that changes a sample's text is either in the hash or in the model identity
+checked against `meta.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any
+
+from .errors import UserError
+from .sampling import GenRequest, SamplingSettings, derive_seed
+from .store import RunStore, find_runs, run_dir_for
+
+# Backend name -> (module, class). Imported only when chosen, so that a
+# missing vLLM does not stop `--backend hf` (and vice versa).
+BACKENDS: dict[str, tuple[str, str]] = {
+    "vllm": ("rlboundary.vllm_backend", "VLLMBackend"),
+    "hf": ("rlboundary.hf_backend", "HFBackend"),
+    "ray": ("rlboundary.ray_backend", "RayBackend"),
+}
+
+# Units per generate() call: with chunk_size 64 that is 2048 sequences, enough
+# to keep vLLM's batch full, while a kill loses at most one such batch.
+DEFAULT_UNITS_PER_BATCH = 32
+
+
+def make_backend(name: str, spec, **options: Any):
+    """Construct the named sampling backend for `spec` (a ModelSpec)."""
+    if name not in BACKENDS:
+        raise UserError(f"unknown backend {name!r}.", f"use one of {', '.join(BACKENDS)}.")
+    module_name, cls_name = BACKENDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name == module_name:
+            raise UserError(f"backend {name!r} is not available in this installation ({module_name} is missing).",
+                            "use --backend vllm or hf.") from err
+        if err.name in ("vllm", "ray", "torch", "transformers"):
+            raise UserError(f"backend {name!r} needs the {err.name!r} package, which is not installed.",
+                            "install it, or pick another --backend (vllm, hf).") from err
+        raise
+    return getattr(module, cls_name)(spec, **options)
+
+
+def effective_settings(spec, settings: SamplingSettings) -> SamplingSettings:
+    """`settings` with the model's and the template's stop strings folded in."""
+    from .prompts import template_stop
+
+    stop = list(dict.fromkeys([*settings.stop, *spec.stop, *template_stop(spec.template)]))
+    return dataclasses.replace(settings, stop=tuple(stop))
+
+
+def run_identity(spec, benchmark_name: str, settings: SamplingSettings, seed: int) -> dict:
+    """What meta.json must agree on for a run directory to be reused."""
+    return {
+        "model": {"name": spec.name, **spec.identity()},
+        "benchmark": benchmark_name,
+        "settings": settings.identity(),
+        "settings_hash": settings.settings_hash(),
+        "seed": seed,
+    }
+
+
+def run_store(spec, benchmark_name: str, settings: SamplingSettings, seed: int) -> RunStore:
+    """The store of a run key (effective settings, see module docstring)."""
+    eff = effective_settings(spec, settings)
+    return RunStore(run_dir_for(spec.name, benchmark_name, eff.settings_hash(), seed))
+
+
+def _as_spec(model_spec):
+    from .models import ModelSpec
+
+    if isinstance(model_spec, ModelSpec):
+        return model_spec
+    if isinstance(model_spec, dict):
+        return ModelSpec.from_dict(model_spec)
+    raise UserError(f"model_spec must be a ModelSpec or a mapping, got {type(model_spec).__name__}.", "pass ModelSpec(name=..., path=...).")
+
+
+def _check_seed(seed) -> int:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UserError(f"seed={seed!r} must be a non-negative integer.", "pass e.g. --seed 0.")
+    return seed
+
+
+def sample_run(
+    model_spec,
+    benchmark_name: str,
+    settings: SamplingSettings,
+    seed: int = 0,
+    backend: str | Any = "vllm",
+    data_dir: str | None = None,
+    limit: int | None = None,
+    max_units_per_batch: int = DEFAULT_UNITS_PER_BATCH,
+    progress: bool = True,
+    backend_options: dict | None = None,
+) -> RunStore:
+    """Sample whatever the run key still lacks; return its store.
+
+    `backend` is a name ("vllm", "hf", "ray") or an already built backend
+    object (kept open, so that several runs can share one loaded engine).
+    """
+    from .benchmarks import get_benchmark
+    from .prompts import get_template, render_prompt
+
+    spec = _as_spec(model_spec)
+    seed = _check_seed(seed)
+    if not isinstance(max_units_per_batch, int) or max_units_per_batch < 1:
+        raise UserError(f"max_units_per_batch={max_units_per_batch!r} must be >= 1.", "pass a positive batch size.")
+    if isinstance(backend, str) and backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r}.", f"use one of {', '.join(BACKENDS)}.")
+    bench = get_benchmark(benchmark_name, data_dir=data_dir, limit=limit)
+    eff = effective_settings(spec, settings)
+    store = RunStore(run_dir_for(spec.name, bench.name, eff.settings_hash(), seed))
+    problems = {p.id: p for p in bench.problems}
+
+    with store.lock():
+        store.ensure_meta(
+            run_identity(spec, bench.name, eff, seed),
+            target={"n": eff.n, "problem_ids": bench.problem_ids, "limit": limit, "data_dir": data_dir},
+        )
+        store.remove_temp_files()  # leftovers of a killed writer; we hold the lock
+        units = store.missing_units(bench.problem_ids, eff)
+        if not units:
+            return store
+
+        tokenizer = None
+        if get_template(spec.template).needs_tokenizer:
+            from .models import load_tokenizer
+
+            tokenizer = load_tokenizer(spec)
+        prompts = {pid: render_prompt(problems[pid], spec.template, tokenizer) for pid in {u.problem_id for u in units}}
+
+        owns_backend = isinstance(backend, str)
+        engine = make_backend(backend, spec, **(backend_options or {})) if owns_backend else backend
+        total = sum(len(u.missing) for u in units)
+        bar = _progress(total, f"{spec.name} / {bench.name}", progress)
+        try:
+            for start in range(0, len(units), max_units_per_batch):
+                batch = units[start : start + max_units_per_batch]
+                rows = _generate_batch(engine, batch, prompts, eff, seed)
+                store.write_chunk(rows)
+                bar.update(len(rows))
+        finally:
+            bar.close()
+            if owns_backend:
+                engine.close()
+    return store
+
+
+def _generate_batch(engine, units, prompts: dict, settings: SamplingSettings, seed: int) -> list[dict]:
+    """Rows for the missing samples of `units`.
+
+    A unit is always generated whole (its full chunk range, one seeded
+    request), so sample i of chunk c is the same text whatever was stored
+    before; only the missing sample_idx values are kept.
+    """
+    requests = []
+    for u in units:
+        idx = settings.chunk_range(u.chunk)
+        requests.append(
+            GenRequest(prompt=prompts[u.problem_id], n=len(idx), seed=derive_seed(seed, u.problem_id, u.chunk), key=(u.problem_id, u.chunk))
+        )
+    outputs = engine.generate(requests, settings)
+    if len(outputs) != len(requests):
+        raise RuntimeError(f"backend returned {len(outputs)} results for {len(requests)} requests")
+    rows = []
+    for u, comps in zip(units, outputs):
+        idx = settings.chunk_range(u.chunk)
+        if len(comps) != len(idx):
+            raise RuntimeError(f"backend returned {len(comps)} samples for a unit of {len(idx)}")
+        keep = set(u.missing)
+        for i, comp in zip(idx, comps):
+            if i in keep:
+                rows.append(
+                    {
+                        "problem_id": u.problem_id,
+                        "sample_idx": i,
+                        "text": comp.text,
+                        "num_tokens": comp.num_tokens,
+                        "finish_reason": comp.finish_reason,
+                    }
+                )
+    return rows
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sample", dynamic_ncols=True)
+
+
+# --------------------------------------------------------------------------
+# Status
+
+
+def run_status(model_spec, benchmark_name: str, settings: SamplingSettings, seed: int = 0) -> dict:
+    """Stored vs missing for one run key (against the target it was last sampled for)."""
+    spec = _as_spec(model_spec)
+    return run_store(spec, benchmark_name, settings, _check_seed(seed)).status()
+
+
+def list_runs(root=None) -> list[dict]:
+    """One status dict per run directory under the sample store root."""
+    return [store.status() for store in find_runs(root)]

@@ -1,0 +1,12 @@
+"""Verifiers: turn stored samples into verdicts.
+
+- `grading`: the driver every grader plugs into (dedupe by answer, on-disk
+  verdict cache, worker processes with per-item timeouts): `grade_run`,
+  `grade_frame`, `get_grader`, the `Grader` protocol.
+- `math_answer`: final-answer extraction and normalisation for math.
+- `math_grader`: the `math-verify` and `math-equal` graders.
+- `sandbox` / `code_grader`: executing model-written programs against tests.
+
+Importing this package imports nothing heavy; modules load sympy and
+math-verify only when grading starts.
+"""

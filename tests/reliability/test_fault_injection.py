@@ -1,0 +1,201 @@
+"""Fault injection: sampling and grading runs killed with SIGKILL at random moments, then rerun.
+
+    pytest tests/reliability/test_fault_injection.py -q          # 3 kills each
+    RLBOUNDARY_RELIABILITY_FULL=1 pytest tests/reliability/test_fault_injection.py -q   # 20 each
+
+A chain of runs on one store: each run is started, killed (its whole process
+group, SIGKILL) at a time drawn uniformly over the duration of an unkilled
+run of the same job (seeded RNG; the seed and the times are printed), and
+the next run resumes the store. A run that finishes before its kill time
+must exit 0 with a complete store; the chain then starts over in a fresh
+outputs tree, so that later kills still find work to interrupt. After every
+kill the store must hold no duplicate, every chunk file must read, and what
+is stored must equal the unkilled reference run row for row (samples are
+seeded per work unit, verdicts are deterministic). The last run of each
+chain completes, and `rlboundary check` then finds nothing to repair.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from rlboundary.store_check import check_run
+
+from .conftest import (KILLS, PROBLEMS, assert_store_intact, copy_run, record, run_cli, run_dirs, start_cli,
+                       stored_rows, tail)
+
+# What a killed writer may leave, and the next run (or `rlboundary check`) removes.
+CRASH_LEFTOVERS = {"temp-file", "stale-lock"}
+KILL_SEED = int(os.environ.get("RLBOUNDARY_KILL_SEED", "20250417"))
+
+
+def kill_chain(argv_for, fresh_outputs, window: float, seed: int, after_each, logdir: Path, tag: str) -> dict:
+    """Run `rlboundary argv_for(outputs)` KILLS times, killing each run's
+    process group at a random time in [0, window); `after_each(outputs, killed)`
+    checks the store after every run. Ends by resuming every tree to the end."""
+    rng = random.Random(seed)
+    outputs = fresh_outputs(0)
+    trees = [outputs]
+    landed, finished, times = 0, 0, []
+    for i in range(KILLS):
+        t = rng.uniform(0.0, window)
+        times.append(round(t, 2))
+        log = logdir / f"{tag}{i}"
+        proc = start_cli(argv_for(outputs), outputs, log)
+        try:
+            rc = proc.wait(timeout=t)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            _wait_group_gone(proc.pid)
+            landed += 1
+            after_each(outputs, killed=True)
+            continue
+        assert rc == 0, f"{tag} run {i} (not killed) failed with exit {rc}:\n{tail(Path(f'{log}.err').read_text(errors='replace'))}"
+        finished += 1
+        after_each(outputs, killed=False)
+        outputs = fresh_outputs(len(trees))  # nothing left to interrupt here
+        trees.append(outputs)
+    print(f"{tag}: kill seed {seed}, window {window:.1f} s, kill times {times}: "
+          f"{landed} landed mid-run, {finished} runs finished first")
+    for j, tree in enumerate(trees):
+        rc, out, err, _ = run_cli(argv_for(tree), tree, log=logdir / f"{tag}-final{j}")
+        assert rc == 0, f"the {tag} rerun after the kills failed with exit {rc}:\n{tail(err)}"
+        after_each(tree, killed=False)
+    return {"trees": trees, "landed": landed, "finished_first": finished, "times": times}
+
+
+def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
+    """Wait until no process of the killed group is left (e.g. grading workers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"processes of killed group {pgid} still alive after {timeout} s")
+
+
+def assert_only_crash_leftovers(run_dir: Path) -> None:
+    result = check_run(run_dir, repair=False)
+    unexpected = [f for f in result.findings if f.kind not in CRASH_LEFTOVERS]
+    assert not unexpected, result.report()
+
+
+# --- sampling -------------------------------------------------------------------------
+
+
+def test_sampling_survives_sigkill(reference_run, tmp_path):
+    ref = reference_run["rows"]
+
+    def after_each(outputs: Path, killed: bool):
+        dirs = run_dirs(outputs)
+        if not dirs:  # killed before meta.json: nothing may be stored anywhere
+            assert not list(outputs.rglob("part-*.parquet"))
+            return
+        (run_dir,) = dirs
+        rows = assert_store_intact(run_dir, complete=not killed)
+        assert_only_crash_leftovers(run_dir)
+        got = rows.set_index(["problem_id", "sample_idx"]).sort_index()
+        # Resumed samples are the very samples of the unkilled run.
+        pd.testing.assert_frame_equal(got, ref.loc[got.index], check_like=True)
+        if not killed:
+            assert check_run(run_dir).findings == [], "a finished run leaves nothing to repair"
+
+    stats = kill_chain(lambda outputs: reference_run["args"], lambda i: tmp_path / f"outputs{i}",
+                       reference_run["seconds"], KILL_SEED, after_each, tmp_path, "sample")
+    record("faults: SIGKILL during `rlboundary sample`", kills=KILLS, landed_mid_run=stats["landed"],
+           finished_before_kill=stats["finished_first"], seed=KILL_SEED,
+           window_s=round(reference_run["seconds"], 1), all_resumed_identical=True)
+
+
+# --- grading --------------------------------------------------------------------------
+
+
+def make_grading_store(outputs: Path, n: int = 64) -> Path:
+    """A store whose samples give many distinct answers (each one a real
+    math-verify comparison), so that grading runs long enough to be killed."""
+    from rlboundary.models import ModelSpec
+    from rlboundary.sampling import SamplingSettings
+    from rlboundary.store import RunStore, run_dir_for
+    from rlboundary.study import effective_settings, run_identity
+
+    spec = ModelSpec(name="synthetic", path="/nowhere/synthetic", template="raw")
+    settings = effective_settings(spec, SamplingSettings(n=n, max_tokens=16, chunk_size=16))
+    store = RunStore(run_dir_for(spec.name, "math500", settings.settings_hash(), 0, root=outputs / "samples"))
+    forms = ["{a}", "\\frac{{{a}}}{{7}}", "{a}\\sqrt{{2}}", "x^{{{a}}}+1", "\\dfrac{{{a}}}{{3}}+\\pi"]
+    with store.lock():
+        store.ensure_meta(run_identity(spec, "math500", settings, 0),
+                          target={"n": n, "problem_ids": [p["unique_id"] for p in PROBLEMS]})
+        for c in range(settings.n_chunks()):
+            rows = []
+            for p in PROBLEMS:
+                for i in settings.chunk_range(c):
+                    answer = p["answer"] if i % 8 == 0 else forms[i % len(forms)].format(a=i)
+                    rows.append({"problem_id": p["unique_id"], "sample_idx": i, "text": f"Thus \\boxed{{{answer}}}.",
+                                 "num_tokens": 8, "finish_reason": "stop"})
+            store.write_chunk(rows)
+    return store.run_dir
+
+
+def read_verdict_rows(run_dir: Path) -> pd.DataFrame:
+    """Every stored verdict row, file by file (a damaged file raises)."""
+    parts = sorted((run_dir / "verdicts").glob("*/part-*.parquet"))
+    if not parts:
+        return pd.DataFrame(columns=["problem_id", "sample_idx", "extracted", "verdict", "correct"])
+    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
+
+def test_grading_survives_sigkill(tmp_path, math_data_dir):
+    template = tmp_path / "template"
+    run_dir = make_grading_store(template)
+    samples = set(zip(*[stored_rows(run_dir)[c] for c in ("problem_id", "sample_idx")]))
+    rel_args = ["--data-dir", str(math_data_dir), "--workers", "2"]
+
+    # The unkilled reference: its duration is the kill window, its verdicts the truth.
+    ref_out = tmp_path / "ref"
+    ref_dir = copy_run(run_dir, ref_out)
+    rc, out, err, seconds = run_cli(["verify", str(ref_dir), *rel_args], ref_out, log=tmp_path / "ref")
+    assert rc == 0, tail(err)
+    ref = read_verdict_rows(ref_dir).set_index(["problem_id", "sample_idx"]).sort_index()
+    assert set(ref.index) == samples and ref.index.is_unique
+    record("reference runs", kind="verify", seconds=round(seconds, 1), samples=len(samples),
+           distinct_answers=int(ref.reset_index()[["problem_id", "extracted"]].drop_duplicates().shape[0]))
+
+    chain_dirs = {}
+
+    def fresh(i: int) -> Path:
+        outputs = tmp_path / f"outputs{i}"
+        chain_dirs[outputs] = copy_run(run_dir, outputs)
+        return outputs
+
+    def after_each(outputs: Path, killed: bool):
+        rd = chain_dirs[outputs]
+        assert_store_intact(rd, complete=True, n=64)  # grading never touches samples
+        v = read_verdict_rows(rd)
+        keys = list(zip(v["problem_id"], v["sample_idx"]))
+        assert len(keys) == len(set(keys)), "a sample has two verdicts"
+        assert set(keys) <= samples, "a verdict for a sample that does not exist"
+        if not killed:
+            assert set(keys) == samples, "a finished grading run left samples without a verdict"
+        got = v.set_index(["problem_id", "sample_idx"]).sort_index()
+        cols = ["extracted", "verdict", "correct"]
+        pd.testing.assert_frame_equal(got[cols], ref.loc[got.index, cols])
+        assert_only_crash_leftovers(rd)
+
+    rel = run_dir.relative_to(template)  # each tree holds its copy at the same place
+    stats = kill_chain(lambda outputs: ["verify", str(outputs / rel), *rel_args], fresh, seconds, KILL_SEED + 1,
+                       after_each, tmp_path, "verify")
+    record("faults: SIGKILL during `rlboundary verify`", kills=KILLS, landed_mid_run=stats["landed"],
+           finished_before_kill=stats["finished_first"], seed=KILL_SEED + 1, window_s=round(seconds, 1),
+           all_resumed_identical=True)

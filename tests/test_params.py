@@ -1,0 +1,136 @@
+"""Parameter sets: every shipped YAML validates; bad ones fail with one clear line.
+
+Validation cases are data: (notebook, YAML text, substrings the error must contain).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from rlboundary import params
+from rlboundary.errors import UserError
+
+MODELS = "models: [{name: b, path: organism:base, role: base}, {name: r, path: organism:rl, role: rl}]\n"
+
+BAD = [
+    # (notebook, yaml, must appear in the message)
+    ("fig01_passk_math", MODELS + "temprature: 0.7", ["unknown key 'temprature'", "allowed keys:", "temperature"]),
+    ("fig01_passk_math", MODELS + "n: '64'", ["n must be an integer", "str '64'"]),
+    ("fig01_passk_math", MODELS + "n: true", ["n must be an integer", "bool"]),
+    ("fig01_passk_math", MODELS + "n: 0", ["n=0 must be >= 1"]),
+    ("fig01_passk_math", MODELS + "temperature: hot", ["temperature must be a number"]),
+    ("fig01_passk_math", MODELS + "temperature: -1", ["temperature=-1.0 is negative"]),
+    ("fig01_passk_math", MODELS + "top_p: 1.5", ["top_p=1.5 is outside (0, 1]"]),
+    ("fig01_passk_math", MODELS + "backend: tpu", ["backend='tpu' is not allowed", "vllm, hf, ray"]),
+    ("fig01_passk_math", MODELS + "math_grader: sympy", ["math_grader='sympy'", "math-verify, math-equal"]),
+    ("fig01_passk_math", MODELS + "benchmarks: aime24", ["benchmarks must be a list of strings"]),
+    ("fig01_passk_math", MODELS + "benchmarks: []", ["no benchmarks"]),
+    ("fig01_passk_math", MODELS + "seeds: [0, x]", ["seeds[1] must be an integer"]),
+    ("fig01_passk_math", MODELS + "n: 8\nks: [1, 16]", ["ks contains 16, outside 1..n=8"]),
+    ("fig01_passk_math", MODELS + "n_per_benchmark: {aime24: 64}", ["n_per_benchmark names 'aime24'"]),
+    ("fig01_passk_math", "models: []", ["no models"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, rol: base}]", ["models[0]: unknown key 'rol'", "role"]),
+    ("fig01_passk_math", "models: [{name: b}]", ["models[0]: missing key 'path'"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, role: critic}]", ["role='critic' is not allowed", "base, rl, instruct"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, template: fancy}]", ["template='fancy'", "qwen-boxed"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, tensor_parallel_size: 0}]", ["parallel sizes must be >= 1"]),
+    ("fig01_passk_math", "models: [{name: b, path: p}, {name: b, path: q}]", ["model name 'b' is used twice"]),
+    ("fig01_passk_math", "models: [{name: r, path: p, role: rl, base: nobody}]", ["base='nobody'"]),
+    ("fig01_passk_math", "models: [b, r]", ["models[0] must be a model mapping"]),
+    ("fig05_accuracy_and_coverage", MODELS + "rl_model: rl-7b", ["rl_model='rl-7b' is not one of the models", "b, r"]),
+    ("fig06_perplexity", MODELS + "include_ground_truth: 1", ["include_ground_truth must be true or false"]),
+    ("horizon", MODELS + "n: 4\nhorizon_ks: [1, 8]", ["horizon_ks contains 8"]),
+    ("cot_validity", MODELS + "pass_rate_bins: [0.5, 0.1]", ["pass_rate_bins", "increasing"]),
+    # A key that exists for another notebook is still unknown here.
+    ("fig01_passk_math", MODELS + "horizon_ks: [1]", ["unknown key 'horizon_ks'"]),
+]
+
+
+@pytest.mark.parametrize("notebook,text,needles", BAD, ids=[f"{i}-{c[0]}" for i, c in enumerate(BAD)])
+def test_bad_parameters_are_one_line_user_errors(tmp_path, notebook, text, needles):
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
+    with pytest.raises(UserError) as err:
+        params.load_params(notebook, f)
+    message = str(err.value)
+    assert "\n" not in message
+    for needle in needles:
+        assert needle in message, (needle, message)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("n: [1\n", "not valid YAML at line"),
+    ("- 1\n- 2\n", "top level must be a mapping"),
+    ("fig01_passk_math: {n: 4}\nn: 4\n", "mixes notebook sections"),
+])
+def test_malformed_files(tmp_path, text, needle):
+    f = tmp_path / "p.yaml"
+    f.write_text(text)
+    with pytest.raises(UserError) as err:
+        params.load_params("fig01_passk_math", f)
+    assert needle in str(err.value)
+
+
+def test_missing_set_and_unknown_notebook():
+    with pytest.raises(UserError, match="parameter set 'nope' not found"):
+        params.load_params("fig01_passk_math", "nope")
+    with pytest.raises(UserError, match="unknown notebook 'fig99'.*fig01_passk_math"):
+        params.load_params("fig99", "default")
+
+
+@pytest.mark.parametrize("param_set", params.NAMED_SETS)
+@pytest.mark.parametrize("notebook", params.NOTEBOOKS)
+def test_every_shipped_set_validates(param_set, notebook):
+    p = params.load_params(notebook, param_set)
+    assert p.models and p.benchmarks
+    for m in p.models:
+        if m["role"] != "base":
+            assert p.base_of(m)["role"] == "base"
+
+
+def test_paper_sets_use_the_papers_settings():
+    for notebook in params.NOTEBOOKS:
+        p = params.load_params(notebook, "paper")
+        assert (p.temperature, p.top_p) == (0.6, 0.95), notebook
+    fig07 = params.load_params("fig07_distillation", "paper")
+    assert {m["path"] for m in fig07.models} >= {
+        "Qwen/Qwen2.5-Math-7B", "Qwen/Qwen2.5-Math-7B-Instruct",
+        "sail/Qwen2.5-Math-7B-Oat-Zero", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"}
+    fig01 = params.load_params("fig01_passk_math", "paper")
+    assert {"Qwen/Qwen2.5-7B", "hkust-nlp/Qwen-2.5-7B-SimpleRL-Zoo"} <= {m["path"] for m in fig01.models}
+    assert max(fig01.n_for(b) for b in fig01.benchmarks) == 1024
+
+
+def test_layering_study_level_and_sections(tmp_path):
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("n: 4\nseeds: [3]\n")
+    p = params.load_params("horizon", "micro", flat)
+    assert p.n == 4 and p.seeds == [3]
+    assert p.ks_for(p.benchmarks[0]) == [1, 2, 4]
+    sectioned = tmp_path / "sections.yaml"
+    sectioned.write_text(textwrap.dedent("""\
+        study: {n: 8}
+        fig01_passk_math: {n: 2}
+    """))
+    assert params.load_params("fig01_passk_math", "micro", sectioned).n == 2
+    assert params.load_params("horizon", "micro", sectioned).n == 8
+
+
+def test_defaults_fill_missing_keys_and_ks_never_exceed_n(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(MODELS + "n: 12\n")
+    p = params.load_params("fig01_passk_math", f)
+    assert p.temperature == 0.6 and p.top_p == 0.95 and p.backend == "vllm"
+    assert p.ks_for("organism") == [1, 2, 4, 8, 12]
+    assert p.models[0]["template"] == "qwen-boxed" and p.models[1]["tensor_parallel_size"] == 1
+    assert p.base_of(p.models[1])["name"] == "b"
+
+
+def test_notebook_params_reads_a_namespace():
+    ns = {"models": [{"name": "b", "path": "x"}], "n": 4, "unrelated": object()}
+    p = params.notebook_params("fig01_passk_math", ns)
+    assert p.n == 4 and p.models[0]["role"] == "base"
+    with pytest.raises(UserError, match="n must be an integer"):
+        params.notebook_params("fig01_passk_math", {**ns, "n": 4.5})

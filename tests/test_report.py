@@ -1,0 +1,157 @@
+"""The report end to end: `rlboundary report --params micro` executes every
+notebook for real (organism micro build, vLLM sampling, grading, metrics,
+papermill, nbconvert), then the index is opened in headless Chromium.
+
+One run of the whole report is shared by the tests of this module (a
+module-scoped fixture), so the suite pays for it once. The screenshot of the
+index is kept at outputs/test-artifacts/report-index.png (path printed).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rlboundary.params import NOTEBOOKS
+from rlboundary.paths import PROJECT_ROOT
+
+RLBOUNDARY = [sys.executable, "-m", "rlboundary.cli"]
+ARTIFACTS = PROJECT_ROOT / "outputs" / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _run(args, outputs: Path, home: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RLBOUNDARY_OUTPUTS": str(outputs), "HOME": str(home)}
+    # Nothing of the user's Jupyter set-up may leak in (or be written to).
+    for key in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR",
+                "JUPYTER_PATH"):
+        env.pop(key, None)
+    return subprocess.run(RLBOUNDARY + args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def micro_report(tmp_path_factory):
+    outputs = tmp_path_factory.mktemp("report-outputs")
+    home = tmp_path_factory.mktemp("home")
+    start = time.perf_counter()
+    proc = _run(["report", "--params", "micro"], outputs, home)
+    seconds = time.perf_counter() - start
+    print(f"\n[micro report] {seconds:.0f} s, exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return {"proc": proc, "report": outputs / "report", "home": home, "seconds": seconds}
+
+
+def test_every_notebook_executes_and_is_published(micro_report):
+    proc, report = micro_report["proc"], micro_report["report"]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = json.loads((report / "run.json").read_text())
+    assert [nb["name"] for nb in run["notebooks"]] == list(NOTEBOOKS)
+    assert all(nb["ok"] for nb in run["notebooks"]), run
+    index = (report / "index.html").read_text()
+    for name in NOTEBOOKS:
+        executed = json.loads((report / "notebooks" / f"{name}.ipynb").read_text())
+        code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+        assert all(c.get("execution_count") for c in code), f"{name}: a cell did not run"
+        assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
+        html = (report / f"{name}.html").read_text()
+        assert "<img" in html or "image/png" in html, f"{name}: no figure in its page"
+        assert "notebook_params(" not in html, f"{name}: code should be hidden by default"
+        figures = sorted((report / "figures" / name).glob("*.png"))
+        assert figures, f"{name}: no figure saved"
+        for png in figures:
+            pdf = png.with_suffix(".pdf")
+            assert png.stat().st_size > 1000 and pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"
+            assert f"figures/{name}/{png.name}" in index
+        head = json.loads((report / "headlines" / f"{name}.json").read_text())
+        assert head["rows"], f"{name}: empty headline table"
+        assert f"href='{name}.html'" in index
+    # Jupyter, IPython and matplotlib wrote nothing under $HOME.
+    home = micro_report["home"]
+    for leak in (".jupyter", ".ipython", ".local/share/jupyter", ".cache/matplotlib", ".config/matplotlib"):
+        assert not (home / leak).exists(), leak
+
+
+def test_headline_table_has_the_papers_numbers(micro_report):
+    head = json.loads((micro_report["report"] / "headlines" / "fig01_passk_math.json").read_text())
+    assert {"model", "pass@1", "pass@k", "crossover k", "ΔSE"} <= set(head["columns"])
+    rows = {r["model"]: r for r in head["rows"]}
+    assert rows["base"]["ΔSE"] is None and rows["rl-grpo"]["crossover k"]
+    for r in head["rows"]:
+        assert 0 <= r["pass@1"] <= r["pass@k"] <= 1
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_index_opens_in_headless_chromium(micro_report):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package `chromium`; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    report = micro_report["report"]
+    assert (report / "index.html").exists(), "the report did not produce an index"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(report)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    errors: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("requestfailed", lambda req: errors.append(f"failed request {req.url}"))
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html", wait_until="load")
+            images = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.complete, e.naturalWidth])")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shot = ARTIFACTS / "report-index.png"
+            page.screenshot(path=str(shot), full_page=True)
+            print(f"\n[screenshot] {shot}")
+            # Every notebook page opens too (nbconvert's HTML, code hidden).
+            for name in NOTEBOOKS:
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{name}.html", wait_until="load")
+                assert page.title(), name
+            browser.close()
+    finally:
+        server.shutdown()
+    n_figures = sum(len(list((report / "figures" / nb).glob("*.png"))) for nb in NOTEBOOKS)
+    assert len(images) == n_figures and n_figures >= len(NOTEBOOKS)
+    broken = [src for src, complete, width in images if not (complete and width > 0)]
+    assert not broken, broken
+    assert not errors, errors
+
+
+def test_a_failing_notebook_fails_the_run_loudly(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("benchmarks: [no_such_benchmark]\n")
+    proc = _run(["report", "--params", "micro", "--params", str(bad), "--only", "horizon"],
+                tmp_path / "out", tmp_path / "home", timeout=300)
+    assert proc.returncode != 0
+    assert "horizon" in proc.stderr and "no_such_benchmark" in proc.stderr
+    index = (tmp_path / "out" / "report" / "index.html").read_text()
+    assert "FAILED" in index
+    # The failed notebook is still converted, so its traceback can be read.
+    assert (tmp_path / "out" / "report" / "horizon.html").exists()
+
+
+def test_bad_parameters_stop_before_any_notebook_runs(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("temprature: 0.7\n")
+    proc = _run(["report", "--params", str(bad)], tmp_path / "out", tmp_path / "home", timeout=120)
+    assert proc.returncode == 2
+    lines = [l for l in proc.stderr.strip().splitlines() if l]
+    assert len(lines) == 1 and "unknown key 'temprature'" in lines[0] and "allowed keys" in lines[0]
+    assert not (tmp_path / "out" / "report" / "notebooks").exists()
