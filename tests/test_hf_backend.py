@@ -8,8 +8,6 @@ own attention is checked where it differs from transformers' sdpa path.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -25,6 +23,16 @@ from rlboundary.hf_backend import (  # noqa: E402
     sample_tokens,
 )
 from rlboundary.sampling import GenRequest, SamplingSettings  # noqa: E402
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and on a shared 2-core machine
+    OpenMP's spinning threads slow each matmul by 10-30x."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
 
 PROMPTS = ["<|user|>3+4-2=?<|assistant|>", "<|user|>Say something longer than that.<|assistant|>", "xy"]
 
@@ -231,5 +239,6 @@ def test_accepts_a_model_spec(tiny_model_path):
     spec = models.ModelSpec(name="tiny", path=str(tiny_model_path), stop=["7"])
     backend = HFBackend(spec, engine="static")
     out = backend.generate([GenRequest(PROMPTS[0], n=4, seed=3)], SamplingSettings(n=4, temperature=1.0, max_tokens=40))
+    # The spec's stop string applies although the settings name none.
     assert all("7" not in c.text for c in out[0])
-    assert math.isfinite(sum(c.num_tokens for c in out[0]))
+    assert any(c.finish_reason == "stop" for c in out[0])

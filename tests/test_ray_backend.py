@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 import signal
 import sys
+import threading
+import time
 
 import pytest
 
@@ -46,6 +49,23 @@ def ray_cluster():
     ray.shutdown()
 
 
+@pytest.fixture(scope="module")
+def local_backend(tiny_model_path):
+    """The single-process backend, loaded once for the module."""
+    backend = single_process_backend(tiny_model_path)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def ray_backend(ray_cluster, tiny_model_path):
+    """Two Ray workers, started once for the module (each start loads vLLM)."""
+    backend = RayBackend(_spec(tiny_model_path), engine=ENGINE, num_workers=2, units_per_call=1)
+    backend.worker_pids()
+    yield backend
+    backend.close()
+
+
 def single_process_backend(model_path):
     if ENGINE == "vllm":
         from rlboundary.vllm_backend import VLLMBackend
@@ -77,23 +97,15 @@ def texts(results):
     return [[c.text for c in unit] for unit in results]
 
 
-def test_same_samples_as_single_process_backend(ray_cluster, tiny_model_path):
+def test_same_samples_as_single_process_backend(ray_backend, local_backend):
     settings = SamplingSettings(n=8, chunk_size=4, max_tokens=16)
     requests = unit_requests(4, settings)
-    local = single_process_backend(tiny_model_path)
-    try:
-        expected = local.generate(requests, settings)
-    finally:
-        local.close()
+    expected = local_backend.generate(requests, settings)
 
     delivered = []
-    backend = RayBackend(_spec(tiny_model_path), engine=ENGINE, num_workers=2, units_per_call=1)
-    try:
-        got = backend.generate(requests, settings, on_unit=lambda req, comps: delivered.append(req.key))
-        assert len(set(backend.worker_pids())) == 2  # really two worker processes
-    finally:
-        backend.close()
+    got = ray_backend.generate(requests, settings, on_unit=lambda req, comps: delivered.append(req.key))
 
+    assert len(set(ray_backend.worker_pids())) == 2  # really two worker processes
     assert texts(got) == texts(expected)
     assert [[(c.num_tokens, c.finish_reason) for c in u] for u in got] == \
         [[(c.num_tokens, c.finish_reason) for c in u] for u in expected]
@@ -103,40 +115,63 @@ def test_same_samples_as_single_process_backend(ray_cluster, tiny_model_path):
     assert len({t for unit in texts(got) for t in unit}) > 1
 
 
-def test_worker_killed_mid_run_completes_every_unit_once(ray_cluster, tiny_model_path, tmp_path):
-    settings = SamplingSettings(n=8, chunk_size=2, max_tokens=48)
-    requests = unit_requests(6, settings)  # 24 units
-    backend = RayBackend(_spec(tiny_model_path), engine=ENGINE, num_workers=2, units_per_call=1)
-    delivered = []
+def _math_data(tmp_path, n_problems: int):
+    """A math500-format data_dir with a few synthetic problems."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [{"problem": f"What is {i}+{i}?", "answer": str(2 * i), "unique_id": f"syn/{i}"} for i in range(n_problems)]
+    (data / "math500.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(data)
+
+
+def test_worker_killed_mid_run_store_complete_without_duplicates(ray_backend, local_backend, tiny_model_path,
+                                                                 tmp_path, monkeypatch):
+    from rlboundary.study import sample_run
+
+    data_dir = _math_data(tmp_path, 6)
+    settings = SamplingSettings(n=8, chunk_size=2, max_tokens=48)  # 6 problems x 4 chunks = 24 units
+    backend = ray_backend
+    replaced_before, resubmitted_before, completed_before = (
+        backend.workers_replaced, backend.units_resubmitted, backend.units_completed)
     killed = []
 
-    def on_unit(req, comps):
-        delivered.append((req.key, tuple(c.text for c in comps)))
-        if not killed:
-            # A real external kill of a worker process that still holds
-            # queued/running units (each worker has 2 calls in flight).
-            pid = backend.worker_pids()[0]
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+    def kill_a_busy_worker():
+        # A real external SIGKILL of a worker process while the run is going
+        # and that worker still has units in flight (each holds 2 calls).
+        pids = backend.worker_pids()
+        deadline = time.monotonic() + 600
+        while backend.units_completed <= completed_before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(pids[0], signal.SIGKILL)
+        killed.append(pids[0])
 
+    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer.start()
     try:
-        got = backend.generate(requests, settings, on_unit=on_unit)
+        store = sample_run(_spec(tiny_model_path), "math500", settings, seed=3, backend=backend,
+                           data_dir=data_dir, progress=False)
         survivors = backend.worker_pids()
     finally:
-        backend.close()
+        killer.join(timeout=60)
 
     assert killed and killed[0] not in survivors
-    assert backend.workers_replaced >= 1 and backend.units_resubmitted >= 1
-    keys = [k for k, _ in delivered]
-    assert len(keys) == len(set(keys)) == len(requests)  # every unit exactly once
-    assert all(len(unit) == r.n for unit, r in zip(got, requests))
-    # A resubmitted unit is drawn with the same seed, so its samples do not
-    # depend on which worker drew it: compare with a fresh single-process run.
-    local = single_process_backend(tiny_model_path)
-    try:
-        assert texts(got) == texts(local.generate(requests, settings))
-    finally:
-        local.close()
+    assert backend.workers_replaced == replaced_before + 1
+    assert backend.units_resubmitted > resubmitted_before
+    df = store.samples()
+    assert len(df) == 6 * 8
+    assert not df.duplicated(["problem_id", "sample_idx"]).any()  # every sample exactly once
+    assert sorted(df.groupby("problem_id").sample_idx.apply(sorted).sum()) == sorted(list(range(8)) * 6)
+    assert store.missing_units(sorted(df.problem_id.unique()), settings) == []
+
+    # Resubmitted units were drawn with their own seeds, so the store holds
+    # exactly what an undisturbed single-process run stores.
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path / "single"))
+    reference = sample_run(_spec(tiny_model_path), "math500", settings, seed=3, backend=local_backend,
+                           data_dir=data_dir, progress=False).samples()
+    key = ["problem_id", "sample_idx"]
+    got = df.sort_values(key).reset_index(drop=True)[key + ["text", "num_tokens", "finish_reason"]]
+    want = reference.sort_values(key).reset_index(drop=True)[key + ["text", "num_tokens", "finish_reason"]]
+    assert got.equals(want)
 
 
 class _SuicidalEngine:
@@ -157,7 +192,9 @@ def test_unit_that_kills_every_worker_fails_after_max_attempts(ray_cluster):
     settings = SamplingSettings(n=1, chunk_size=1, max_tokens=4)
     requests = [GenRequest("ab", 1, 1, key=("p0", 0)), GenRequest("poison", 1, 2, key=("p1", 0))]
     delivered = []
-    backend = RayBackend(worker_factory=_SuicidalEngine, num_workers=1, units_per_call=1, max_unit_attempts=2)
+    # No CPU reserved: the module's two vLLM workers hold both of the cluster's CPUs.
+    backend = RayBackend(worker_factory=_SuicidalEngine, num_workers=1, cpus_per_worker=0, units_per_call=1,
+                         max_unit_attempts=2)
     try:
         with pytest.raises(RuntimeError, match=r"\('p1', 0\) failed on 2 Ray workers"):
             backend.generate(requests, settings, on_unit=lambda r, c: delivered.append((r.key, c[0].text)))

@@ -144,9 +144,10 @@ def counts(verdict_rows: pd.DataFrame) -> pd.DataFrame:
 
 def run_summary(count_rows: pd.DataFrame) -> pd.DataFrame:
     """What was sampled: problems, samples per problem and mean accuracy per run."""
-    g = count_rows.groupby(["model", "benchmark"], sort=False)
-    return pd.DataFrame({"problems": g.size(), "n": g["n"].min(),
-                         "samples": g["n"].sum(), "mean accuracy": g.apply(lambda d: (d["c"] / d["n"]).mean())}).reset_index()
+    rows = count_rows.assign(accuracy=count_rows["c"] / count_rows["n"])
+    return (rows.groupby(["model", "benchmark"], sort=False)
+            .agg(problems=("problem_id", "size"), n=("n", "min"), samples=("n", "sum"), mean_accuracy=("accuracy", "mean"))
+            .reset_index())
 
 
 # --- pass@k (Figures 1-4, 7) ---------------------------------------------------
@@ -320,6 +321,34 @@ def _ratio_ci(num: np.ndarray, den: np.ndarray, n_boot: int, ci: float, seed: in
     return float(lo), float(hi)
 
 
+def validity_by_pass_rate(verdict_rows: pd.DataFrame, edges: list[float], n_boot: int = 1000,
+                          ci: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(by bucket, per problem) validity of correct answers.
+
+    A problem's bucket is its pass rate c/n in the half-open bins (e_i, e_i+1]
+    of `edges` (problems never solved have no correct answer and no bucket).
+    In each bucket: valid_fraction = correct samples with a fully valid trace /
+    correct samples, with a percentile bootstrap CI over problems."""
+    v = verdict_rows.assign(valid_correct=verdict_rows["correct"].astype(bool)
+                            & verdict_rows["trace_valid"].fillna(False).astype(bool))
+    per_problem = (v.groupby(["model", "benchmark", "problem_id"], sort=False)
+                   .agg(n=("correct", "size"), c=("correct", "sum"), valid=("valid_correct", "sum")).reset_index())
+    per_problem["rate"] = per_problem["c"] / per_problem["n"]
+    labels = [f"({edges[i]:g},{edges[i + 1]:g}]" for i in range(len(edges) - 1)]
+    per_problem["bucket"] = pd.cut(per_problem["rate"], edges, labels=labels, right=True)
+    rows = []
+    for (model, bucket), g in per_problem.dropna(subset=["bucket"]).groupby(["model", "bucket"], sort=False, observed=True):
+        num, den = g["valid"].to_numpy(float), g["c"].to_numpy(float)
+        lo, hi = _ratio_ci(num, den, n_boot, ci)
+        rows.append({"model": model, "bucket": str(bucket), "problems": len(g), "n_correct": int(den.sum()),
+                     "valid_fraction": float(num.sum() / den.sum()), "ci_low": lo, "ci_high": hi})
+    by_bucket = pd.DataFrame(rows)
+    order = {label: i for i, label in enumerate(labels)}
+    by_bucket = (by_bucket.sort_values(["model", "bucket"], key=lambda s: s.map(order) if s.name == "bucket" else s)
+                 .reset_index(drop=True))
+    return by_bucket, per_problem
+
+
 def validity_study(params: Params) -> ValidityStudy:
     """Share of correct answers whose every step is valid, by per-problem
     pass rate (c/n): are correct answers at low pass rates lucky guesses?"""
@@ -327,30 +356,15 @@ def validity_study(params: Params) -> ValidityStudy:
     if "trace_valid" not in v.columns:
         raise UserError("these verdicts carry no trace validity (only the organism grader checks steps).",
                         "use an organism benchmark for this notebook.")
-    v = v.assign(valid_correct=v["correct"].astype(bool) & v["trace_valid"].fillna(False).astype(bool))
-    per_problem = (v.groupby(["model", "benchmark", "problem_id"], sort=False)
-                   .agg(n=("correct", "size"), c=("correct", "sum"), valid=("valid_correct", "sum")).reset_index())
-    per_problem["rate"] = per_problem["c"] / per_problem["n"]
-    edges = params.pass_rate_bins
-    labels = [f"({edges[i]:g},{edges[i + 1]:g}]" for i in range(len(edges) - 1)]
-    per_problem["bucket"] = pd.cut(per_problem["rate"], edges, labels=labels, right=True)
-    rows = []
-    for (model, bucket), g in per_problem.dropna(subset=["bucket"]).groupby(["model", "bucket"], sort=False, observed=True):
-        num, den = g["valid"].to_numpy(float), g["c"].to_numpy(float)
-        lo, hi = _ratio_ci(num, den, params.bootstrap, params.ci_level)
-        rows.append({"model": model, "bucket": str(bucket), "problems": len(g), "n_correct": int(den.sum()),
-                     "valid_fraction": float(num.sum() / den.sum()), "ci_low": lo, "ci_high": hi})
-    by_bucket = pd.DataFrame(rows)
-    by_bucket["bucket"] = pd.Categorical(by_bucket["bucket"], labels, ordered=True)
-    by_bucket = by_bucket.sort_values(["model", "bucket"]).reset_index(drop=True)
-    by_bucket["bucket"] = by_bucket["bucket"].astype(str)
+    by_bucket, per_problem = validity_by_pass_rate(v, params.pass_rate_bins, params.bootstrap, params.ci_level)
     model_order = {m["name"]: i for i, m in enumerate(params.models)}
-    overall = (per_problem.groupby("model").agg(correct=("c", "sum"), valid=("valid", "sum")).reset_index())
+    overall = per_problem.groupby("model").agg(correct=("c", "sum"), valid=("valid", "sum")).reset_index()
     overall["valid among correct"] = overall["valid"] / overall["correct"]
-    lowest = by_bucket.groupby("model").first().reset_index()[["model", "bucket", "valid_fraction", "n_correct"]]
+    lowest = by_bucket.groupby("model", sort=False).first().reset_index()[["model", "bucket", "valid_fraction", "n_correct"]]
     headline = overall.merge(lowest.rename(columns={"bucket": "lowest bucket", "valid_fraction": "valid in lowest bucket",
                                                     "n_correct": "correct in lowest bucket"}), on="model", how="left")
     headline = headline.sort_values("model", key=lambda s: s.map(model_order)).reset_index(drop=True)
+    by_bucket = by_bucket.sort_values("model", key=lambda s: s.map(model_order), kind="stable").reset_index(drop=True)
     return ValidityStudy(by_bucket, headline)
 
 
@@ -363,11 +377,30 @@ class HorizonStudy:
     headline: pd.DataFrame
 
 
+def horizon_from_counts(rows: pd.DataFrame, ks: list[int], n_boot: int = 1000, ci: float = 0.95,
+                        fit_boot: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(points, fits) from counts with an `n_steps` column: mean pass@k per
+    step count with bootstrap CIs, and a logistic horizon fit over problems,
+    for every model and k."""
+    from .horizon import horizon_fit
+
+    points, fits = [], []
+    for model, g in rows.groupby("model", sort=False):
+        g = g.reset_index(drop=True)
+        per_problem = metrics.pass_at_k(g["n"].to_numpy(), g["c"].to_numpy(), ks)  # (problems, len(ks))
+        for j, k in enumerate(ks):
+            for n_steps, idx in g.groupby("n_steps").groups.items():
+                mean, lo, hi = metrics.bootstrap_mean_ci(per_problem[np.asarray(idx), j], n_boot, ci)
+                points.append({"model": model, "k": k, "n_steps": n_steps, "problems": len(idx),
+                               "pass_at_k": float(mean[0]), "ci_low": float(lo[0]), "ci_high": float(hi[0])})
+            fit = horizon_fit(g["n_steps"].to_numpy(), per_problem[:, j], n_boot=fit_boot, ci=ci)
+            fits.append({"model": model, "k": k, **fit.as_dict()})
+    return pd.DataFrame(points), pd.DataFrame(fits)
+
+
 def horizon_study(params: Params) -> HorizonStudy:
     """pass@k against the number of reasoning steps, and the 50 % horizon
     (logistic fit over problems) for every model and k in horizon_ks."""
-    from .horizon import horizon_fit
-
     rows = counts(verdicts(params))
     steps_of = {}
     for bench in params.benchmarks:
@@ -376,22 +409,12 @@ def horizon_study(params: Params) -> HorizonStudy:
                 raise UserError(f"benchmark {bench} has no n_steps per problem.", "use an organism benchmark here.")
             steps_of[(bench, p.id)] = p.metadata["n_steps"]
     rows["n_steps"] = [steps_of[(b, str(p))] for b, p in zip(rows["benchmark"], rows["problem_id"])]
-    ks = list(params.horizon_ks)
-    points, fits = [], []
-    for model, g in rows.groupby("model", sort=False):
-        per_problem = metrics.pass_at_k(g["n"].to_numpy(), g["c"].to_numpy(), ks)  # (problems, len(ks))
-        for j, k in enumerate(ks):
-            for n_steps, idx in g.reset_index(drop=True).groupby("n_steps").groups.items():
-                mean, lo, hi = metrics.bootstrap_mean_ci(per_problem[np.asarray(idx), j], params.bootstrap, params.ci_level)
-                points.append({"model": model, "k": k, "n_steps": n_steps, "problems": len(idx),
-                               "pass_at_k": float(mean[0]), "ci_low": float(lo[0]), "ci_high": float(hi[0])})
-            fit = horizon_fit(g["n_steps"].to_numpy(), per_problem[:, j], n_boot=min(params.bootstrap, 200),
-                              ci=params.ci_level)
-            fits.append({"model": model, "role": params.model(model)["role"], "k": k, **fit.as_dict()})
-    fits = pd.DataFrame(fits)
+    points, fits = horizon_from_counts(rows, list(params.horizon_ks), params.bootstrap, params.ci_level,
+                                       fit_boot=min(params.bootstrap, 200))
+    fits.insert(1, "role", fits["model"].map(roles(params)))
     headline = fits[["model", "role", "k", "h50", "ci_low", "ci_high", "extrapolated"]].rename(
         columns={"h50": "50% horizon (steps)", "ci_low": "CI low", "ci_high": "CI high"})
-    return HorizonStudy(pd.DataFrame(points), fits, headline)
+    return HorizonStudy(points, fits, headline)
 
 
 # --- Figure 6: perplexity under the base model ------------------------------------

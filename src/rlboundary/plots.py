@@ -169,22 +169,29 @@ def coverage_table(coverage: pd.DataFrame, max_ids: int = 8) -> pd.DataFrame:
 
 
 def coverage_bars(coverage: pd.DataFrame, title: str | None = None):
-    """Stacked bar per benchmark: both / base only / RL only / neither."""
+    """Stacked bar per benchmark: both / base only / RL only / neither, counts written in."""
     import matplotlib.pyplot as plt
 
     colors = {"both": "#7f7f7f", "base_only": ROLE_COLORS["base"], "rl_only": ROLE_COLORS["rl"], "neither": "#e5e5e5"}
     pivot = coverage.pivot(index="benchmark", columns="set", values="fraction")
+    counts = coverage.pivot(index="benchmark", columns="set", values="n_problems")
     pivot = pivot[[c for c in colors if c in pivot.columns]]
-    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.5 * len(pivot)))
+    fig, ax = plt.subplots(figsize=(7, 1.6 + 0.55 * len(pivot)))
     left = np.zeros(len(pivot))
     for col in pivot.columns:
-        ax.barh(pivot.index, pivot[col], left=left, color=colors[col], label=col.replace("_", " "))
-        left += pivot[col].to_numpy()
+        widths = pivot[col].to_numpy()
+        ax.barh(pivot.index, widths, left=left, height=0.6, color=colors[col], edgecolor="white",
+                label=col.replace("_", " "))
+        for y, (x0, w, c) in enumerate(zip(left, widths, counts[col].reindex(pivot.index))):
+            if w > 0.04:
+                ax.text(x0 + w / 2, y, str(int(c)), ha="center", va="center", fontsize=8,
+                        color="white" if col in ("both", "base_only", "rl_only") else "#333333")
+        left += widths
     ax.set_xlim(0, 1)
     ax.set_xlabel("fraction of problems solved at least once in n samples")
-    ax.legend(fontsize=7, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(pivot) < 3 else -0.15))
+    ax.legend(fontsize=8, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     if title:
-        ax.set_title(title)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -195,7 +202,9 @@ def perplexity_boxplots(ppl: pd.DataFrame, title: str | None = None):
     `ppl`: scorer, source, variant, perplexity (one row per scored response)."""
     import seaborn as sns
 
-    panels = list(dict.fromkeys(zip(ppl["scorer"], ppl["variant"])))
+    # One row per scoring model, one column per variant (all tokens | without copies).
+    panels = [(s, v) for s in dict.fromkeys(ppl["scorer"]) for v in dict.fromkeys(ppl["variant"])
+              if ((ppl["scorer"] == s) & (ppl["variant"] == v)).any()]
     fig, axes = _grid(len(panels), ncols=2, width=4.8, height=3.4)
     for ax, (scorer, variant) in zip(axes, panels):
         sub = ppl[(ppl["scorer"] == scorer) & (ppl["variant"] == variant)]

@@ -127,6 +127,7 @@ class _Slot:
     actor: Any
     placement_group: Any = None
     in_flight: int = 0
+    pid_ref: Any = None  # asked first, so that reading it never waits behind work
 
 
 class RayBackend:
@@ -139,6 +140,9 @@ class RayBackend:
     """
 
     name = "ray"
+    # `generate` takes `on_unit` and calls it as each unit finishes (study.py
+    # can then write units as they complete instead of per batch).
+    streams_units = True
 
     def __init__(
         self,
@@ -174,7 +178,8 @@ class RayBackend:
         self.max_unit_attempts = max_unit_attempts
         self._slots: list[_Slot] = []
         self._started_ray = False
-        # What the last generate() had to recover from, for logs and tests.
+        # Progress and what had to be recovered from, for logs and tests.
+        self.units_completed = 0
         self.workers_replaced = 0
         self.units_resubmitted = 0
 
@@ -231,7 +236,7 @@ class RayBackend:
         else:
             options["num_gpus"] = gpus
         actor = ray.remote(SamplingWorker).options(**options).remote(self.worker_factory)
-        return _Slot(actor=actor, placement_group=placement_group)
+        return _Slot(actor=actor, placement_group=placement_group, pid_ref=actor.pid.remote())
 
     def _ensure_workers(self) -> None:
         if self._slots:
@@ -251,7 +256,7 @@ class RayBackend:
         self._gpus = gpus
         self._slots = [self._new_slot(gpus) for _ in range(self._worker_count(cluster_gpus))]
         # Fail here, with the engine's own error, if a worker cannot start.
-        ray.get([slot.actor.pid.remote() for slot in self._slots])
+        ray.get([slot.pid_ref for slot in self._slots])
 
     def _replace(self, slot: _Slot) -> None:
         import ray
@@ -263,15 +268,16 @@ class RayBackend:
         fresh = self._new_slot(self._gpus)
         if slot.placement_group is not None:
             ray.util.remove_placement_group(slot.placement_group)
-        slot.actor, slot.placement_group, slot.in_flight = fresh.actor, fresh.placement_group, 0
+        slot.actor, slot.placement_group, slot.in_flight, slot.pid_ref = fresh.actor, fresh.placement_group, 0, fresh.pid_ref
         self.workers_replaced += 1
 
     def worker_pids(self) -> list[int]:
-        """Process ids of the live workers (starts them if needed)."""
+        """Process ids of the current workers (starts them if needed; safe to
+        call from another thread while `generate` runs)."""
         import ray
 
         self._ensure_workers()
-        return ray.get([slot.actor.pid.remote() for slot in self._slots])
+        return ray.get([slot.pid_ref for slot in self._slots])
 
     # -- the Backend protocol ---------------------------------------------
 
@@ -340,6 +346,7 @@ class RayBackend:
                 slot.in_flight -= 1
             for i, unit in zip(batch, completions):
                 results[i] = unit
+                self.units_completed += 1
                 if on_unit is not None:
                     on_unit(requests[i], unit)
         return results  # type: ignore[return-value]

@@ -136,6 +136,12 @@ def jupyter_env(root: Path) -> dict[str, str]:
         d.mkdir(parents=True, exist_ok=True)
     env = {k: str(v) for k, v in dirs.items()}
     env["JUPYTER_PLATFORM_DIRS"] = "1"
+    # vLLM in the kernel's own process, with a small KV cache on a CPU (FACTS.md):
+    # a separate engine process sometimes dies at exit, and unset the CPU
+    # cache reserves about 16 GiB. Only defaults: a user's setting wins.
+    for key, value in (("VLLM_ENABLE_V1_MULTIPROCESSING", "0"), ("VLLM_CPU_KVCACHE_SPACE", "1"),
+                       ("TOKENIZERS_PARALLELISM", "false"), ("VLLM_LOGGING_LEVEL", "WARNING")):
+        env[key] = os.environ.get(key, value)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning in every kernel
     return env
 
@@ -179,9 +185,15 @@ def _to_html(executed: Path, target: Path, show_code: bool) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(executed, as_version=4)
+    # The page shows results: engine logs and library warnings (stderr) stay in
+    # the executed .ipynb linked from the index; errors are kept on the page.
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
     exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=not show_code,
                             exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
 
 
@@ -292,7 +304,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
 .claim{font-style:italic;color:#444} .fail{color:#b00020;font-weight:bold} .ok{color:#1b7f3b}
-.figs{display:flex;flex-wrap:wrap;gap:12px} .figs figure{margin:0;width:340px}
+.figs{display:flex;flex-wrap:wrap;gap:12px} .figs figure{margin:0;width:520px;max-width:100%}
 .figs img{width:100%;border:1px solid #eee} figcaption{font-size:.8em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0} td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f5f5f5} .note{font-size:.85em;color:#555} .meta{font-size:.85em;color:#666}

@@ -42,9 +42,10 @@ def make_batch_fn(
     rng = random.Random(f"pretrain-{seed}")
 
     def batch(step: int) -> list[tuple[str, str]]:
+        # One length per batch: examples of equal length need no padding.
+        n = curriculum_steps(step, total_steps, max_steps, curriculum, rng)
         out = []
         for _ in range(batch_size):
-            n = curriculum_steps(step, total_steps, max_steps, curriculum, rng)
             p = draw_problem(rng, n, width, "train")
             out.append((p.prompt(), write_trace(p, pick_writer(rng, mix), rng)))
         return out

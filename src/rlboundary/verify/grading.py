@@ -35,6 +35,9 @@ The `Grader` protocol (math, code and organism graders implement it):
     extract(text, problem) -> str | None     # dedupe key; None = no answer
     grade(key, problem) -> (verdict, extra)  # verdict in VERDICTS; extra: dict
                                              # of scalar columns (may be {})
+    grade_fast(key, problem) -> (verdict, extra) | None   # optional: a cheap,
+                                             # exact decision made in the calling
+                                             # process (None: send to a worker)
 
 `extract` runs in the calling process and must not raise on any text
 (an exception there gives that sample the verdict "error"). `grade` runs in
@@ -482,6 +485,21 @@ def _grade_samples(
     stats.distinct += len(groups)
     todo = [g for g in groups if g not in decided]
     stats.graded += len(todo)
+    # Optional cheap exact decisions (e.g. integer vs integer) in this
+    # process: no worker round trip, no sympy.
+    fast = getattr(grader, "grade_fast", None)
+    if fast is not None:
+        slow = []
+        for g in todo:
+            try:
+                quick = fast(g[1], problems[g[0]])
+            except Exception:
+                quick = None
+            if quick is None:
+                slow.append(g)
+            else:
+                decided[g] = (quick[0], dict(quick[1] or {}))
+        todo = slow
 
     def fan_out(group, verdict, extra):
         pid, key = group

@@ -48,6 +48,10 @@ from .math_answer import extract_answer, latex_key, normalize_answer, strip_stri
 ADAPTER_VERSION = "1"
 
 _MINERVA_NAMES = {"minerva", "minerva_math"}
+# A plain integer (no leading zeros, at most 12 digits, so no float rounding
+# can make two different ones "equal" in either grader): the most common
+# answer form, decided without sympy by both graders' `grade_fast`.
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9]\d{0,11})")
 
 
 def gold_answer(problem: Any) -> str:
@@ -154,6 +158,15 @@ class MathVerifyGrader:
         if found.method == "minerva":
             return "$" + answer + "$"
         return answer
+
+    def grade_fast(self, key: str, problem: Any) -> tuple[str, dict] | None:
+        """Integer vs integer, decided in the caller's process; None otherwise."""
+        gold = gold_answer(problem)
+        if key.startswith("\\boxed{") and key.endswith("}") and _PLAIN_INT.fullmatch(gold):
+            inner = key[len("\\boxed{") : -1]
+            if _PLAIN_INT.fullmatch(inner):
+                return ("correct" if int(inner) == int(gold) else "incorrect"), {}
+        return None
 
     def grade(self, key: str, problem: Any) -> tuple[str, dict]:
         from math_verify import parse, verify
@@ -398,6 +411,14 @@ class MathEqualGrader:
 
     def extract(self, text: str, problem: Any) -> str | None:
         return normalize_answer(extract_answer(text).answer, skip_unit=_skip_units(problem))
+
+    def grade_fast(self, key: str, problem: Any) -> tuple[str, dict] | None:
+        """Integer vs integer (math_equal reduces to its numeric test there)."""
+        gold = strip_string(gold_answer(problem), _skip_units(problem))
+        if _PLAIN_INT.fullmatch(key) and _PLAIN_INT.fullmatch(gold):
+            same = key == gold or _numerically_equal(key, gold, True, True)
+            return ("correct" if same else "incorrect"), {}
+        return None
 
     def grade(self, key: str, problem: Any) -> tuple[str, dict]:
         skip = _skip_units(problem)

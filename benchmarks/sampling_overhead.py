@@ -1,0 +1,108 @@
+"""What rlboundary's sampling bookkeeping costs, next to raw vLLM.
+
+    .venv/bin/python benchmarks/sampling_overhead.py [--problems 16] [--n 64] [--max-tokens 64] \\
+        [--chunk-size 64] [--units-per-batch 32] [--repeats 3] [--model DIR]
+
+One vLLM engine (the tiny test model unless --model is given), the same
+prompts and the same seeded requests (one per work unit:
+`SamplingParams(n=chunk_size, seed=derive_seed(...))`) measured two ways,
+alternating, `--repeats` times each:
+  raw  — `LLM.generate` on all requests in one call, outputs discarded;
+  rlb  — `study.sample_run` into a fresh store: benchmark load, missing-unit
+         computation, prompt rendering, batching, Parquet chunk writes.
+Prints tokens/s for both (generated tokens / wall seconds, best of repeats)
+and the overhead, then one summary line `sampling_overhead_pct=X`
+(100 * (rlb_seconds / raw_seconds - 1); target < 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problems", type=int, default=16)
+    ap.add_argument("--n", type=int, default=64)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--chunk-size", type=int, default=64)
+    ap.add_argument("--units-per-batch", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", default=None, help="HF model dir (default: build the tiny test model)")
+    args = ap.parse_args()
+
+    from rlboundary.models import ModelSpec
+    from rlboundary.prompts import render_prompt
+    from rlboundary.sampling import GenRequest, SamplingSettings, derive_seed
+    from rlboundary.benchmarks import get_benchmark
+    from rlboundary.study import effective_settings, sample_run
+    from rlboundary.vllm_backend import VLLMBackend
+
+    work = Path(tempfile.mkdtemp(prefix="rlb-overhead-"))
+    model = args.model
+    if model is None:
+        from rlboundary.tinymodel import build_tiny_model
+
+        model = str(build_tiny_model(work / "tiny", seed=0, hidden_size=64, num_layers=2, num_heads=2))
+    data = work / "data"
+    data.mkdir()
+    with open(data / "math500.jsonl", "w") as f:
+        for i in range(args.problems):
+            f.write(json.dumps({"problem": f"Compute {i} + {i} and explain.", "answer": str(2 * i),
+                                "subject": "Algebra", "level": 1, "unique_id": f"p{i}"}) + "\n")
+
+    spec = ModelSpec(name="overhead", path=model, template="raw")
+    settings = effective_settings(spec, SamplingSettings(n=args.n, max_tokens=args.max_tokens, chunk_size=args.chunk_size))
+    backend = VLLMBackend(spec)
+    seed = 0
+    bench = get_benchmark("math500", data_dir=data)
+    requests = [
+        GenRequest(render_prompt(p, spec.template), n=len(settings.chunk_range(c)), seed=derive_seed(seed, p.id, c))
+        for c in range(settings.n_chunks()) for p in bench.problems
+    ]
+    params = [backend.sampling_params(r, settings) for r in requests]
+
+    def raw() -> tuple[float, int]:
+        t = time.perf_counter()
+        outs = backend.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        dt = time.perf_counter() - t
+        return dt, sum(len(o.token_ids) for out in outs for o in out.outputs)
+
+    def rlb(k: int) -> tuple[float, int]:
+        os.environ["RLBOUNDARY_OUTPUTS"] = str(work / f"out{k}")  # a fresh store each time
+        t = time.perf_counter()
+        store = sample_run(spec, "math500", settings, seed=seed, backend=backend, data_dir=data,
+                           max_units_per_batch=args.units_per_batch, progress=False)
+        dt = time.perf_counter() - t
+        return dt, int(store.samples(columns=["num_tokens"]).num_tokens.sum())
+
+    raw()  # warm-up: first-call costs belong to neither side
+    raw_runs, rlb_runs = [], []
+    for k in range(args.repeats):
+        raw_runs.append(raw())
+        rlb_runs.append(rlb(k))
+    backend.close()
+
+    raw_t, raw_tok = min(raw_runs)
+    rlb_t, rlb_tok = min(rlb_runs)
+    if raw_tok != rlb_tok:
+        print(f"warning: token counts differ (raw {raw_tok}, rlboundary {rlb_tok})")
+    overhead = 100.0 * (rlb_t / raw_t - 1.0)
+    print(f"workload: {args.problems} problems x n={args.n}, max_tokens={args.max_tokens}, "
+          f"chunk_size={args.chunk_size}, units_per_batch={args.units_per_batch}, {len(requests)} requests")
+    print(f"raw LLM.generate : {raw_t:8.3f} s  {raw_tok / raw_t:10.1f} tok/s  (all runs: {[round(t, 3) for t, _ in raw_runs]})")
+    print(f"rlboundary       : {rlb_t:8.3f} s  {rlb_tok / rlb_t:10.1f} tok/s  (all runs: {[round(t, 3) for t, _ in rlb_runs]})")
+    print(f"sampling_overhead_pct={overhead:.2f}")
+
+
+if __name__ == "__main__":
+    main()

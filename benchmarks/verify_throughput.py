@@ -1,0 +1,180 @@
+"""Grading throughput: rlboundary's driver vs naive per-sample math-verify.
+
+    .venv/bin/python benchmarks/verify_throughput.py                    # 500 x 256, naive on a sample
+    .venv/bin/python benchmarks/verify_throughput.py --naive-samples 0  # naive on every sample (~20 min here)
+    .venv/bin/python benchmarks/verify_throughput.py --problems 50 --samples 64   # quick
+
+The set: MATH500 problems (from --data-dir, default the project machines'
+/work/shared/benchmarks/math) x N responses each. A response is the
+problem's reference solution text with its final box replaced by a
+candidate answer, plus a varying sentence so no two texts are equal.
+Candidates per problem: the gold answer, correct surface variants (dfrac,
+spacing, \\left/\\right), and near misses (off by one, sign, doubled,
+perturbed expressions), drawn from a skewed (Zipf) distribution as real
+samples are, plus a 5 % tail of one-off wrong numbers.
+
+Both sides grade the same samples in this one run:
+- rlboundary: `grade_frame` with the math-verify grader (extract, dedupe by
+  (problem, answer), worker processes on all cores), worker start-up included;
+- naive: math-verify `parse(response)` + `verify(gold, ...)` for every
+  sample, one process, the gold parsed once per problem.
+Their `correct` flags must be identical on every naively graded sample.
+With --naive-samples K > 0 the naive side grades a random K-sample subset
+and its full time is EXTRAPOLATED (printed as such).
+Last line: `grading_speedup=X`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_DATA = "/work/shared/benchmarks/math"
+
+
+def _variants(gold: str, rng: random.Random) -> tuple[list[str], list[str]]:
+    """(correct surface forms, near misses) of a gold answer."""
+    correct = [gold]
+    if "\\frac" in gold:
+        correct.append(gold.replace("\\frac", "\\dfrac"))
+    if "," in gold:
+        correct.append(gold.replace(",", ", "))
+    if gold.startswith("(") and gold.endswith(")"):
+        correct.append("\\left" + gold[:-1] + "\\right)")
+    if re.fullmatch(r"-?\d+", gold):
+        correct.append(gold + ".0")
+    wrong = []
+    if re.fullmatch(r"-?\d+(\.\d+)?", gold):
+        x = float(gold)
+        for y in (x + 1, x - 1, 2 * x, -x if x else 7, x + 10):
+            wrong.append(str(int(y)) if float(y).is_integer() else f"{y:g}")
+    else:
+        wrong += [gold + "+1", "2" + gold if not gold.startswith("-") else gold[1:], "-" + gold if not gold.startswith("-") else gold[1:]]
+        digits = re.findall(r"\d", gold)
+        if digits:
+            d = rng.choice(digits)
+            wrong.append(gold.replace(d, str((int(d) + 1) % 10), 1))
+    wrong += [str(rng.randint(0, 999)) for _ in range(2)]
+    seen, uniq_wrong = set(correct), []
+    for w in wrong:
+        if w not in seen:
+            seen.add(w)
+            uniq_wrong.append(w)
+    return correct, uniq_wrong
+
+
+FILLERS = [
+    "Let me double-check the arithmetic once more.",
+    "We verify this satisfies the original conditions.",
+    "Thus we have found the value.",
+    "Checking small cases confirms the pattern.",
+    "This matches the constraints of the problem.",
+]
+
+
+def build_samples(problems, solutions: dict, n: int, seed: int) -> pd.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for p in problems:
+        correct, wrong = _variants(p.reference, rng)
+        candidates = correct + wrong
+        rng.shuffle(candidates)  # which answer dominates varies by problem
+        weights = np.array([1.0 / (rank + 1) ** 1.3 for rank in range(len(candidates))])
+        weights /= weights.sum()
+        solution = solutions.get(p.id, "")
+        cut = solution.rfind("\\boxed")
+        prefix = solution[:cut] if cut >= 0 else solution
+        picks = np.random.default_rng(rng.randrange(2**32)).choice(len(candidates), size=n, p=weights)
+        for i in range(n):
+            answer = candidates[picks[i]] if rng.random() > 0.05 else str(rng.randint(1000, 10**6))
+            text = f"{prefix}\n{rng.choice(FILLERS)} (step {i}).\nSo the answer is $\\boxed{{{answer}}}$."
+            rows.append((p.id, i, text))
+    return pd.DataFrame(
+        {"problem_id": [r[0] for r in rows], "sample_idx": [r[1] for r in rows], "text": pd.Series([r[2] for r in rows], dtype=object)}
+    )
+
+
+def naive_grade(samples: pd.DataFrame, gold_by_id: dict) -> list[bool]:
+    from math_verify import parse, verify
+
+    gold_cache = {}
+    out = []
+    for pid, text in zip(samples["problem_id"], samples["text"]):
+        if pid not in gold_cache:
+            gold_cache[pid] = parse("\\boxed{" + gold_by_id[pid] + "}")
+        out.append(bool(verify(gold_cache[pid], parse(text))))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--problems", type=int, default=500)
+    ap.add_argument("--samples", type=int, default=256, help="responses per problem")
+    ap.add_argument("--naive-samples", type=int, default=8192, help="naive side on a random subset of this size (0 = every sample)")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--data-dir", default=os.environ.get("RLBOUNDARY_MATH_DATA", DEFAULT_DATA))
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import json
+    import logging
+
+    from rlboundary.benchmarks import get_benchmark
+    from rlboundary.verify.grading import default_workers, grade_frame
+    from rlboundary.verify.math_grader import MathVerifyGrader
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # naive side: no timeout spam
+    bench = get_benchmark("math500", data_dir=args.data_dir, limit=args.problems)
+    solutions = {}
+    with open(os.path.join(args.data_dir, "math500.jsonl"), encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            solutions[row["unique_id"]] = row["solution"]
+    samples = build_samples(bench.problems, solutions, args.samples, args.seed)
+    gold_by_id = {p.id: p.reference for p in bench.problems}
+    total = len(samples)
+    workers = args.workers or default_workers()
+    answers = samples["text"].str.extract(r"boxed\{(.*)\}\$\.$", expand=False)
+    per_problem = answers.groupby(samples["problem_id"]).nunique().mean()
+    print(f"set: {len(bench.problems)} MATH500 problems x {args.samples} responses = {total} samples; "
+          f"{per_problem:.1f} distinct answers per problem on average")
+
+    start = time.perf_counter()
+    ours = grade_frame(samples, bench, MathVerifyGrader(), workers=workers)
+    t_ours = time.perf_counter() - start
+    stats = ours.attrs["stats"]
+    print(f"rlboundary: {t_ours:.1f} s wall ({workers} workers, start-up included); {stats.distinct} distinct (problem, answer) pairs graded for {total} samples; accuracy {ours['correct'].mean():.4f}")
+
+    if args.naive_samples and args.naive_samples < total:
+        subset = samples.sample(n=args.naive_samples, random_state=args.seed).reset_index(drop=True)
+        label = f"EXTRAPOLATED from {len(subset)} of {total} samples"
+    else:
+        subset, label = samples, "measured on every sample"
+    start = time.perf_counter()
+    naive = naive_grade(subset, gold_by_id)
+    t_naive_measured = time.perf_counter() - start
+    t_naive = t_naive_measured * total / len(subset)
+    print(f"naive math-verify: {t_naive_measured:.1f} s for {len(subset)} samples -> {t_naive:.1f} s for all ({label})")
+
+    merged = subset[["problem_id", "sample_idx"]].assign(naive=naive).merge(ours[["problem_id", "sample_idx", "correct"]], on=["problem_id", "sample_idx"])
+    mismatches = merged[merged["naive"] != merged["correct"]]
+    print(f"identical verdicts: {len(merged) - len(mismatches)}/{len(merged)}")
+    if len(mismatches):
+        for r in mismatches.head(10).itertuples():
+            text = samples.set_index(["problem_id", "sample_idx"]).loc[(r.problem_id, r.sample_idx), "text"]
+            print(f"  MISMATCH {r.problem_id}#{r.sample_idx}: naive={r.naive} ours={r.correct} gold={gold_by_id[r.problem_id]!r} tail={text[-80:]!r}")
+    speedup = t_naive / t_ours
+    print(f"speed-up: {speedup:.1f}x (target >= 20x)" + ("" if label.startswith("measured") else f" [naive {label}]"))
+    print(f"grading_speedup={speedup:.1f}")
+    return 0 if len(mismatches) == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The statistics in rlboundary.figures that the notebooks show, checked by hand
+on small verdict/count tables (the sampling and grading behind them are the
+engine's and verifiers' tests; the whole chain runs in test_report.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rlboundary import figures, metrics
+from rlboundary.params import load_params
+
+
+def _verdicts(model, problem, correct, valid):
+    return pd.DataFrame({"model": model, "benchmark": "organism", "problem_id": problem,
+                         "sample_idx": np.arange(len(correct)), "correct": correct, "trace_valid": valid})
+
+
+def test_validity_by_pass_rate_counts_by_hand():
+    rows = pd.concat([
+        # p1: 1 of 10 correct (rate 0.1), and that one is a lucky guess (invalid trace).
+        _verdicts("base", "p1", [True] + [False] * 9, [False] * 10),
+        # p2: 8 of 10 correct (rate 0.8), 6 of the 8 valid.
+        _verdicts("base", "p2", [True] * 8 + [False] * 2, [True] * 6 + [False] * 4),
+        # p3: never solved: no bucket.
+        _verdicts("base", "p3", [False] * 10, [False] * 10),
+    ], ignore_index=True)
+    by_bucket, per_problem = figures.validity_by_pass_rate(rows, [0.0, 0.5, 1.0], n_boot=100)
+    assert list(by_bucket["bucket"]) == ["(0,0.5]", "(0.5,1]"]
+    low, high = by_bucket.iloc[0], by_bucket.iloc[1]
+    assert (low["n_correct"], low["valid_fraction"]) == (1, 0.0)
+    assert (high["n_correct"], high["valid_fraction"]) == (8, 0.75)
+    assert pd.isna(per_problem.set_index("problem_id").loc["p3", "bucket"])
+
+
+def test_horizon_from_counts_matches_pass_at_k_and_fits():
+    steps = np.repeat(np.arange(1, 7), 8)
+    n = 16
+    # Success falls with the number of steps; c is the expected count, rounded.
+    c = np.round(n / (1 + np.exp(steps - 3.5))).astype(int)
+    rows = pd.DataFrame({"model": "base", "benchmark": "organism", "problem_id": [f"p{i}" for i in range(len(steps))],
+                         "n": n, "c": c, "n_steps": steps})
+    points, fits = figures.horizon_from_counts(rows, [1, 4], n_boot=50, fit_boot=20)
+    p1 = points[(points["k"] == 1)].set_index("n_steps")["pass_at_k"]
+    assert p1.loc[1] == pytest.approx(c[steps == 1].mean() / n)
+    p4 = points[(points["k"] == 4)].set_index("n_steps")["pass_at_k"]
+    assert p4.loc[5] == pytest.approx(metrics.pass_at_k(np.full(8, n), c[steps == 5], [4]).mean())
+    h1 = fits.set_index("k").loc[1, "h50"]
+    h4 = fits.set_index("k").loc[4, "h50"]
+    assert h1 == pytest.approx(3.5, abs=0.3) and h4 > h1  # more tries reach further
+
+
+def test_compare_to_base_and_headline_use_the_metrics():
+    p = load_params("fig01_passk_math", "micro")
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({"model": "base", "benchmark": "organism", "problem_id": [f"p{i}" for i in range(30)],
+                         "n": 8, "c": rng.integers(0, 5, 30)})
+    rl = base.assign(model="rl-grpo", c=np.where(base["c"] > 1, 8, 0))
+    rows = pd.concat([base, rl], ignore_index=True)
+    comp = figures.compare_to_base(p, rows)
+    assert list(comp["model"]) == ["rl-grpo"] and comp["base"].iloc[0] == "base"
+    gap = metrics.sampling_efficiency_gap(base, rl, k_max=8, n_boot=p.bootstrap)
+    assert comp["delta_se"].iloc[0] == pytest.approx(gap["delta_se"].iloc[0])
+    curves = metrics.pass_at_k_curve(rows, ks=[1, 2, 4, 8], n_boot=0)
+    head = figures.headline_table(p, curves, comp).set_index("model")
+    assert pd.isna(head.loc["base", "ΔSE"]) and pd.isna(head.loc["base", "crossover k"])
+    assert head.loc["rl-grpo", "pass@1"] == pytest.approx((rl["c"] / 8).mean())
+    assert head.loc["base", "pass@k"] == pytest.approx(metrics.pass_at_k(base["n"], base["c"], [8]).mean())
