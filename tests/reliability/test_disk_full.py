@@ -48,7 +48,8 @@ def assert_one_line_space_error(rc: int, err: str) -> str:
 def test_file_size_limit_mid_run(reference_run, tmp_path):
     outputs = tmp_path / "outputs"
     run_dir = copy_run(reference_run["run_dir"], outputs)
-    chunks_before = {p.name: h for p, h in ((p, tree_hashes(run_dir)[p.name]) for p in RunStore(run_dir).part_files())}
+    hashes = tree_hashes(run_dir)
+    chunks_before = {p.name: hashes[p.name] for p in RunStore(run_dir).part_files()}
     args = [a if a != str(N) else "16" for a in reference_run["args"]]  # --n 16: four new chunks to write
     assert "16" in args
     # Pipes, not log files: the file-size limit would also stop the child writing its own logs.
