@@ -9,14 +9,14 @@ from rlboundary.organism.splits import draw_problems
 from rlboundary.organism.task import check_trace
 
 def run(name, width, maxs, hidden, layers, mix, steps, lr, batch, evals, out):
-    dev = "cuda"
+    dev = os.environ.get("DEV", "cuda")
     torch.manual_seed(0)
     tok = build_char_tokenizer(); enc = ChatEncoder(tok)
     model = make_llama(tok, hidden_size=hidden, num_layers=layers, num_heads=hidden // 32).to(dev)
     nparam = sum(p.numel() for p in model.parameters())
     cfg = TrainConfig(steps=steps, batch_size=batch, lr=lr)
     bf = make_batch_fn(0, width, maxs, batch, steps, mix)
-    probs = draw_problems(0, "eval", range(1, maxs + 1), 16, width)
+    probs = draw_problems(0, "eval", range(1, maxs + 1), int(os.environ.get("PER", 16)), width)
     sprobs = draw_problems(1, "eval", range(1, maxs + 1), 5, width)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1)
     rows = []; ntok = 0; t0 = time.time(); losses = []
@@ -58,6 +58,9 @@ def run(name, width, maxs, hidden, layers, mix, steps, lr, batch, evals, out):
 
 if __name__ == "__main__":
     cfgs = {
+        "W1_128x4": (1, 6, 128, 4, BASE_MIX, 3e-3),
+        "W1_128x4_clean": (1, 6, 128, 4, CLEAN_MIX, 3e-3),
+        "W1_64x2": (1, 6, 64, 2, BASE_MIX, 3e-3),
         "A_w3_128x4": (3, 6, 128, 4, BASE_MIX, 3e-3),
         "B_w2_128x4": (2, 6, 128, 4, BASE_MIX, 3e-3),
         "C_w3_256x4_clean": (3, 6, 256, 4, CLEAN_MIX, 2e-3),
@@ -69,4 +72,4 @@ if __name__ == "__main__":
     }
     name = sys.argv[1]; steps = int(sys.argv[2])
     w, m, h, l, mix, lr = cfgs[name]
-    run(name, w, m, h, l, mix, steps, lr, 64, {250, 500, 750, 1000, 1500, 2000, 3000}, os.path.join(os.environ.get("OUT", "/tmp"), name + ".jsonl"))
+    run(name, w, m, h, l, mix, steps, lr, 64, set(int(x) for x in os.environ.get("EVALS", "250,500,750,1000,1500,2000,3000").split(",")), os.path.join(os.environ.get("OUT", "/tmp"), name + ".jsonl"))

@@ -15,9 +15,10 @@ no rlboundary install (run from the repo root with PYTHONPATH=src):
     perplexity (perplexity.py's transformers path) on the GPU against the CPU.
 (b) Decode throughput, random-init models of SmolLM2-135M's and
     Qwen2.5-1.5B's shapes in bf16, 64 prompt + 256 sampled tokens (EOS
-    ignored), batch 1 / 64 / 256: plain `generate`, this project's static
-    engine, and (time permitting) `generate(cache_implementation="static")`,
-    the compiled reference the issue quotes. Roofline:
+    ignored), batch 1 / 64 / 256: this project's static engine (CUDA
+    graphs), plain `generate`, `generate(cache_implementation="static")`
+    (the compiled reference the issue quotes; Qwen shape, batch 64 and 256)
+    and, as time allows, the static engine with torch.compile. Roofline:
     tok/s <= batch x HBM bandwidth / (weight bytes + KV bytes read per step),
     with the KV read at the mean context (64 + 256/2 tokens).
 
@@ -278,12 +279,20 @@ def time_call(fn, device: str) -> float:
     return time.time() - t
 
 
-def throughput_section(run: Run, device: str, smoke: bool, skip_hf_static: bool) -> None:
+VARIANTS = ("static", "plain", "hf_static", "static_compiled")
+
+
+def throughput_section(run: Run, device: str, smoke: bool, variants: tuple[str, ...], only_shapes=None) -> None:
     import torch
 
     from rlboundary.hf_backend import StaticDecoder, row_key
 
     shapes = SMOKE_SHAPES if smoke else SHAPES
+    if only_shapes:
+        unknown = set(only_shapes) - set(shapes)
+        if unknown:
+            raise SystemExit(f"unknown --shapes {sorted(unknown)}; choose from {list(shapes)}")
+        shapes = {k: v for k, v in shapes.items() if k in only_shapes}
     batches = (1, 4) if smoke else (1, 64, 256)
     prompt_len, new = (8, 16) if smoke else (64, 256)
     dtype = torch.float32 if smoke else torch.bfloat16
@@ -318,7 +327,7 @@ def throughput_section(run: Run, device: str, smoke: bool, skip_hf_static: bool)
                                                              params=sum(p.numel() for p in model.parameters()))
         g = torch.Generator().manual_seed(0)
         decoder = StaticDecoder(model)
-        for batch in batches:
+        for batch in batches if "static" in variants else ():
             ids = torch.randint(3, kwargs["vocab_size"], (batch, prompt_len), generator=g).tolist()
             keys = [row_key(batch, j) for j in range(batch)]
             try:
@@ -334,7 +343,7 @@ def throughput_section(run: Run, device: str, smoke: bool, skip_hf_static: bool)
         models[model_name] = model
         if device == "cuda":
             torch.cuda.empty_cache()
-    for model_name, model in models.items():
+    for model_name, model in models.items() if "plain" in variants else ():
         g = torch.Generator().manual_seed(1)
         model.generate(torch.randint(3, 100, (1, 8), device=device), max_new_tokens=4, do_sample=True)  # warm-up
         for batch in batches:
@@ -347,13 +356,10 @@ def throughput_section(run: Run, device: str, smoke: bool, skip_hf_static: bool)
                 record(model_name, batch, "generate (plain)", wall)
             except Exception as err:
                 record(model_name, batch, "generate (plain)", None, None, dict(error=repr(err)[:300]))
-    if skip_hf_static:
-        run.data["notes"].append("generate(cache_implementation='static') not run (--skip-hf-static)")
-        return
     # The compiled static-cache reference: 30-45 s of compilation per batch size, so the largest model only.
     model_name = list(models)[-1]
     model = models[model_name]
-    for batch in batches[1:]:
+    for batch in batches[1:] if "hf_static" in variants else ():
         if run.left() < 110:
             run.data["notes"].append(f"generate(static cache) {model_name} bs={batch} skipped: time budget")
             continue
@@ -366,6 +372,26 @@ def throughput_section(run: Run, device: str, smoke: bool, skip_hf_static: bool)
             record(model_name, batch, "generate (static cache, compiled)", wall, first)
         except Exception as err:
             record(model_name, batch, "generate (static cache, compiled)", None, None, dict(error=repr(err)[:300]))
+    # The static engine with an inductor-compiled step (one compilation per shape): last, as time allows.
+    for model_name, model in (models.items() if "static_compiled" in variants else ()):
+        decoder = StaticDecoder(model, compile=True)
+        g = torch.Generator().manual_seed(0)
+        for batch in batches:
+            ids = torch.randint(3, model.config.vocab_size, (batch, prompt_len), generator=g).tolist()
+            if run.left() < 90:
+                run.data["notes"].append(f"static engine + torch.compile {model_name} bs={batch} skipped: time budget")
+                continue
+            keys = [row_key(batch, j) for j in range(batch)]
+            try:
+                first = time_call(lambda: decoder.decode(ids, keys, new, 0.6, 0.95), device)
+                wall = time_call(lambda: decoder.decode(ids, keys, new, 0.6, 0.95), device)
+                state = next(reversed(decoder.states.values()))
+                record(model_name, batch, "rlboundary static + torch.compile", wall, first,
+                       dict(graph_mode=state.graph_mode, capture_error=state.capture_error))
+            except Exception as err:
+                record(model_name, batch, "rlboundary static + torch.compile", None, None, dict(error=repr(err)[:300]))
+                traceback.print_exc()
+        del decoder
 
 
 def print_table(data: dict) -> None:
@@ -393,8 +419,12 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="CPU, tiny shapes: checks the script itself")
     ap.add_argument("--out", default=None, help="JSON path (default $OUT/gpu_check.json or outputs/gpu_check.json)")
     ap.add_argument("--budget-s", type=float, default=420.0, help="skip later measurements past this many seconds")
-    ap.add_argument("--skip-hf-static", action="store_true", help="do not run the compiled static-cache reference")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help=f"throughput paths to measure, comma-separated from {','.join(VARIANTS)} "
+                         "(static: this project's engine; plain: generate; hf_static: generate with the compiled "
+                         "static cache; static_compiled: this engine with torch.compile, measured last as time allows)")
     ap.add_argument("--skip-organism", action="store_true")
+    ap.add_argument("--shapes", default=None, help="comma-separated model shapes to measure (default: all)")
     args = ap.parse_args(argv)
 
     import torch
@@ -421,7 +451,12 @@ def main(argv=None) -> int:
             traceback.print_exc()
         run.save()
     try:
-        throughput_section(run, device, args.smoke, args.skip_hf_static)
+        variants = tuple(v for v in args.variants.split(",") if v)
+        unknown = set(variants) - set(VARIANTS)
+        if unknown:
+            print(f"unknown --variants {sorted(unknown)}; choose from {VARIANTS}", file=sys.stderr)
+            return 2
+        throughput_section(run, device, args.smoke, variants, args.shapes.split(",") if args.shapes else None)
     except Exception as err:
         run.data["throughput_error"] = repr(err)[:500]
         traceback.print_exc()

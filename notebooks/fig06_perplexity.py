@@ -29,8 +29,8 @@ models = [
 ]
 benchmarks = ['organism']
 limit = None
-n = 64
-headline_k = 64
+n = 8
+headline_k = 8
 temperature = 0.6
 top_p = 0.95
 max_tokens = 160

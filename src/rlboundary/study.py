@@ -131,6 +131,10 @@ def sample_run(
         raise UserError(f"max_units_per_batch={max_units_per_batch!r} must be >= 1.", "pass a positive batch size.")
     if isinstance(backend, str) and backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}.", f"use one of {', '.join(BACKENDS)}.")
+    if isinstance(backend, str):
+        from .models import resolve_model
+
+        resolve_model(spec)  # a bad path or an offline hub id fails before anything is written
     bench = get_benchmark(benchmark_name, data_dir=data_dir, limit=limit)
     eff = effective_settings(spec, settings)
     store = RunStore(run_dir_for(spec.name, bench.name, eff.settings_hash(), seed))

@@ -194,6 +194,43 @@ def reference_run(tmp_path_factory, tiny_model_path, math_data_dir):
             "rows": rows.set_index(["problem_id", "sample_idx"]).sort_index()}
 
 
+def make_grading_store(outputs: Path, n: int = 64) -> Path:
+    """A store whose samples give many distinct answers (each one a real
+    math-verify comparison), so that grading runs long enough to be killed."""
+    from rlboundary.models import ModelSpec
+    from rlboundary.sampling import SamplingSettings
+    from rlboundary.store import RunStore, run_dir_for
+    from rlboundary.study import effective_settings, run_identity
+
+    spec = ModelSpec(name="synthetic", path="/nowhere/synthetic", template="raw")
+    settings = effective_settings(spec, SamplingSettings(n=n, max_tokens=16, chunk_size=16))
+    store = RunStore(run_dir_for(spec.name, "math500", settings.settings_hash(), 0, root=outputs / "samples"))
+    forms = ["{a}", "\\frac{{{a}}}{{7}}", "{a}\\sqrt{{2}}", "x^{{{a}}}+1", "\\dfrac{{{a}}}{{3}}+\\pi"]
+    with store.lock():
+        store.ensure_meta(run_identity(spec, "math500", settings, 0),
+                          target={"n": n, "problem_ids": [p["unique_id"] for p in PROBLEMS]})
+        for c in range(settings.n_chunks()):
+            rows = []
+            for p in PROBLEMS:
+                for i in settings.chunk_range(c):
+                    answer = p["answer"] if i % 8 == 0 else forms[i % len(forms)].format(a=i)
+                    rows.append({"problem_id": p["unique_id"], "sample_idx": i, "text": f"Thus \\boxed{{{answer}}}.",
+                                 "num_tokens": 8, "finish_reason": "stop"})
+            store.write_chunk(rows)
+    return store.run_dir
+
+
+def read_verdict_rows(run_dir: Path):
+    """Every stored verdict row, file by file (a damaged file raises)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    parts = sorted((run_dir / "verdicts").glob("*/part-*.parquet"))
+    if not parts:
+        return pd.DataFrame(columns=["problem_id", "sample_idx", "extracted", "verdict", "correct"])
+    return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
+
+
 def copy_run(run_dir: Path, outputs: Path) -> Path:
     """Copy a run directory into another outputs tree at the same relative place."""
     rel = run_dir.relative_to(run_dir.parents[3])  # samples/<model>/<bench>/<key>

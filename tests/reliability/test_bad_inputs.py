@@ -14,12 +14,10 @@ unchanged (no file changed, added or removed).
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 
-from .conftest import N, PROBLEMS, copy_run, record, run_cli, tree_hashes
+from .conftest import N, copy_run, record, run_cli, tree_hashes
 
 SAMPLE = ["sample", "--model", "{model}", "--benchmark", "math500", "--data-dir", "{data}", "--n", str(N),
           "--template", "raw", "--chunk-size", "4", "--units-per-batch", "2", "--max-tokens", "24", "--seed", "0",

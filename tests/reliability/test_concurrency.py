@@ -12,15 +12,13 @@ every verdict cached; no sample is graded twice.
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 from rlboundary.store import RunStore
 from rlboundary.store_check import check_run
 
-from .conftest import (N, assert_store_intact, copy_run, only_run_dir, record, run_cli, start_cli, tail,
-                       tree_hashes)
-from .test_fault_injection import make_grading_store, read_verdict_rows
+from .conftest import (N, assert_store_intact, copy_run, make_grading_store, only_run_dir, read_verdict_rows, record,
+                       run_cli, start_cli, tail, tree_hashes)
 
 
 def _finish(procs, logs, timeout=900):

@@ -22,7 +22,7 @@ import pytest
 from rlboundary.store import RunStore
 from rlboundary.store_check import check_run
 
-from .conftest import FULL, N, SAMPLE_ARGS, assert_store_intact, copy_run, only_run_dir, record, run_cli, tail, tree_hashes
+from .conftest import FULL, N, assert_store_intact, copy_run, only_run_dir, record, run_cli, tail, tree_hashes
 
 CRASH_LEFTOVERS = {"temp-file", "stale-lock"}
 FILE_SIZE_LIMIT = 2048  # bytes: meta.json (~600 B) fits, a chunk file (~3.7 kB) does not

@@ -84,6 +84,8 @@ def print_plan(estimates: list[cost.Estimate], gpu: str) -> None:
 
 def summary_figures(estimates: list[cost.Estimate], gpu: str) -> dict[str, str]:
     """Totals as name=value figures (for `make bench`)."""
+    if not estimates:
+        return {}
     known = [e for e in estimates if e.gpu_hours is not None]
     unknown = "" if len(known) == len(estimates) else f"+{len(estimates) - len(known)}unknown"
     return {
@@ -105,21 +107,33 @@ def register(app: typer.Typer) -> None:
         summary: bool = typer.Option(False, "--summary", help="print only name=value totals (per notebook and for the whole set)"),
     ) -> None:
         """Print samples, tokens and estimated GPU-hours of a parameter set before running it."""
+        cost.check_options(gpu, engine, fill, tokens_per_s)
         sets = load_param_sets(params_source)
 
-        def estimates_of(param_sets: dict) -> list[cost.Estimate]:
-            return [cost.estimate(r, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s)
-                    for r in cost.plan_runs(param_sets)]
+        def estimates_of(param_sets: dict) -> tuple[list[cost.Estimate], list[str]]:
+            """Estimates, and why runs that cannot be sized were left out."""
+            done, skipped = [], []
+            for run in cost.plan_runs(param_sets):
+                try:
+                    done.append(cost.estimate(run, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s))
+                except UserError as err:
+                    skipped.append(f"{run.model['name']} / {run.benchmark}: {err}")
+            return done, skipped
 
         if summary:
             label = Path(params_source).stem
             groups = {nb: {nb: p} for nb, p in sets.items()} if len(sets) > 1 else {}
             groups[f"{label}_all" if groups else label] = sets
             for name, group in groups.items():
-                for key, value in summary_figures(estimates_of(group), gpu).items():
+                done, skipped = estimates_of(group)
+                for key, value in summary_figures(done, gpu).items():
                     typer.echo(f"plan_{name}_{key}={value}")
+                if skipped:
+                    typer.echo(f"plan_{name}_runs_not_sized={len(skipped)}  ({skipped[0]})")
             return
-        runs = cost.plan_runs(sets)
-        estimates = estimates_of(sets)
-        typer.echo(f"{len(runs)} runs from {', '.join(sets)} ({Path(params_source).name})")
-        print_plan(estimates, gpu)
+        estimates, skipped = estimates_of(sets)
+        typer.echo(f"{len(estimates) + len(skipped)} runs from {', '.join(sets)} ({Path(params_source).name})")
+        if estimates:
+            print_plan(estimates, gpu)
+        for line in skipped:
+            typer.echo(f"not sized: {line}")

@@ -33,8 +33,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-INSTRUCTION = "Reason step by step, answer in \\boxed{}."
-PROMPT_HEAD = "Digitwise mod 10: "
+# Short on purpose: prompt characters cost training compute on a CPU.
+INSTRUCTION = "Think step by step, then answer in \\boxed{}."
 
 BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
 
@@ -58,7 +58,8 @@ class LockProblem:
         return self.start + "".join(self.turns)
 
     def prompt(self) -> str:
-        return f"{PROMPT_HEAD}{self.expression()}=? {INSTRUCTION}"
+        head = "Mod 10" if self.width == 1 else "Mod 10 per digit"
+        return f"{head}: {self.expression()}=? {INSTRUCTION}"
 
     def key(self) -> str:
         """Identity up to the order of the turns: a reordered problem has the

@@ -20,13 +20,16 @@ Fast by structure, not by tuning:
    carries the grader's name and versions, so a changed grader starts a
    fresh cache; a changed gold answer invalidates its problem's rows
    (each row records a hash of the reference it was graded against).
-4. **Worker processes**, one per core. Every item is graded inside a
-   worker under a CPU-time limit (SIGPROF, so it coexists with
-   math-verify's SIGALRM timers and never touches the parent's signals);
-   the parent also holds a wall-clock deadline per item and kills and
-   replaces a worker that overruns it (C code that ignores signals, e.g.
-   sympy expanding `10^{10^{10^{10}}}`). One pathological answer costs at
-   most its deadline, never the run.
+4. **Worker processes** (`workers.py`), one per core. Every item is
+   graded inside a worker under a CPU-time limit (SIGPROF, so it coexists
+   with math-verify's SIGALRM timers and never touches the parent's
+   signals); the parent also holds a wall-clock deadline per item and
+   kills and replaces a worker that overruns it (C code that ignores
+   signals, e.g. sympy expanding `10^{10^{10^{10}}}`). One pathological
+   answer costs at most its deadline, never the run. Each worker keeps a
+   short queue of items in its pipe, so it never idles waiting for the
+   parent to be scheduled (that round trip, not sympy, dominated on a
+   loaded machine).
 
 The `Grader` protocol (math, code and organism graders implement it):
 
@@ -38,6 +41,9 @@ The `Grader` protocol (math, code and organism graders implement it):
     grade_fast(key, problem) -> (verdict, extra) | None   # optional: a cheap,
                                              # exact decision made in the calling
                                              # process (None: send to a worker)
+    prepare() -> None                        # optional: run once in each worker
+                                             # before its first item (heavy
+                                             # imports), outside the item budgets
 
 `extract` runs in the calling process and must not raise on any text
 (an exception there gives that sample the verdict "error"). `grade` runs in
@@ -48,26 +54,20 @@ problem_id, sample_idx, extracted (the key), verdict, correct, plus any
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import importlib
 import os
-import pickle
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from dataclasses import dataclass, field
-from multiprocessing.connection import wait as wait_for_connections
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import pandas as pd
 
 from ..errors import UserError
+from .workers import VERDICTS
 
-VERDICTS = ("correct", "incorrect", "unparseable", "timeout", "error")
 VERDICT_COLUMNS = ["problem_id", "sample_idx", "extracted", "verdict", "correct"]
 
 
@@ -127,251 +127,16 @@ def get_grader(name: str, **options) -> Grader:
     return _GRADERS[name](**options)
 
 
-# --- worker processes --------------------------------------------------------
-
-
-class ItemTimeout(BaseException):
-    """Raised in a worker when an item exceeds its CPU budget. A
-    BaseException so that graders' `except Exception` cannot swallow it."""
-
-
-def _on_cpu_limit(signum, frame):
-    raise ItemTimeout()
-
-
-def _read_frame(stream) -> Any:
-    """One length-prefixed pickle frame from a binary stream (EOFError at end)."""
-    head = stream.read(8)
-    if len(head) < 8:
-        raise EOFError
-    size = int.from_bytes(head, "little")
-    body = stream.read(size)
-    if len(body) < size:
-        raise EOFError
-    return pickle.loads(body)
-
-
-def _write_frame(stream, obj: Any) -> None:
-    body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(body).to_bytes(8, "little") + body)
-    stream.flush()
-
-
-def _grade_one(grader: Grader, key: str, problem: Any, limit: float) -> tuple[str, dict]:
-    try:
-        try:
-            # Fires after `limit` CPU seconds, then every 0.5 s in case a
-            # bare `except:` in library code swallowed the first one.
-            signal.setitimer(signal.ITIMER_PROF, limit, 0.5)
-            verdict, extra = grader.grade(key, problem)
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-        if verdict not in VERDICTS:
-            return "error", {"detail": f"grader returned unknown verdict {verdict!r}"}
-        return verdict, dict(extra or {})
-    except ItemTimeout:
-        return "timeout", {"detail": f"over {limit:g} s of CPU"}
-    except RecursionError:
-        return "unparseable", {"detail": "recursion limit"}
-    except Exception as err:  # a grader bug or a parser failure: the item's verdict
-        return "error", {"detail": f"{type(err).__name__}: {str(err)[:200]!r}"}
-
-
-def worker_main() -> None:
-    """A grading worker: reads the grader, then (item_id, key, problem)
-    frames on stdin, writes (item_id, verdict, extra) frames on stdout,
-    until a None frame or EOF. Started by `WorkerPool` as its own process."""
-    # The protocol owns the real stdout; anything a library prints goes to stderr.
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    inp = sys.stdin.buffer
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    signal.signal(signal.SIGPROF, _on_cpu_limit)
-    try:
-        grader = _read_frame(inp)
-    except EOFError:
-        return
-    limit = float(grader.item_timeout_s)
-    while True:
-        try:
-            msg = _read_frame(inp)
-        except EOFError:
-            return
-        if msg is None:
-            return
-        item_id, payload = msg
-        try:
-            key, problem = pickle.loads(payload)
-        except Exception as err:  # e.g. a class the worker cannot import
-            verdict, extra = "error", {"detail": f"cannot unpickle item: {type(err).__name__}: {str(err)[:200]}"}
-        else:
-            verdict, extra = _grade_one(grader, key, problem, limit)
-        _write_frame(out, (item_id, verdict, extra))
-
-
-@dataclass
-class _Worker:
-    process: Any
-    item: tuple | None = None
-    deadline: float = 0.0
-
-
-@dataclass
-class WorkerPool:
-    """Processes that grade items, each bounded in CPU and wall-clock time.
-
-    Workers are fresh interpreters (`python -c ...`), not forks or
-    multiprocessing spawns: nothing of the caller (threads, a notebook, a
-    script without a main guard) is inherited or re-imported.
-    `wall_timeout_s` defaults to 3x the grader's CPU budget + 10 s (the
-    machine may be shared); a worker past it is killed and replaced.
-    """
-
-    grader: Grader
-    workers: int
-    wall_timeout_s: float | None = None
-    killed: int = 0
-    _pool: list = field(default_factory=list)
-
-    def __post_init__(self):
-        if self.wall_timeout_s is None:
-            self.wall_timeout_s = 3 * float(self.grader.item_timeout_s) + 10.0
-        self._grader_frame = self.grader  # pickled once per worker start
-
-    def _start(self) -> _Worker:
-        env = dict(os.environ)
-        # The worker must import what the parent imported the grader from.
-        env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")])
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from rlboundary.verify.grading import worker_main; worker_main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        _write_frame(proc.stdin, self.grader)
-        return _Worker(proc)
-
-    def _kill(self, w: _Worker) -> None:
-        try:
-            w.process.kill()
-        except OSError:
-            pass
-        w.process.wait(timeout=10)
-        for stream in (w.process.stdin, w.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        for w in self._pool:
-            try:
-                _write_frame(w.process.stdin, None)
-                w.process.stdin.close()
-            except OSError:
-                pass
-        for w in self._pool:
-            try:
-                w.process.wait(timeout=5)
-                w.process.stdout.close()
-            except subprocess.TimeoutExpired:
-                self._kill(w)
-        self._pool = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def _send(self, i: int, item: tuple) -> None:
-        w = self._pool[i]
-        w.item, w.deadline = item, time.monotonic() + self.wall_timeout_s
-        item_id, key, problem = item
-        try:
-            # (key, problem) pickled on their own, so that a worker that
-            # cannot unpickle them still knows which item failed.
-            _write_frame(w.process.stdin, (item_id, pickle.dumps((key, problem), protocol=pickle.HIGHEST_PROTOCOL)))
-        except OSError:  # died before we could send: its read will hit EOF
-            pass
-
-    def imap(self, items: Iterable[tuple[Any, str, Any]]) -> Iterator[tuple[Any, str, dict]]:
-        """Yield (item_id, verdict, extra) for every (item_id, key, problem), in completion order."""
-        todo = iter(items)
-        exhausted = False
-        # A worker still busy from an abandoned earlier call would answer
-        # with a stale result: replace it.
-        for i, w in enumerate(self._pool):
-            if w.item is not None:
-                self._kill(w)
-                self._pool[i] = self._start()
-        while len(self._pool) < self.workers:
-            self._pool.append(self._start())
-        while True:
-            for i, w in enumerate(self._pool[: self.workers]):
-                if w.item is None and not exhausted:
-                    nxt = next(todo, None)
-                    if nxt is None:
-                        exhausted = True
-                    else:
-                        self._send(i, nxt)
-            busy = [w for w in self._pool if w.item is not None]
-            if not busy:
-                return
-            wait_s = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-            ready = set(wait_for_connections([w.process.stdout for w in busy], timeout=wait_s))
-            for i, w in enumerate(self._pool):
-                if w.item is None:
-                    continue
-                item_id = w.item[0]
-                if w.process.stdout in ready:
-                    try:
-                        got_id, verdict, extra = _read_frame(w.process.stdout)
-                    except (EOFError, OSError, pickle.UnpicklingError):  # the worker died (memory, a crash in C)
-                        self._kill(w)
-                        code = w.process.returncode
-                        self._pool[i] = self._start()
-                        yield item_id, "error", {"detail": f"worker died (exit code {code})"}
-                        continue
-                    w.item = None
-                    yield got_id, verdict, extra
-                elif time.monotonic() >= w.deadline:
-                    self._kill(w)
-                    self.killed += 1
-                    self._pool[i] = self._start()
-                    yield item_id, "timeout", {"detail": f"killed after {self.wall_timeout_s:g} s wall time"}
-
-
-_SHARED_POOLS: dict[bytes, WorkerPool] = {}
-
-
-def shared_pool(grader: Grader, workers: int) -> WorkerPool:
-    """A pool for `grader` kept alive between calls in this process: a
-    worker costs seconds to start (it imports sympy), grading an item
-    milliseconds. Idle workers wait on a pipe and use no CPU; they exit
-    with this process (or `close_worker_pools()`)."""
-    ident = pickle.dumps(grader, protocol=pickle.HIGHEST_PROTOCOL)
-    pool = _SHARED_POOLS.get(ident)
-    if pool is None:
-        if not _SHARED_POOLS:
-            atexit.register(close_worker_pools)
-        pool = _SHARED_POOLS[ident] = WorkerPool(grader, workers)
-    pool.workers = workers
-    return pool
-
-
-def close_worker_pools() -> None:
-    """Stop every shared grading worker of this process."""
-    while _SHARED_POOLS:
-        _, pool = _SHARED_POOLS.popitem()
-        pool.close()
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+# --- worker processes: see workers.py ------------------------------------------
+# (re-exported here: callers and teammates' graders import them from grading)
+from .workers import (  # noqa: E402
+    ItemTimeout,
+    WorkerPool,
+    close_worker_pools,
+    default_workers,
+    shared_pool,
+    worker_main,
+)
 
 
 # --- the driver ----------------------------------------------------------------
@@ -418,7 +183,8 @@ class GradingStats:
     cached: int = 0  # samples whose verdict was already on disk
     new: int = 0  # samples verdicted by this call
     distinct: int = 0  # distinct (problem, key) pairs among the new samples
-    graded: int = 0  # pairs actually sent to graders (not found in the cache)
+    graded: int = 0  # pairs actually graded (not found in the cache)
+    in_workers: int = 0  # of those, pairs sent to worker processes (not decided by grade_fast)
     killed_workers: int = 0
     seconds: float = 0.0
 
@@ -464,22 +230,19 @@ def _grade_samples(
         )
     samples = samples.assign(problem_id=samples["problem_id"].astype(str)).reset_index(drop=True)
     keys, extract_errors = _extract_keys(samples, problems, grader)
-    frame = pd.DataFrame(
-        {
-            "problem_id": samples["problem_id"],
-            "sample_idx": samples["sample_idx"].astype("int32"),
-        }
-    )
+    # Python lists, not frame cells: a pandas lookup per sample costs more
+    # than grading, and pandas would turn None into NaN.
+    pids = samples["problem_id"].tolist()
+    idxs = samples["sample_idx"].astype("int64").tolist()
     # Group samples by (problem, key): one grading per group.
     groups: dict[tuple[str, str], list[int]] = {}
     decided: dict[tuple, tuple[str, dict]] = dict(known or {})
     rows_out: list[dict] = []
-    # Python lists, not frame columns: pandas would turn None into NaN.
-    for i, (pid, key, err) in enumerate(zip(frame["problem_id"].tolist(), keys, extract_errors)):
+    for i, (pid, key, err) in enumerate(zip(pids, keys, extract_errors)):
         if err is not None:
-            rows_out.append(_row(pid, frame.at[i, "sample_idx"], None, "error", {"detail": err}))
+            rows_out.append(_row(pid, idxs[i], None, "error", {"detail": err}))
         elif key is None:
-            rows_out.append(_row(pid, frame.at[i, "sample_idx"], None, "unparseable", {}))
+            rows_out.append(_row(pid, idxs[i], None, "unparseable", {}))
         else:
             groups.setdefault((pid, key), []).append(i)
     stats.distinct += len(groups)
@@ -500,11 +263,12 @@ def _grade_samples(
             else:
                 decided[g] = (quick[0], dict(quick[1] or {}))
         todo = slow
+    stats.in_workers += len(todo)
 
     def fan_out(group, verdict, extra):
         pid, key = group
         for i in groups[group]:
-            rows_out.append(_row(pid, frame.at[i, "sample_idx"], key, verdict, extra))
+            rows_out.append(_row(pid, idxs[i], key, verdict, extra))
 
     for group in groups:
         if group in decided:

@@ -111,6 +111,31 @@ def _parse_gold_mv(gold: str, timeout_s: int):
     return parse("\\boxed{" + gold + "}", parsing_timeout=timeout_s)
 
 
+# Parsed answers by key, shared across problems within a worker: a parse
+# is a pure function of the key (sympy objects are immutable, `verify`
+# does not change them), and short answers ("\boxed{2}") recur across
+# problems. Cleared when full rather than LRU-ordered: cheap and bounded.
+_PRED_CACHE: dict[tuple[str, int], list] = {}
+_PRED_CACHE_MAX = 20000
+
+
+def _parse_pred_mv(key: str, timeout_s: int, watch: "_TimeoutLogWatch") -> list:
+    from math_verify import parse
+
+    cached = _PRED_CACHE.get((key, timeout_s))
+    if cached is not None:
+        return cached
+    before = watch.count
+    pred = parse(key, parsing_timeout=timeout_s)
+    # A parse cut short by math-verify's own timeout is not the key's
+    # parse: never reuse it.
+    if watch.count == before:
+        if len(_PRED_CACHE) >= _PRED_CACHE_MAX:
+            _PRED_CACHE.clear()
+        _PRED_CACHE[(key, timeout_s)] = pred
+    return pred
+
+
 def _tiny_exact_mismatch(gold, pred) -> bool:
     """True for two exact numbers below 1e-6 that differ relatively.
 
@@ -168,8 +193,15 @@ class MathVerifyGrader:
                 return ("correct" if int(inner) == int(gold) else "incorrect"), {}
         return None
 
-    def grade(self, key: str, problem: Any) -> tuple[str, dict]:
+    def prepare(self) -> None:
+        """Import math-verify and sympy (seconds) before any item's budget runs."""
         from math_verify import parse, verify
+
+        _watch()
+        verify(parse("\\boxed{\\frac{1}{2}}"), parse("\\boxed{0.5}"))
+
+    def grade(self, key: str, problem: Any) -> tuple[str, dict]:
+        from math_verify import verify
         from sympy import Basic, MatrixBase
 
         watch = _watch()
@@ -177,7 +209,7 @@ class MathVerifyGrader:
         # math-verify's own alarms: one budget per call, within ours.
         t = max(1, int(self.item_timeout_s))
         gold = _parse_gold_mv(gold_answer(problem), t)
-        pred = parse(key, parsing_timeout=t)
+        pred = _parse_pred_mv(key, t, watch)
         if verify(gold, pred, timeout_seconds=t):
             if gold and pred and _tiny_exact_mismatch(gold[0], pred[0]):
                 return "incorrect", {}
@@ -419,6 +451,10 @@ class MathEqualGrader:
             same = key == gold or _numerically_equal(key, gold, True, True)
             return ("correct" if same else "incorrect"), {}
         return None
+
+    def prepare(self) -> None:
+        """Import sympy and latex2sympy (seconds) before any item's budget runs."""
+        math_equal("\\frac{1}{2}", "\\sqrt{2}/2")
 
     def grade(self, key: str, problem: Any) -> tuple[str, dict]:
         skip = _skip_units(problem)
