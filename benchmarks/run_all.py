@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no name=value line printed"
             rows.append((name, "status", status if status != "ok" else "no figures", detail[:120]))
-        rows.extend((name, fig, value, note) for fig, value, note in figures)
+        rows.extend((name, fig, value, note[:90]) for fig, value, note in figures)
         rows.append((name, "wall_seconds", f"{seconds:.1f}", status))
 
     widths = [max(len(r[i]) for r in rows + [("benchmark", "figure", "value", "note")]) for i in range(3)]
     header = ("benchmark", "figure", "value", "note")
     print("  ".join(c.ljust(w) for c, w in zip(header[:3], widths)) + "  " + header[3])
-    print("-" * (sum(widths) + 6 + max(len(r[3]) for r in rows + [header])))
+    print("-" * (sum(widths) + 6 + min(40, max(len(r[3]) for r in rows + [header]))))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
     if failed:

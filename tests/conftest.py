@@ -19,6 +19,14 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def pytest_configure(config):
+    # Tiny models on a shared 2-core machine: torch's extra threads spin and
+    # make small matmuls 10-30x slower than one thread.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outputs(tmp_path, monkeypatch):
     """Point the project's outputs at a per-test temporary directory."""

@@ -242,3 +242,16 @@ def test_accepts_a_model_spec(tiny_model_path):
     # The spec's stop string applies although the settings name none.
     assert all("7" not in c.text for c in out[0])
     assert any(c.finish_reason == "stop" for c in out[0])
+
+
+@pytest.mark.slow
+def test_compiled_decode_forward_gives_the_same_samples(gqa_model_path):
+    """compile=True (inductor) changes speed, not samples (CPU fp32; about a minute of compilation)."""
+    from rlboundary.hf_backend import StaticDecoder, load_model_and_tokenizer
+
+    model, tok = load_model_and_tokenizer(str(gqa_model_path))
+    prompts = [tok(p).input_ids for p in PROMPTS]
+    keys = [row_key(9, j) for j in range(len(prompts))]
+    eager = StaticDecoder(model).decode(prompts, keys, max_new_tokens=12, temperature=0.8, top_p=0.95)
+    compiled = StaticDecoder(model, compile=True).decode(prompts, keys, max_new_tokens=12, temperature=0.8, top_p=0.95)
+    assert (eager.tokens == compiled.tokens).all()

@@ -8,7 +8,6 @@ worker it lands on fails loudly after `max_unit_attempts`; user errors.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
@@ -139,8 +138,9 @@ def test_worker_killed_mid_run_store_complete_without_duplicates(ray_backend, lo
     killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
     killer.start()
     try:
+        # Several generate() calls on the same workers (one per 4 units).
         store = sample_run(_spec(tiny_model_path), "math500", settings, seed=3, backend=backend,
-                           data_dir=data_dir, progress=False)
+                           data_dir=data_dir, progress=False, max_units_per_batch=4)
         survivors = backend.worker_pids()
     finally:
         killer.join(timeout=60)
@@ -153,6 +153,7 @@ def test_worker_killed_mid_run_store_complete_without_duplicates(ray_backend, lo
     assert not df.duplicated(["problem_id", "sample_idx"]).any()  # every sample exactly once
     assert sorted(df.groupby("problem_id").sample_idx.apply(sorted).sum()) == sorted(list(range(8)) * 6)
     assert store.missing_units(sorted(df.problem_id.unique()), settings) == []
+    assert len(store.part_files()) == 24 // 4  # written as units completed, in 4-unit chunks
 
     # Resubmitted units were drawn with their own seeds, so the store holds
     # exactly what an undisturbed single-process run stores.

@@ -61,7 +61,9 @@ from .sampling import Completion, GenRequest, SamplingSettings
 # Environment variables a worker process needs to behave like the driver
 # (vLLM's CPU KV-cache size and in-process engine, offline hub, ...). On a
 # local cluster workers inherit them anyway; on a remote node they do not.
-FORWARDED_ENV_PREFIXES = ("VLLM_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "OMP_")
+# (Not OMP_*: Ray sets OMP_NUM_THREADS to each actor's CPU share.)
+FORWARDED_ENV_PREFIXES = ("VLLM_", "HF_", "TRANSFORMERS_", "TOKENIZERS_")
+ENGINES = ("vllm", "hf")
 
 # Sequences per actor call: enough for vLLM to batch well on a GPU, few
 # enough that a dead worker loses little work.
@@ -100,7 +102,7 @@ def _build_engine(engine: str, spec: Any, options: dict) -> Any:
         from .hf_backend import HFBackend
 
         return HFBackend(spec, **options)
-    raise UserError(f"unknown Ray worker engine {engine!r}.", "use engine='vllm' or engine='hf'.")
+    raise AssertionError(engine)  # checked in RayBackend.__init__
 
 
 def _per_actor(engine: str, spec: Any, options: dict | None) -> tuple[Any, dict]:
@@ -155,6 +157,11 @@ class RayBackend:
     ("vllm" or "hf"), `engine_options` are passed to that backend. Pass
     `worker_factory` (a picklable zero-argument callable returning a backend)
     to run anything else in the actors.
+
+    Defaults: on a GPU cluster, `data_parallel_size` actors (or as many as the
+    GPUs hold at `tensor_parallel_size` each), one CPU each; on a CPU-only
+    cluster, one actor per node sharing the cluster's CPUs evenly (vLLM's CPU
+    engine uses every core it is given).
     """
 
     name = "ray"
@@ -170,13 +177,15 @@ class RayBackend:
         engine_options: dict | None = None,
         worker_factory: Callable[[], Any] | None = None,
         num_workers: int | None = None,
-        cpus_per_worker: float = 1,
+        cpus_per_worker: float | None = None,
         gpus_per_worker: int | None = None,
         address: str | None = None,
         units_per_call: int | None = None,
         max_unit_attempts: int = 3,
     ):
         if worker_factory is None:
+            if engine not in ENGINES:
+                raise UserError(f"unknown Ray worker engine {engine!r}.", f"use one of: {', '.join(ENGINES)}.")
             if spec is None:
                 raise UserError("RayBackend needs a model.", "pass a ModelSpec (or a worker_factory).")
             worker_factory = functools.partial(_build_engine, engine, *_per_actor(engine, spec, engine_options))
@@ -225,7 +234,9 @@ class RayBackend:
             return self.data_parallel
         if cluster_gpus:
             return max(1, cluster_gpus // self.tensor_parallel)
-        return 1
+        import ray
+
+        return max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
 
     def _actor_env(self) -> dict:
         return {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV_PREFIXES)}
@@ -272,7 +283,11 @@ class RayBackend:
                 "lower tensor_parallel_size or add GPU nodes with `ray start --address=...`.",
             )
         self._gpus = gpus
-        self._slots = [self._new_slot(gpus) for _ in range(self._worker_count(cluster_gpus))]
+        count = self._worker_count(cluster_gpus)
+        if self.cpus_per_worker is None:
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            self.cpus_per_worker = 1 if gpus else max(1, cpus // count)
+        self._slots = [self._new_slot(gpus) for _ in range(count)]
         # Fail here, with the engine's own error, if a worker cannot start.
         ray.get([slot.pid_ref for slot in self._slots])
 
@@ -320,7 +335,6 @@ class RayBackend:
         place to write it to the store.
         """
         import ray
-        from ray.exceptions import RayActorError
 
         requests = list(requests)
         if not requests:
@@ -331,6 +345,24 @@ class RayBackend:
         attempts = [0] * len(requests)
         results: list[list[Completion] | None] = [None] * len(requests)
         in_flight: dict[Any, tuple[_Slot, Any, range]] = {}
+
+        try:
+            self._drive(requests, settings, on_unit, pending, attempts, results, in_flight)
+        finally:
+            # Interrupted (an error, or on_unit raised): drop what is still queued.
+            for ref in in_flight:
+                try:
+                    ray.cancel(ref)
+                except Exception:  # already finished or its worker is gone
+                    pass
+            for slot in self._slots:
+                slot.in_flight = 0
+        return results  # type: ignore[return-value]
+
+    def _drive(self, requests, settings, on_unit, pending, attempts, results, in_flight) -> None:
+        """The scheduling loop of `generate`: submit, wait, collect or resubmit."""
+        import ray
+        from ray.exceptions import RayActorError
 
         while pending or in_flight:
             # Keep every worker busy with up to CALLS_IN_FLIGHT_PER_WORKER calls.
@@ -367,7 +399,6 @@ class RayBackend:
                 self.units_completed += 1
                 if on_unit is not None:
                     on_unit(requests[i], unit)
-        return results  # type: ignore[return-value]
 
     def close(self) -> None:
         """Stop the workers (and the local cluster, if this backend started it)."""

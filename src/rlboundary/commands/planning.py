@@ -121,15 +121,18 @@ def register(app: typer.Typer) -> None:
             return done, skipped
 
         if summary:
+            # GPU-hours of each notebook alone, then every total of the whole set.
             label = Path(params_source).stem
-            groups = {nb: {nb: p} for nb, p in sets.items()} if len(sets) > 1 else {}
-            groups[f"{label}_all" if groups else label] = sets
-            for name, group in groups.items():
-                done, skipped = estimates_of(group)
-                for key, value in summary_figures(done, gpu).items():
-                    typer.echo(f"plan_{name}_{key}={value}")
-                if skipped:
-                    typer.echo(f"plan_{name}_runs_not_sized={len(skipped)}  ({skipped[0]})")
+            if len(sets) > 1:
+                for nb, p in sets.items():
+                    done, skipped = estimates_of({nb: p})
+                    hours = summary_figures(done, gpu).get(f"{gpu}_gpu_hours", "?")
+                    typer.echo(f"plan_{nb}_{gpu}_gpu_hours={hours}" + (f"+{len(skipped)}unsized" if skipped and done else ""))
+            done, skipped = estimates_of(sets)
+            for key, value in summary_figures(done, gpu).items():
+                typer.echo(f"plan_{label}_{key}={value}")
+            if skipped:
+                typer.echo(f"plan_{label}_runs_not_sized={len(skipped)}  ({skipped[0]})")
             return
         estimates, skipped = estimates_of(sets)
         typer.echo(f"{len(estimates) + len(skipped)} runs from {', '.join(sets)} ({Path(params_source).name})")

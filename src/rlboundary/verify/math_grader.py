@@ -42,6 +42,7 @@ from importlib.metadata import version
 from typing import Any
 
 from .math_answer import extract_answer, latex_key, normalize_answer, strip_string
+from .math_verify_shortcuts import boxed_int_parse, int_parse_matches, provably_unequal
 
 # Bump when this module's grading logic changes: it is part of grader_id,
 # so stored verdicts of an older logic are not reused.
@@ -119,9 +120,23 @@ _PRED_CACHE: dict[tuple[str, int], list] = {}
 _PRED_CACHE_MAX = 20000
 
 
+# Whether `boxed_int_parse` matches this math-verify's `parse` (checked once
+# per process, in `prepare` or on first use).
+_INT_PARSE_OK: bool | None = None
+
+
+def _int_parse_ok() -> bool:
+    global _INT_PARSE_OK
+    if _INT_PARSE_OK is None:
+        _INT_PARSE_OK = int_parse_matches()
+    return _INT_PARSE_OK
+
+
 def _parse_pred_mv(key: str, timeout_s: int, watch: "_TimeoutLogWatch") -> list:
     from math_verify import parse
 
+    if _int_parse_ok() and (direct := boxed_int_parse(key)) is not None:
+        return direct
     cached = _PRED_CACHE.get((key, timeout_s))
     if cached is not None:
         return cached
@@ -158,6 +173,10 @@ def _tiny_exact_mismatch(gold, pred) -> bool:
         return bool(abs(a / b - 1) > 1e-9)
     except (TypeError, ValueError, ArithmeticError):
         return False
+
+
+# Off only to measure or test the shortcuts against plain math-verify.
+_SHORTCUTS = True
 
 
 @dataclass(frozen=True)
@@ -199,6 +218,7 @@ class MathVerifyGrader:
 
         _watch()
         verify(parse("\\boxed{\\frac{1}{2}}"), parse("\\boxed{0.5}"))
+        _int_parse_ok()
 
     def grade(self, key: str, problem: Any) -> tuple[str, dict]:
         from math_verify import verify
@@ -210,6 +230,10 @@ class MathVerifyGrader:
         t = max(1, int(self.item_timeout_s))
         gold = _parse_gold_mv(gold_answer(problem), t)
         pred = _parse_pred_mv(key, t, watch)
+        if _SHORTCUTS and any(isinstance(p, (Basic, MatrixBase)) for p in pred) and provably_unequal(gold, pred):
+            # Values certainly apart: verify would answer False (see
+            # math_verify_shortcuts), without its simplify().
+            return "incorrect", {}
         if verify(gold, pred, timeout_seconds=t):
             if gold and pred and _tiny_exact_mismatch(gold[0], pred[0]):
                 return "incorrect", {}
