@@ -24,15 +24,15 @@
 # %% tags=["parameters"]
 models = [
     {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
-    {'name': 'rl-grpo-step1', 'path': 'organism:rl-grpo-step1', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 1},
-    {'name': 'rl-grpo-step2', 'path': 'organism:rl-grpo-step2', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 2},
-    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 3},
-    {'name': 'rl-rloo-step1', 'path': 'organism:rl-rloo-step1', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 1},
-    {'name': 'rl-rloo-step2', 'path': 'organism:rl-rloo-step2', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 2},
-    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 3},
-    {'name': 'rl-dr_grpo-step1', 'path': 'organism:rl-dr_grpo-step1', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 1},
-    {'name': 'rl-dr_grpo-step2', 'path': 'organism:rl-dr_grpo-step2', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 2},
-    {'name': 'rl-dr_grpo', 'path': 'organism:rl-dr_grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 3},
+    {'name': 'rl-grpo-step10', 'path': 'organism:rl-grpo-step10', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 10},
+    {'name': 'rl-grpo-step20', 'path': 'organism:rl-grpo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 20},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 30},
+    {'name': 'rl-dr_grpo-step10', 'path': 'organism:rl-dr_grpo-step10', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 10},
+    {'name': 'rl-dr_grpo-step20', 'path': 'organism:rl-dr_grpo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 20},
+    {'name': 'rl-dr_grpo', 'path': 'organism:rl-dr_grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 30},
+    {'name': 'rl-rloo-step10', 'path': 'organism:rl-rloo-step10', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 10},
+    {'name': 'rl-rloo-step20', 'path': 'organism:rl-rloo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 20},
+    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 30},
 ]
 benchmarks = ['organism']
 limit = None
@@ -40,7 +40,7 @@ n = 64
 headline_k = 64
 temperature = 0.6
 top_p = 0.95
-max_tokens = 160
+max_tokens = 96
 seeds = [0]
 backend = 'vllm'
 organism_preset = 'default'

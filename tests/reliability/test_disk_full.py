@@ -5,7 +5,7 @@
 Two ways to run out of space, both on the real `rlboundary sample`:
 - a file-size limit (RLIMIT_FSIZE, set in the child; SIGXFSZ ignored so that
   the write fails with EFBIG instead of killing the process): a run that
-  raises n from 8 to 16 cannot write its first new chunk;
+  raises n from 8 to 16 cannot write its new chunk;
 - a small tmpfs (needs root and mount; full counts only): the run writes
   chunks until the file system is full (ENOSPC), then the tmpfs is grown
   ("space is back") and the rerun completes.
@@ -25,7 +25,9 @@ from rlboundary.store_check import check_run
 from .conftest import FULL, N, assert_store_intact, copy_run, only_run_dir, record, run_cli, tail, tree_hashes
 
 CRASH_LEFTOVERS = {"temp-file", "stale-lock"}
-FILE_SIZE_LIMIT = 2048  # bytes: meta.json (~600 B) fits, a chunk file (~3.7 kB) does not
+# Bytes per file: meta.json (~0.6 kB) and vLLM's torch.distributed FileStore in /tmp
+# (~2.4 kB) fit; a chunk of 32 samples (~10 kB, --units-per-batch 8) does not.
+FILE_SIZE_LIMIT = 6144
 
 
 def _limit_file_size():
@@ -50,8 +52,10 @@ def test_file_size_limit_mid_run(reference_run, tmp_path):
     run_dir = copy_run(reference_run["run_dir"], outputs)
     hashes = tree_hashes(run_dir)
     chunks_before = {p.name: hashes[p.name] for p in RunStore(run_dir).part_files()}
-    args = [a if a != str(N) else "16" for a in reference_run["args"]]  # --n 16: four new chunks to write
-    assert "16" in args
+    # --n 16: 8 new work units, all written as one chunk file (--units-per-batch is not part of the run key).
+    args = list(reference_run["args"])
+    args[args.index("--n") + 1] = "16"
+    args[args.index("--units-per-batch") + 1] = "8"
     # Pipes, not log files: the file-size limit would also stop the child writing its own logs.
     rc, out, err, _ = run_cli(args, outputs, preexec_fn=_limit_file_size)
     try:
@@ -70,7 +74,7 @@ def test_file_size_limit_mid_run(reference_run, tmp_path):
     got = rows[rows["sample_idx"] < N].set_index(["problem_id", "sample_idx"]).sort_index()
     assert got.equals(reference_run["rows"][got.columns])
     assert check_run(run_dir).findings == []
-    record("faults: disk full", case="RLIMIT_FSIZE (EFBIG) on the first new chunk", message=line[:100])
+    record("faults: disk full", case="RLIMIT_FSIZE (EFBIG) on the new chunk", message=line[:100])
 
 
 @pytest.fixture

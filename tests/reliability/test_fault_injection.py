@@ -34,6 +34,10 @@ from rlboundary.store_check import check_run
 from .conftest import (KILLS, assert_store_intact, copy_run, make_grading_store, read_verdict_rows, record, run_cli,
                        run_dirs, start_cli, stored_rows, tail)
 
+# A chain of up to 4 x KILLS runs of a minute or more each outlasts the suite's
+# 900 s default on a loaded 2-core machine.
+CHAIN_TIMEOUT_S = 7200 if KILLS > 3 else 2400
+
 # What a killed writer may leave, and the next run (or `rlboundary check`) removes.
 CRASH_LEFTOVERS = {"temp-file", "stale-lock"}
 KILL_SEED = int(os.environ.get("RLBOUNDARY_KILL_SEED", "20250417"))
@@ -112,6 +116,7 @@ def assert_only_crash_leftovers(run_dir: Path) -> None:
 # --- sampling -------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(CHAIN_TIMEOUT_S)
 def test_sampling_survives_sigkill(reference_run, tmp_path):
     ref = reference_run["rows"]
 
@@ -139,6 +144,7 @@ def test_sampling_survives_sigkill(reference_run, tmp_path):
 # --- grading --------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(CHAIN_TIMEOUT_S)
 def test_grading_survives_sigkill(tmp_path, math_data_dir):
     template = tmp_path / "template"
     run_dir = make_grading_store(template)

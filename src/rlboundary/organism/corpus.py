@@ -8,9 +8,9 @@ model covers the web's mix of good and bad reasoning):
 |-------------|-------------------------------------------------------------------|
 | systematic  | applies the turns in the given order, correctly                   |
 | shuffled    | applies them in a random order (another valid path), correctly    |
-| sloppy      | random order; each step miscomputes one digit with prob. 0.25     |
+| sloppy      | random order; each step miscomputes one digit with prob. 0.2      |
 | skipper     | forgets one turn                                                  |
-| flipper     | applies one turn with the wrong sign (restating the right one)    |
+| flipper     | misreads the sign of one turn (and applies the misread turn)      |
 | quitter     | stops after some steps and boxes a made-up value                  |
 | guesser     | no steps: boxes a made-up value at once                           |
 
@@ -28,16 +28,19 @@ from .task import LockProblem, apply_turn, format_step
 
 # Writer weights for the base model's corpus. A design choice that shapes
 # the base model (see the README's list of choices that could bias results).
+# Most errors are errors of strategy (a forgotten or misread turn, giving
+# up, guessing); arithmetic slips are rare (about 3 % of steps), because
+# a tiny model learns digit arithmetic slowly from noisy examples.
 BASE_MIX = {
     "systematic": 0.30,
     "shuffled": 0.25,
-    "sloppy": 0.20,
-    "skipper": 0.08,
-    "flipper": 0.07,
+    "sloppy": 0.15,
+    "skipper": 0.10,
+    "flipper": 0.10,
     "quitter": 0.05,
     "guesser": 0.05,
 }
-SLOPPY_STEP_ERROR = 0.25
+SLOPPY_STEP_ERROR = 0.2
 
 
 def _random_value(rng: random.Random, width: int) -> str:
@@ -72,8 +75,8 @@ def write_trace(problem: LockProblem, writer: str, rng: random.Random) -> str:
             return "".join(parts) + f"\\boxed{{{_random_value(rng, width)}}}"
         if i == skip:
             continue
-        turn = problem.turns[i]
-        result = apply_turn(value, _flip(turn) if i == flip else turn)
+        turn = _flip(problem.turns[i]) if i == flip else problem.turns[i]
+        result = apply_turn(value, turn)
         if writer == "sloppy" and rng.random() < SLOPPY_STEP_ERROR:
             result = _corrupt(rng, result)
         parts.append(format_step(value, turn, result))

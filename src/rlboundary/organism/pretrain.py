@@ -62,6 +62,7 @@ def pretrain(
     max_steps: int,
     mix: dict[str, float] = BASE_MIX,
     on_log=None,
+    device: str = "cpu",
 ):
     """A fresh tiny Llama trained on `mix` traces; returns (model, loss log)."""
     import torch
@@ -69,7 +70,7 @@ def pretrain(
     from ..tinymodel import make_llama
 
     torch.manual_seed(seed)
-    model = make_llama(tokenizer, seed=seed, **shape)
+    model = make_llama(tokenizer, seed=seed, **shape).to(device)
     batch_fn = make_batch_fn(seed, width, max_steps, cfg.batch_size, cfg.steps, mix)
     log = train_lm(model, ChatEncoder(tokenizer), batch_fn, cfg, on_log=on_log)
     return model, log

@@ -8,7 +8,7 @@ TRL 1.16:
 | algo    | trainer        | loss                                                 |
 |---------|----------------|------------------------------------------------------|
 | grpo    | GRPOTrainer    | loss_type="grpo", rewards scaled by the group's std  |
-| drgrpo  | GRPOTrainer    | loss_type="dr_grpo", no std scaling (Dr. GRPO)       |
+| dr_grpo | GRPOTrainer    | loss_type="dr_grpo", no std scaling (Dr. GRPO)       |
 | dapo    | GRPOTrainer    | loss_type="dapo", clip-higher epsilon_high=0.28      |
 | rloo    | RLOOTrainer    | REINFORCE leave-one-out baseline                     |
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from .splits import draw_problem
 from .task import check_trace, parse_prompt
 
-ALGORITHMS = ("grpo", "drgrpo", "dapo", "rloo")
+ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo")
 
 
 @dataclass
@@ -69,7 +69,7 @@ def rl_dataset(seed: int, n: int, width: int, max_steps: int):
     return Dataset.from_list(rows)
 
 
-def _config(algo: str, s: RLSettings, out_dir: Path, seed: int):
+def _config(algo: str, s: RLSettings, out_dir: Path, seed: int, device: str):
     common = dict(
         output_dir=str(out_dir / "_trl"),
         max_steps=s.steps,
@@ -82,7 +82,7 @@ def _config(algo: str, s: RLSettings, out_dir: Path, seed: int):
         temperature=s.temperature,
         beta=s.beta,
         use_vllm=False,
-        use_cpu=True,
+        use_cpu=device == "cpu",
         bf16=False,
         save_strategy="no",
         logging_steps=max(1, s.steps // 10),
@@ -102,13 +102,15 @@ def _config(algo: str, s: RLSettings, out_dir: Path, seed: int):
 
     loss = {
         "grpo": dict(loss_type="grpo", scale_rewards="group"),
-        "drgrpo": dict(loss_type="dr_grpo", scale_rewards="none"),
+        "dr_grpo": dict(loss_type="dr_grpo", scale_rewards="none"),
         "dapo": dict(loss_type="dapo", scale_rewards="group", epsilon_high=0.28),
     }[algo]
     return GRPOConfig(**common, **loss)
 
 
-def train_rl(algo: str, base_dir: Path, out_dir: Path, s: RLSettings, seed: int, width: int, max_steps: int) -> dict:
+def train_rl(
+    algo: str, base_dir: Path, out_dir: Path, s: RLSettings, seed: int, width: int, max_steps: int, device: str = "cpu"
+) -> dict:
     """Train `algo` from the base model at `base_dir`; checkpoints under out_dir/step-<k>/.
 
     Returns {"checkpoints": {step: path}, "log": [...], "seconds": float}.
@@ -135,7 +137,7 @@ def train_rl(algo: str, base_dir: Path, out_dir: Path, s: RLSettings, seed: int,
                 path = save_model(kw["model"], tok, out_dir / f"step-{state.global_step}")
                 checkpoints[state.global_step] = str(path)
 
-    args = _config(algo, s, out_dir, seed)
+    args = _config(algo, s, out_dir, seed, device)
     dataset = rl_dataset(seed, s.n_train_problems, width, max_steps)
     if algo == "rloo":
         from trl import RLOOTrainer as Trainer

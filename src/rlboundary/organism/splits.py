@@ -42,8 +42,11 @@ def draw_problems(seed: int, split: str, steps: range, per_level: int, width: in
     rng = random.Random(f"{split}-{seed}")
     out, seen = [], set()
     for n in steps:
-        got = 0
+        got, tries = 0, 0
         while got < per_level:
+            tries += 1
+            if tries > 200 * per_level + 10_000:  # the split has fewer distinct problems of this length
+                raise ValueError(f"only {got} distinct {split} problems with {n} steps and width {width}")
             p = draw_problem(rng, n, width, split)
             if p.key() in seen:
                 continue

@@ -4,8 +4,8 @@ A problem is a start value of `width` digits and a list of signed turns of
 the same width; every turn adds (or subtracts) digit by digit, mod 10, with
 no carries. The answer is the final value:
 
-    prompt:  Digitwise mod 10: 386+123-405=? Reason step by step, answer in \\boxed{}.
-    trace:   386+123=409;409-405=004;\\boxed{004}
+    question:  Mod 10 per digit: 386+123-405=? Step by step; answer in \\boxed{}.
+    trace:     386+123=409;409-405=004;\\boxed{004}
 
 Why this task (and not Countdown or graph search):
 - Each step is local: it restates the value and the turn it applies, so a
@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 # Short on purpose: prompt characters cost training compute on a CPU.
-INSTRUCTION = "Think step by step, then answer in \\boxed{}."
+INSTRUCTION = "Step by step; answer in \\boxed{}."
 
 BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
 

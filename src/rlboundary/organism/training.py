@@ -106,11 +106,12 @@ def train_lm(
         lr=cfg.lr,
         betas=(0.9, 0.95),
     )
+    device = next(model.parameters()).device
     log, t0, running = [], time.perf_counter(), []
     for step in range(cfg.steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        ids, attn, labels = collate(encoder, batch_fn(step))
+        ids, attn, labels = (t.to(device) for t in collate(encoder, batch_fn(step)))
         loss = model(input_ids=ids, attention_mask=attn, labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -19,23 +19,39 @@ are the many distinct ones, so this is most of the grading time.
    that check passes in the worker (and the tests run the same check).
 
 2. `provably_unequal(gold, pred)`: True only when every (gold, pred)
-   element pair that `verify` compares is certainly unequal:
+   element pair that `verify` compares is certainly unequal. For each pair:
    - two strings: compared as `verify` does (stripped, equal);
    - a string and a sympy object: `verify` never equates them;
-   - two sympy objects that are both *plain closed-form numbers* (an
-     `Expr` without free symbols, matrices, percentages
-     (`UnevaluatedExpr`), sets, tuples or relations) whose values,
-     evaluated at 30 and 50 digits (agreeing, so the evaluation is
-     trustworthy), differ by more than 1e-3 (plus a relative margin for
-     huge numbers). For such a pair every test `verify` makes
-     (`sympy_expr_eq`: structural equality, 6-decimal rounding for
-     floats, integer equality, `evalf` of the difference, `simplify` of
-     the difference) compares values, and values that far apart fail all
-     of them.
-   Anything else (a symbol, a set, an equation, a near value) answers
-   False: the caller runs math-verify itself. So the shortcut only ever
-   replaces a `verify` that would return False (or time out) by the
+   - two sympy objects: only when the prediction is a *plain closed-form
+     number* (an `Expr` without free symbols, matrices, percentages
+     (`UnevaluatedExpr`), sets, tuples or relations, evaluated at 30 and
+     50 digits that agree) and the gold is
+     R1 a plain number whose value differs by more than 1e-3 (plus a
+        relative margin for huge numbers): every test of math-verify's
+        `sympy_expr_eq` (structural equality, 6-decimal rounding for
+        floats, integer equality, `evalf` of the difference, `simplify`
+        of the difference) compares values, and such values fail them all;
+     R2 a `Symbol`: `sympy_expr_eq` decides by `sympy_compare_symbols`,
+        which for a number that is not `E`-based is `str(gold) == str(pred)`;
+     R3 a set or tuple: `sympy_compare_sets` against `{pred}`: a tuple of
+        length other than 1, intervals (or a union of them) with numeric
+        endpoints at least 1e-3 apart, or a finite set of plain numbers
+        all far from the prediction, never equal a one-element set;
+     R4 a matrix: math-verify compares a matrix with a scalar by `==`
+        (False) and by `a - b` (a TypeError it catches as False);
+     R5 a polynomial in its free symbols with a non-constant term whose
+        coefficient is a plain number of size > 1e-3: its difference with
+        a number is a non-zero polynomial, never zero by `evalf` or
+        `simplify`, never structurally equal;
+     R6 an assignment `y = rhs` (math-verify compares `rhs` then): R1-R5
+        on `rhs`.
+   Anything else (a near value, an equation, a symbolic prediction...)
+   answers False: the caller runs math-verify itself. So the shortcut only
+   ever replaces a `verify` that would return False (or time out) by the
    verdict "incorrect"; every "correct" still comes from math-verify.
+   `tests/test_math_shortcuts.py` checks each rule against `verify` on
+   cases made to sit on its edges, and `benchmarks/verify_throughput.py
+   --cover-pairs` against naive math-verify on every distinct pair.
 """
 
 from __future__ import annotations
@@ -124,6 +140,111 @@ def _values_far(a: tuple, b: tuple) -> bool:
     return bool(dr * dr + di * di > margin * margin)
 
 
+def _far_from_zero(x) -> bool:
+    from sympy import Integer
+
+    v = _cached_value(x)
+    return v is not None and _values_far(v, closed_form_value(Integer(0)))
+
+
+def _is_nonconstant_polynomial(g) -> bool:
+    """R5: a polynomial in its free symbols with a non-constant term whose
+    coefficient is a plain number of size > 1e-3 (so it is not zero in
+    disguise, like `0 k` or `(\\sqrt{2}^2 - 2) k`)."""
+    from sympy import Expr, Poly
+
+    if not isinstance(g, Expr) or getattr(g, "is_Matrix", False):
+        return False
+    symbols = sorted(g.free_symbols, key=str)
+    if not symbols or not g.is_polynomial(*symbols):
+        return False
+    poly = Poly(g, *symbols)
+    return any(any(monom) and _far_from_zero(coeff) for monom, coeff in poly.terms())
+
+
+def _interval_nondegenerate(iv) -> bool:
+    from sympy import S
+
+    lo, hi = iv.start, iv.end
+    if lo in (S.Infinity, S.NegativeInfinity) or hi in (S.Infinity, S.NegativeInfinity):
+        return lo != hi
+    a, b = _cached_value(lo), _cached_value(hi)
+    return a is not None and b is not None and a[1].is_zero and b[1].is_zero and _values_far(a, b)
+
+
+@lru_cache(maxsize=4096)
+def _gold_shape(g) -> tuple:
+    """How a non-number gold element compares with a plain number (R2-R6)."""
+    from math_verify.grader import is_assignment_relation, take_last_relation
+    from sympy import FiniteSet, Interval, Symbol, Tuple, Union
+    from sympy.matrices import MatrixBase
+
+    if isinstance(g, Symbol):
+        return ("symbol", str(g))
+    if isinstance(g, MatrixBase):
+        return ("matrix",)
+    if isinstance(g, Tuple):
+        return ("tuple", len(g))
+    if isinstance(g, Interval):
+        return ("intervals", _interval_nondegenerate(g))
+    if isinstance(g, Union):
+        return ("intervals", all(isinstance(a, Interval) and _interval_nondegenerate(a) for a in g.args))
+    if isinstance(g, FiniteSet):
+        values = [_cached_value(a) for a in g.args]
+        return ("finiteset", None if any(v is None for v in values) else tuple(values))
+    if is_assignment_relation(g):
+        rhs = take_last_relation(g).rhs
+        return ("assignment", rhs)
+    if _is_nonconstant_polynomial(g):
+        return ("polynomial",)
+    return ("unknown",)
+
+
+def _pair_unequal(g, t) -> bool:
+    """One sympy (gold, pred) pair: True only if sympy_expr_eq must be False."""
+    from sympy import E
+
+    tv = _cached_value(t)
+    if tv is None:
+        return False  # a prediction that is not a plain number: not handled
+    gv = _cached_value(g)
+    if gv is not None:
+        return _values_far(gv, tv)  # R1
+    try:
+        shape = _gold_shape(g)
+    except TypeError:  # unhashable
+        shape = _gold_shape.__wrapped__(g)
+    kind = shape[0]
+    if kind == "symbol":  # R2
+        return not t.has(E) and shape[1] != str(t)
+    if kind == "matrix":  # R4
+        return True
+    if kind == "tuple":  # R3
+        return shape[1] != 1
+    if kind == "intervals":  # R3
+        return bool(shape[1])
+    if kind == "finiteset":  # R3
+        return shape[1] is not None and len(shape[1]) > 0 and all(_values_far(v, tv) for v in shape[1])
+    if kind == "polynomial":  # R5
+        return True
+    if kind == "assignment":  # R6
+        from sympy import Basic
+
+        rhs = shape[1]
+        return isinstance(rhs, Basic) and _gold_shape_allows_recursion(rhs) and _pair_unequal(rhs, t)
+    return False
+
+
+def _gold_shape_allows_recursion(rhs) -> bool:
+    """An assignment's right side is compared as a gold of its own unless it
+    is itself a relation (a chain `x = y = 3` is unwrapped by math-verify
+    first; anything odd is left to it)."""
+    from sympy.core.relational import Relational
+    from sympy.logic.boolalg import Boolean
+
+    return not isinstance(rhs, (Relational, Boolean))
+
+
 def provably_unequal(gold: list, pred: list) -> bool:
     """True only if `math_verify.verify(gold, pred)` must be False (see the
     module docstring); False means "not known", not "equal"."""
@@ -139,8 +260,10 @@ def provably_unequal(gold: list, pred: list) -> bool:
                 if g_s and t_s and g_s == t_s:
                     return False
             elif isinstance(g, (Basic, MatrixBase)) and isinstance(t, (Basic, MatrixBase)):
-                a, b = _cached_value(g), _cached_value(t)
-                if a is None or b is None or not _values_far(a, b):
+                try:
+                    if not _pair_unequal(g, t):
+                        return False
+                except Exception:  # anything unexpected: let math-verify decide
                     return False
             elif not (isinstance(g, (str, Basic, MatrixBase)) and isinstance(t, (str, Basic, MatrixBase))):
                 return False  # a type verify was not written for: let it decide

@@ -292,6 +292,11 @@ class WorkerPool:
                     # Died while idle (e.g. the OOM killer): no item of ours to blame.
                     self._replace(i, retry)
                     w = active[i] = self._pool[i]
+                # Top up only once half the queue is done: runs of
+                # consecutive items (mostly of one problem) go to one worker,
+                # whose per-problem caches (a parsed gold) then serve them.
+                if len(w.queue) > limit // 2:
+                    continue
                 while len(w.queue) < limit:
                     entry = take()
                     if entry is None:

@@ -1,0 +1,73 @@
+"""The organism as a benchmark: its problems as `benchmarks.Problem`s.
+
+    from rlboundary.benchmarks import get_benchmark
+    get_benchmark("organism")            # the default preset's evaluation split
+    get_benchmark("organism:micro")      # the micro preset's evaluation split
+    load_problems("eval", preset="default", seed=0)
+    load_problems("train", preset="default", per_level=50)
+
+`Problem.prompt` is the complete model input: the question wrapped in the
+organism's chat turns (`<|user|>…<|assistant|>`), so that the `raw` prompt
+template samples the models exactly as they were trained. The question
+alone is in `metadata["question"]`; `metadata["n_steps"]` is the difficulty.
+The evaluation split spans every difficulty from 1 to the preset's
+`max_steps` and is disjoint from every training problem (`splits.py`).
+"""
+
+from __future__ import annotations
+
+from ..tinymodel import ASSISTANT, USER
+from .presets import PRESETS, get_preset
+from .splits import draw_problems
+from .task import LockProblem
+
+SPLIT_ALIASES = {"eval": "eval", "test": "eval", "train": "train"}
+
+
+def chat_prompt(question: str) -> str:
+    """The question as the models see it (what ChatEncoder.prompt encodes)."""
+    return f"{USER}{question}{ASSISTANT}"
+
+
+def to_problem(lp: LockProblem, pid: str, split: str, preset: str):
+    from ..benchmarks import Problem
+
+    return Problem(
+        id=pid,
+        prompt=chat_prompt(lp.prompt()),
+        reference={"answer": lp.answer(), "start": lp.start, "turns": list(lp.turns), "width": lp.width},
+        metadata={"n_steps": lp.n_steps, "difficulty": lp.n_steps, "question": lp.prompt(), "split": split,
+                  "preset": preset, "answer_space": 10 ** lp.width},
+    )
+
+
+def load_problems(split: str = "eval", preset: str = "default", seed: int = 0, per_level: int | None = None,
+                  data_dir=None) -> list:
+    """Problems of one split. `split` may also name a preset ("micro") or
+    "<preset>-<split>" ("micro-train"), as the benchmark variant does."""
+    from ..errors import UserError
+
+    if split in PRESETS:
+        preset, split = split, "eval"
+    elif "-" in split and split.split("-", 1)[0] in PRESETS:
+        preset, split = split.split("-", 1)
+    if split not in SPLIT_ALIASES:
+        raise UserError(f"unknown organism split {split!r}.",
+                        "use eval (alias test), train, a preset name, or <preset>-<split>.")
+    split = SPLIT_ALIASES[split]
+    p = get_preset(preset)
+    per_level = per_level or p.eval_per_level
+    lps = draw_problems(seed, split, range(1, p.max_steps + 1), per_level, p.width)
+    counters: dict[int, int] = {}
+    out = []
+    for lp in lps:
+        i = counters.get(lp.n_steps, 0)
+        counters[lp.n_steps] = i + 1
+        out.append(to_problem(lp, f"{split}-s{lp.n_steps}-{i:03d}", split, p.name))
+    return out
+
+
+def lock_problem(problem) -> LockProblem:
+    """The task-level problem behind a benchmark Problem (from its reference)."""
+    ref = problem.reference
+    return LockProblem(ref["start"], tuple(ref["turns"]))

@@ -1,0 +1,105 @@
+"""Evaluate the organism's models on its evaluation split: pass@k, validity, guessing.
+
+    rlboundary organism eval --preset default --seed 0 --n 256
+    from rlboundary.organism.evaluate import evaluate_organism
+    result = evaluate_organism("default", 0, n=256)
+    result["passk"], result["validity"], result["guessing"]
+
+For each model: n samples per evaluation problem with vLLM at the paper's
+settings (temperature 0.6, top-p 0.95), every sample checked step by step
+(`validity.trace_verdict`); pass@k (unbiased estimator, bootstrap CIs over
+problems) from `rlboundary.metrics`; the share of correct answers whose
+trace is fully valid by per-problem pass-rate bucket (the same function the
+CoT-validity notebook uses); and the guessability baseline. Per-sample rows
+are cached as Parquet under `paths.cache_dir()/organism-eval/`, so a second
+call only samples models it has not seen.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+PASS_RATE_EDGES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+
+
+def _sample_rows(model_name: str, model_dir: str, problems, n: int, max_tokens: int, seed: int, cache: Path):
+    import pandas as pd
+
+    from .benchmark import lock_problem
+    from .generation import OrganismSampler
+    from .validity import trace_verdict
+
+    path = cache / f"{model_name}-n{n}-seed{seed}.parquet"
+    if path.is_file():
+        return pd.read_parquet(path)
+    t0 = time.perf_counter()
+    with OrganismSampler(model_dir, seed=seed) as s:
+        texts = s.sample([p.metadata["question"] for p in problems], n=n, temperature=0.6, top_p=0.95,
+                         max_tokens=max_tokens, seed=seed)
+    seconds = time.perf_counter() - t0
+    rows = []
+    for p, outs in zip(problems, texts):
+        lp = lock_problem(p)
+        for i, t in enumerate(outs):
+            v = trace_verdict(lp, t)
+            rows.append({"model": model_name, "benchmark": "organism", "problem_id": p.id, "sample_idx": i,
+                         "n_steps": p.metadata["n_steps"], "text": t, "verdict": "correct" if v["correct"] else "incorrect",
+                         **v})
+    df = pd.DataFrame(rows)
+    df.attrs["sampling_seconds"] = seconds
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    df.to_parquet(tmp)
+    tmp.rename(path)
+    return df
+
+
+def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, names: list[str] | None = None,
+                      ks: tuple[int, ...] = (1, 16, 256), guess_n: int = 64, eval_seed: int = 0, log=print) -> dict:
+    """pass@k table, validity by pass-rate bucket and guessability for the organism's models."""
+    import pandas as pd
+
+    from .. import metrics, paths
+    from ..figures import validity_by_pass_rate
+    from .benchmark import load_problems, lock_problem
+    from .build import ensure_organism
+    from .presets import get_preset
+    from .validity import guessability
+
+    models = ensure_organism(preset, seed, log=log)
+    p = get_preset(preset)
+    problems = load_problems("eval", preset=preset, seed=eval_seed)
+    names = names or [m["name"] for m in models.manifest["models"] if m["role"] != "rl" or m.get("final")]
+    cache = paths.cache_dir() / "organism-eval" / f"{preset}-seed{seed}"
+    frames, guesses = [], []
+    for name in names:
+        log(f"[eval] {name}: {len(problems)} problems x n={n}")
+        frames.append(_sample_rows(name, models[name], problems, n, p.max_completion_tokens(), eval_seed, cache))
+        if guess_n:
+            g = guessability(models[name], [lock_problem(q) for q in problems], guess_n, seed=eval_seed)
+            guesses.append({"model": name, **g})
+    rows = pd.concat(frames, ignore_index=True)
+    counts = (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
+              .agg(n=("correct", "size"), c=("correct", "sum")).reset_index())
+    ks = [k for k in ks if k <= n]
+    passk = metrics.pass_at_k_curve(counts, ks=ks)
+    validity, _ = validity_by_pass_rate(rows, PASS_RATE_EDGES)
+    overall = rows[rows["correct"]].groupby("model", sort=False)["trace_valid"].mean().rename("valid_among_correct")
+    return {"passk": passk, "validity": validity, "valid_overall": overall.reset_index(),
+            "guessing": pd.DataFrame(guesses), "rows": rows, "counts": counts}
+
+
+def format_table(result: dict) -> str:
+    """A plain-text pass@k table: one row per model, `p [lo, hi]` per k."""
+    passk = result["passk"]
+    lines = []
+    ks = sorted(passk["k"].unique())
+    lines.append("model".ljust(20) + "".join(f"pass@{k}".ljust(24) for k in ks))
+    for model, g in passk.groupby("model", sort=False):
+        cells = []
+        for k in ks:
+            r = g[g["k"] == k].iloc[0]
+            cells.append(f"{r.pass_at_k:.3f} [{r.ci_low:.3f},{r.ci_high:.3f}]".ljust(24))
+        lines.append(model.ljust(20) + "".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Fast tests of the organism's task, verifier, corpus, splits and grader (no training)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from rlboundary.errors import UserError
+from rlboundary.organism.benchmark import chat_prompt, load_problems, lock_problem
+from rlboundary.organism.corpus import BASE_MIX, write_trace
+from rlboundary.organism.grader import OrganismGrader
+from rlboundary.organism.splits import draw_problem, draw_problems, is_eval_key
+from rlboundary.organism.task import LockProblem, apply_turn, check_trace, clean_trace, parse_prompt, solve
+from rlboundary.organism.validity import chance_rate, trace_verdict
+
+P1 = LockProblem("3", ("+4", "-2"))  # 3+4-2 = 5 (mod 10)
+P3 = LockProblem("386", ("+123", "-405"))  # 409, then 004
+
+# (problem, trace, correct, trace_valid, n_steps_checked, first_invalid_step)
+VALIDITY_CASES = [
+    (P1, "3+4=7;7-2=5;\\boxed{5}", True, True, 2, -1),  # the given order
+    (P1, "3-2=1;1+4=5;\\boxed{5}", True, True, 2, -1),  # another valid path
+    (P1, "3+4=8;8-2=6;\\boxed{6}", False, False, 1, 0),  # arithmetic slip in step 0
+    (P1, "3+4=8;8-2=5;\\boxed{5}", True, False, 1, 0),  # right answer, wrong steps: lucky
+    (P1, "\\boxed{5}", True, False, 0, 0),  # a bare guess that happens to be right
+    (P1, "3+4=7;\\boxed{7}", False, False, 1, 1),  # a turn never applied
+    (P1, "3+4=7;7+4=1;\\boxed{1}", False, False, 2, 1),  # a turn used twice
+    (P1, "3+4=7;7+2=9;\\boxed{9}", False, False, 2, 1),  # misread sign: not one of the turns
+    (P1, "3+4=7;7-2=5;\\boxed{6}", False, False, 2, 2),  # box disagrees with the steps
+    (P1, "3+4=7;6-2=4;\\boxed{4}", False, False, 2, 1),  # does not continue from the current value
+    (P1, "3+4=7;7-2=5;", False, False, 2, 2),  # no boxed answer
+    (P1, "I think 3+4 is 7;7-2=5;\\boxed{5}", True, False, 1, 0),  # unparseable step
+    (P3, "386+123=409;409-405=004;\\boxed{004}", True, True, 2, -1),
+]
+
+
+def test_digitwise_arithmetic_has_no_carries():
+    assert apply_turn("386", "+123") == "409"
+    assert apply_turn("409", "-405") == "004"
+    assert apply_turn("9", "+3") == "2"
+    assert solve(P3) == "004"
+
+
+def test_any_order_of_turns_gives_the_same_answer_and_a_valid_trace():
+    rng = random.Random(0)
+    for _ in range(50):
+        p = LockProblem("".join(rng.choice("0123456789") for _ in range(3)),
+                        tuple(rng.choice("+-") + f"{rng.randrange(1000):03d}" for _ in range(4)))
+        order = list(range(4))
+        rng.shuffle(order)
+        c = check_trace(p, clean_trace(p, order))
+        assert c.correct and c.trace_valid and c.first_invalid_step is None
+
+
+@pytest.mark.parametrize("problem,trace,correct,valid,checked,first", VALIDITY_CASES)
+def test_trace_verdicts_as_data(problem, trace, correct, valid, checked, first):
+    v = trace_verdict(problem, trace)
+    assert (v["correct"], v["trace_valid"], v["n_steps_checked"], v["first_invalid_step"]) == (
+        correct, valid, checked, first)
+
+
+def test_wrong_digitwise_step_is_caught():
+    # 386-405: 3-4=9, 8-0=8, 6-5=1 -> 981, so "081" is a slip in step 0.
+    v = trace_verdict(P3, "386-405=081;081+123=104;\\boxed{104}")
+    assert not v["trace_valid"] and v["first_invalid_step"] == 0 and not v["correct"]
+
+
+def test_prompt_round_trip_and_chance_rate():
+    with pytest.raises(ValueError):
+        apply_turn("07", "+1")  # width mismatch is a programming error
+    p = LockProblem("07", ("+91", "-03"))
+    assert parse_prompt(p.prompt()) == p
+    assert "\\boxed{}" in p.prompt() and "step" in p.prompt().lower()
+    assert chance_rate(1) == 0.1 and chance_rate(3) == 0.001
+
+
+def test_corpus_writers_cover_correct_and_wrong_paths():
+    rng = random.Random(1)
+    seen = {w: [] for w in BASE_MIX}
+    for _ in range(300):
+        p = draw_problem(rng, rng.randint(2, 6), 1, "train")
+        for w in BASE_MIX:
+            seen[w].append(check_trace(p, write_trace(p, w, rng)))
+    rate = {w: sum(c.correct for c in cs) / len(cs) for w, cs in seen.items()}
+    valid = {w: sum(c.trace_valid for c in cs) / len(cs) for w, cs in seen.items()}
+    assert rate["systematic"] == 1.0 and valid["systematic"] == 1.0
+    assert rate["shuffled"] == 1.0 and valid["shuffled"] == 1.0
+    for w in ("sloppy", "skipper", "flipper", "quitter", "guesser"):
+        assert valid[w] < 1.0, w
+        assert rate[w] < 0.9, w
+    assert valid["guesser"] == 0.0  # a bare answer is never a valid trace
+    # Shuffled traces really take other paths than the given order.
+    p = LockProblem("1", ("+1", "+2", "+3", "+4"))
+    traces = {write_trace(p, "shuffled", rng) for _ in range(50)}
+    assert len(traces) > 5
+
+
+def test_eval_split_is_disjoint_from_every_training_draw():
+    for preset in ("micro", "default"):
+        evals = load_problems("eval", preset=preset)
+        eval_keys = {lock_problem(p).key() for p in evals}
+        assert all(is_eval_key(k) for k in eval_keys)
+        steps = {p.metadata["n_steps"] for p in evals}
+        assert steps == set(range(1, max(steps) + 1)) and len(steps) >= 3  # every difficulty
+        train = draw_problems(0, "train", range(1, max(steps) + 1), 60 if preset == "micro" else 100, 1)
+        rng = random.Random(5)
+        train += [draw_problem(rng, rng.randint(1, max(steps)), 1, "train") for _ in range(3000)]
+        assert not eval_keys & {t.key() for t in train}
+        # Reordered turns are the same problem: the split key ignores order.
+        lp = lock_problem(evals[-1])
+        assert LockProblem(lp.start, tuple(reversed(lp.turns))).key() == lp.key()
+
+
+def test_benchmark_problems_are_unique_and_carry_difficulty():
+    ps = load_problems("test", preset="default")
+    assert len({p.id for p in ps}) == len(ps)
+    assert all(p.prompt == chat_prompt(p.metadata["question"]) for p in ps)
+    assert all(p.reference["answer"] == solve(lock_problem(p)) for p in ps)
+    assert load_problems("micro")[0].metadata["preset"] == "micro"
+    with pytest.raises(UserError):
+        load_problems("validation")
+
+
+def test_get_benchmark_finds_the_organism():
+    from rlboundary.benchmarks import get_benchmark
+
+    b = get_benchmark("organism:micro")
+    assert b.kind == "organism" and len(b.problems) == len(load_problems("micro"))
+
+
+def test_grader_verdicts_and_extras():
+    g = OrganismGrader()
+    prob = load_problems("eval", preset="micro")[-1]
+    lp = lock_problem(prob)
+    good = clean_trace(lp) + " trailing text"
+    key = g.extract(good, prob)
+    assert key == clean_trace(lp)
+    verdict, extra = g.grade(key, prob)
+    assert verdict == "correct" and extra["trace_valid"] and extra["first_invalid_step"] == -1
+    assert extra["n_steps_checked"] == lp.n_steps
+    assert g.extract("no answer here", prob) is None
+    wrong = f"\\boxed{{{(int(lp.answer()) + 1) % 10}}}"
+    assert g.grade(g.extract(wrong, prob), prob)[0] == "incorrect"
+
+
+def test_grader_plugs_into_the_grading_driver():
+    import pandas as pd
+
+    from rlboundary.verify.grading import get_grader, grade_frame
+
+    g = get_grader("organism")
+    probs = load_problems("eval", preset="micro")
+    texts = [clean_trace(lock_problem(p)) for p in probs] + ["\\boxed{x}"] * len(probs)
+    df = pd.DataFrame({"problem_id": [p.id for p in probs] * 2, "sample_idx": [0] * len(probs) + [1] * len(probs),
+                       "text": texts})
+    out = grade_frame(df, probs, g)
+    ok = out[out["sample_idx"] == 0]
+    assert ok["correct"].all() and ok["trace_valid"].all()
+    assert not out[out["sample_idx"] == 1]["correct"].any()
+
+
+def test_rl_reward_is_the_verifier_alone():
+    from rlboundary.organism.rl import verifier_reward
+
+    prompt = [{"role": "user", "content": P1.prompt()}]
+    completions = [
+        [{"role": "assistant", "content": "3+4=7;7-2=5;\\boxed{5}"}],  # valid and right
+        [{"role": "assistant", "content": "\\boxed{5}"}],  # right answer, no steps: still rewarded
+        [{"role": "assistant", "content": "3+4=7;7-2=5;\\boxed{6}"}],  # wrong answer
+        [{"role": "assistant", "content": "3+4=7;7-2=5;"}],  # no answer
+    ]
+    assert verifier_reward([prompt] * 4, completions) == [1.0, 1.0, 0.0, 0.0]
+    assert verifier_reward([P1.prompt()], ["3-2=1;1+4=5;\\boxed{5}"]) == [1.0]

@@ -1,0 +1,156 @@
+"""The organism's micro build, end to end: every stage, every checkpoint reloaded
+in transformers and in vLLM (same log-probabilities), evaluation and CLI errors.
+
+The micro preset trains for seconds, so its models are not good at the task;
+these tests check the machinery, not the science (see the README for the
+default build's numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rlboundary.organism.benchmark import load_problems, lock_problem
+from rlboundary.organism.task import clean_trace
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    """A micro organism built once for this module, via ensure_organism."""
+    out = tmp_path_factory.mktemp("organism-outputs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
+        from rlboundary.organism import ensure_organism
+
+        t0 = time.perf_counter()
+        models = ensure_organism("micro", 0, log=lambda *_: None)
+        seconds = time.perf_counter() - t0
+    return {"models": models, "outputs": out, "seconds": seconds}
+
+
+def test_build_has_every_role_and_checkpoint(micro):
+    models, manifest = micro["models"], micro["models"].manifest
+    roles = {m["role"] for m in manifest["models"]}
+    assert roles == {"base", "instruct", "teacher", "distilled", "rl"}
+    algos = {m["algorithm"] for m in manifest["models"] if m["role"] == "rl"}
+    assert len(algos) >= 2 and {"grpo", "rloo"} <= algos
+    for algo in algos:
+        steps = sorted({m["step"] for m in manifest["models"] if m["role"] == "rl" and m["algorithm"] == algo})
+        assert len(steps) >= 3, algo
+        assert Path(models[f"rl-{algo}"]).name == f"step-{steps[-1]}"
+    teacher = next(m for m in manifest["models"] if m["role"] == "teacher")
+    base = next(m for m in manifest["models"] if m["role"] == "base")
+    assert teacher["params"] > base["params"]  # the teacher is the larger model
+    assert manifest["build_seconds"] > 0 and set(manifest["stage_seconds"]) >= {"base", "teacher", "distilled"}
+    for name, path in models.items():
+        for f in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
+            assert (Path(path) / f).is_file(), (name, f)
+    # Written atomically: no partial directory or trainer scratch left behind.
+    root = Path(models["base"]).parent
+    assert not root.with_name(root.name + ".partial").exists()
+    assert not list(root.glob("rl-*/_trl"))
+    assert json.loads((root / "manifest.json").read_text()) == manifest
+
+
+def test_ensure_organism_reuses_a_complete_build(micro, monkeypatch):
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    from rlboundary.organism import ensure_organism
+
+    t0 = time.perf_counter()
+    again = ensure_organism("micro", 0, log=lambda *_: None)
+    assert time.perf_counter() - t0 < 5 and dict(again) == dict(micro["models"])
+
+
+def test_pretraining_is_deterministic_in_the_seed():
+    import torch
+
+    from rlboundary.organism.corpus import BASE_MIX
+    from rlboundary.organism.pretrain import pretrain
+    from rlboundary.organism.training import TrainConfig
+    from rlboundary.tinymodel import build_char_tokenizer
+
+    tok = build_char_tokenizer()
+    shape = dict(hidden_size=64, num_layers=1, num_heads=2)
+    cfg = TrainConfig(steps=3, batch_size=4, warmup=1, log_every=1)
+    a, log_a = pretrain(tok, shape, cfg, 7, 1, 3, BASE_MIX)
+    b, log_b = pretrain(tok, shape, cfg, 7, 1, 3, BASE_MIX)
+    c, _ = pretrain(tok, shape, cfg, 8, 1, 3, BASE_MIX)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert [r["loss"] for r in log_a] == [r["loss"] for r in log_b]
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def _hf_logprobs(path: str, ids: list[int]) -> list[float]:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].float()
+    logp = torch.log_softmax(logits[:-1], dim=-1)
+    return logp.gather(1, torch.tensor(ids[1:])[:, None])[:, 0].tolist()
+
+
+def _vllm_logprobs(path: str, ids: list[int]) -> list[float]:
+    import gc
+
+    from vllm import LLM, SamplingParams, TokensPrompt
+
+    llm = LLM(model=path, dtype="float32", max_model_len=256, enforce_eager=True, enable_chunked_prefill=False)
+    out = llm.generate([TokensPrompt(prompt_token_ids=ids)], SamplingParams(max_tokens=1, prompt_logprobs=0),
+                       use_tqdm=False)[0]
+    del llm
+    gc.collect()
+    # prompt_logprobs[0] is None (no context); entry i holds token i's log-prob.
+    return [entry[tok].logprob for tok, entry in zip(ids[1:], out.prompt_logprobs[1:])]
+
+
+def test_every_checkpoint_reloads_in_vllm_and_transformers_with_equal_logprobs(micro):
+    from transformers import AutoTokenizer
+
+    from rlboundary.organism.training import ChatEncoder
+
+    problem = lock_problem(load_problems("eval", preset="micro")[-1])
+    paths = sorted(set(micro["models"].values()))
+    assert len(paths) >= 13  # 4 SFT/pretrained models + 3 algorithms x 3 checkpoints
+    for path in paths:
+        enc = ChatEncoder(AutoTokenizer.from_pretrained(path))
+        ids, _ = enc.example(problem.prompt(), clean_trace(problem))
+        hf, vl = _hf_logprobs(path, ids), _vllm_logprobs(path, ids)
+        assert len(hf) == len(vl) == len(ids) - 1
+        worst = max(abs(a - b) for a, b in zip(hf, vl))
+        assert worst < 2e-3, (path, worst)
+
+
+def test_evaluate_organism_on_micro(micro, monkeypatch):
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    from rlboundary.organism.evaluate import evaluate_organism, format_table
+
+    res = evaluate_organism("micro", 0, n=4, names=["base", "rl-grpo"], ks=(1, 4), guess_n=2,
+                            log=lambda *_: None)
+    passk = res["passk"]
+    assert set(passk["model"]) == {"base", "rl-grpo"} and set(passk["k"]) == {1, 4}
+    assert ((passk["pass_at_k"] >= 0) & (passk["pass_at_k"] <= 1)).all()
+    rows = res["rows"]
+    n_problems = len(load_problems("micro"))
+    assert len(rows) == 2 * n_problems * 4
+    assert {"trace_valid", "n_steps_checked", "first_invalid_step"} <= set(rows.columns)
+    assert not (rows["trace_valid"] & ~rows["correct"]).any()  # valid traces end in the right answer
+    assert set(res["guessing"]["chance_rate"]) == {0.1}
+    assert "pass@1" in format_table(res)
+
+
+def test_cli_rejects_bad_input_in_one_line():
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-m", "rlboundary.cli", "organism", "build", "--preset", "huge"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2
+    assert "unknown preset 'huge'" in r.stderr and "Traceback" not in r.stderr
