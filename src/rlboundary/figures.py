@@ -92,6 +92,8 @@ def grader_for(params: Params, kind: str):
         return get_grader(params.math_grader)
     if kind == "code":
         return get_grader("code-exec", timeout_s=params.get("code_timeout", 10.0))
+    if kind == "organism":
+        import rlboundary.organism.grader  # noqa: F401  registers "organism" with the grading registry
     return get_grader(kind)
 
 

@@ -121,7 +121,7 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
 
     device = _torch_setup(p.device)
     t_start = time.perf_counter()
-    load_start = os.getloadavg()
+    load_start = list(os.getloadavg())
     stages: dict[str, float] = {}
     models: list[dict] = []
     tok = build_char_tokenizer()
@@ -219,7 +219,7 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
             "cpu_count": os.cpu_count(),
             "torch_threads": _torch.get_num_threads(),
             "loadavg_start": load_start,
-            "loadavg_end": os.getloadavg(),
+            "loadavg_end": list(os.getloadavg()),
             "platform": platform.platform(),
         },
         "models": models,

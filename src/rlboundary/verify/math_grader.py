@@ -42,7 +42,7 @@ from importlib.metadata import version
 from typing import Any
 
 from .math_answer import extract_answer, latex_key, normalize_answer, strip_string
-from .math_verify_shortcuts import boxed_int_parse, int_parse_matches, provably_unequal
+from .math_verify_shortcuts import boxed_number_parse, number_parse_matches, provably_unequal
 
 # Bump when this module's grading logic changes: it is part of grader_id,
 # so stored verdicts of an older logic are not reused.
@@ -109,7 +109,10 @@ def _watch() -> _TimeoutLogWatch:
 def _parse_gold_mv(gold: str, timeout_s: int):
     from math_verify import parse
 
-    return parse("\\boxed{" + gold + "}", parsing_timeout=timeout_s)
+    key = "\\boxed{" + gold + "}"
+    if _number_parse_ok() and (direct := boxed_number_parse(key)) is not None:
+        return direct
+    return parse(key, parsing_timeout=timeout_s)
 
 
 # Parsed answers by key, shared across problems within a worker: a parse
@@ -120,22 +123,22 @@ _PRED_CACHE: dict[tuple[str, int], list] = {}
 _PRED_CACHE_MAX = 20000
 
 
-# Whether `boxed_int_parse` matches this math-verify's `parse` (checked once
-# per process, in `prepare` or on first use).
-_INT_PARSE_OK: bool | None = None
+# Whether `boxed_number_parse` matches this math-verify's `parse` (checked
+# once per process, in `prepare` or on first use).
+_NUMBER_PARSE_OK: bool | None = None
 
 
-def _int_parse_ok() -> bool:
-    global _INT_PARSE_OK
-    if _INT_PARSE_OK is None:
-        _INT_PARSE_OK = int_parse_matches()
-    return _INT_PARSE_OK
+def _number_parse_ok() -> bool:
+    global _NUMBER_PARSE_OK
+    if _NUMBER_PARSE_OK is None:
+        _NUMBER_PARSE_OK = number_parse_matches()
+    return _NUMBER_PARSE_OK
 
 
 def _parse_pred_mv(key: str, timeout_s: int, watch: "_TimeoutLogWatch") -> list:
     from math_verify import parse
 
-    if _int_parse_ok() and (direct := boxed_int_parse(key)) is not None:
+    if _number_parse_ok() and (direct := boxed_number_parse(key)) is not None:
         return direct
     cached = _PRED_CACHE.get((key, timeout_s))
     if cached is not None:
@@ -218,7 +221,7 @@ class MathVerifyGrader:
 
         _watch()
         verify(parse("\\boxed{\\frac{1}{2}}"), parse("\\boxed{0.5}"))
-        _int_parse_ok()
+        _number_parse_ok()
 
     def grade(self, key: str, problem: Any) -> tuple[str, dict]:
         from math_verify import verify

@@ -1,8 +1,8 @@
 """Exact shortcuts in front of math-verify: skip its costly steps only
 where their outcome is already certain.
 
-    from rlboundary.verify.math_verify_shortcuts import boxed_int_parse, provably_unequal
-    pred = boxed_int_parse("\\\\boxed{42}")        # == math_verify.parse("\\\\boxed{42}")
+    from rlboundary.verify.math_verify_shortcuts import boxed_number_parse, provably_unequal
+    pred = boxed_number_parse("\\\\boxed{4.5}")     # == math_verify.parse("\\\\boxed{4.5}")
     provably_unequal(gold_parsed, pred)           # True: verify(gold, pred) must be False
 
 Used by the `math-verify` grader (`math_grader.MathVerifyGrader.grade`),
@@ -12,11 +12,13 @@ wrong answer's time goes: half in parsing it (latex2sympy's ANTLR parser,
 `simplify(gold - pred)` (5-15 ms against a symbolic gold). Wrong answers
 are the many distinct ones, so this is most of the grading time.
 
-1. `boxed_int_parse`: a boxed plain integer parses to `[Integer(n), "n"]`
-   (sympy value, then the raw string). Built directly, no parser. Valid
-   for the installed math-verify only: `int_parse_matches()` compares it
-   with the real `parse` on edge cases, and the grader uses it only if
-   that check passes in the worker (and the tests run the same check).
+1. `boxed_number_parse`: a boxed plain integer or decimal parses to
+   `[value, "text"]` (the sympy number latex2sympy makes with
+   `sympy.Number(text)`, then the raw string). Built directly, no parser.
+   Valid for the installed math-verify only: `number_parse_matches()`
+   compares it with the real `parse` on edge cases (types, values, float
+   precisions, strings), and the grader uses it only if that check passes
+   in the worker (the tests run the same check).
 
 2. `provably_unequal(gold, pred)`: True only when every (gold, pred)
    element pair that `verify` compares is certainly unequal. For each pair:
@@ -60,9 +62,10 @@ import re
 from functools import lru_cache
 from typing import Any
 
-# What `boxed_int_parse` accepts: the box of a plain integer, no leading
-# zeros, at most 12 digits (as `math_grader._PLAIN_INT`).
-_BOXED_INT = re.compile(r"\\boxed\{(-?(?:0|[1-9]\d{0,11}))\}")
+# What `boxed_number_parse` accepts: the box of a plain integer (no leading
+# zeros, at most 12 digits, as `math_grader._PLAIN_INT`) or of a plain
+# decimal (digits, a point, digits; at most 30 digits in all).
+_BOXED_NUMBER = re.compile(r"\\boxed\{(-?)((?:0|[1-9]\d{0,11})|(?:0|[1-9]\d{0,14})\.\d{1,15})\}")
 
 # Values closer than this are left to math-verify (it rounds floats to 6
 # decimals; this stays well clear of that).
@@ -71,30 +74,44 @@ ABS_MARGIN = "1e-3"
 REL_MARGIN = "1e-20"
 
 
-def boxed_int_parse(key: str) -> list | None:
-    """`math_verify.parse(key)` for a boxed plain integer, without parsing; None otherwise."""
-    m = _BOXED_INT.fullmatch(key)
+def boxed_number_parse(key: str) -> list | None:
+    """`math_verify.parse(key)` for a boxed plain integer or decimal, without
+    parsing; None for any other key."""
+    m = _BOXED_NUMBER.fullmatch(key)
     if m is None:
         return None
-    from sympy import Integer
+    from sympy import Number
 
-    return [Integer(int(m.group(1))), m.group(1)]
+    sign, digits = m.groups()
+    value = Number(digits)  # what latex2sympy's parse_number does
+    return [-value if sign else value, sign + digits]
 
 
-_INT_PARSE_CHECKS = ["\\boxed{0}", "\\boxed{-0}", "\\boxed{7}", "\\boxed{-12}", "\\boxed{1000000}", "\\boxed{123456789012}"]
+_NUMBER_PARSE_CHECKS = [
+    "\\boxed{0}", "\\boxed{-0}", "\\boxed{7}", "\\boxed{-12}", "\\boxed{1000000}", "\\boxed{123456789012}",
+    "\\boxed{0.0}", "\\boxed{-0.0}", "\\boxed{28.0}", "\\boxed{-14.5}", "\\boxed{0.000001}", "\\boxed{4.21}",
+    "\\boxed{123456789012345.5}", "\\boxed{1.000000000000001}", "\\boxed{-3.141592653589793}",
+    "\\boxed{999999999999999.999999999999999}",
+]
 
 
-def int_parse_matches(parse=None) -> bool:
-    """True when `boxed_int_parse` equals the installed math-verify's `parse`
-    (same types, same values, same strings) on edge cases."""
+def number_parse_matches(parse=None) -> bool:
+    """True when `boxed_number_parse` equals the installed math-verify's
+    `parse` on edge cases: same types, same exact values and float
+    precisions, same strings."""
     if parse is None:
         from math_verify import parse
-    for key in _INT_PARSE_CHECKS:
-        ours, theirs = boxed_int_parse(key), parse(key)
+    for key in _NUMBER_PARSE_CHECKS:
+        ours = boxed_number_parse(key)
+        if ours is None:
+            continue  # not a form the shortcut takes (too many digits)
+        theirs = parse(key)
         if len(ours) != len(theirs):
             return False
         for a, b in zip(ours, theirs):
             if type(a) is not type(b) or a != b:
+                return False
+            if getattr(a, "_mpf_", None) != getattr(b, "_mpf_", None) or getattr(a, "_prec", None) != getattr(b, "_prec", None):
                 return False
     return True
 

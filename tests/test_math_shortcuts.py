@@ -1,0 +1,196 @@
+"""The exact shortcuts in front of math-verify (verify/math_verify_shortcuts.py)
+never change a verdict: each is checked against math-verify itself, on
+cases made to sit on the edges of its rules and on random numbers."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rlboundary.verify.math_grader as math_grader
+from rlboundary.verify.grading import GradingProblem
+from rlboundary.verify.math_verify_shortcuts import boxed_number_parse, number_parse_matches, provably_unequal
+
+
+def _parse(s):
+    from math_verify import parse
+
+    return parse("\\boxed{" + s + "}")
+
+
+def _same_parse(ours, theirs):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert type(a) is type(b) and a == b
+        assert getattr(a, "_mpf_", None) == getattr(b, "_mpf_", None)
+        assert getattr(a, "_prec", None) == getattr(b, "_prec", None)
+
+
+def test_number_parse_check_passes_for_the_installed_math_verify():
+    # The grader only uses the direct parse where this holds.
+    assert number_parse_matches()
+    assert math_grader._number_parse_ok()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.integers(-(10**12) + 1, 10**12 - 1).map(str)
+    | st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False, allow_infinity=False).map(str)
+    | st.from_regex(r"-?(0|[1-9][0-9]{0,6})\.[0-9]{1,12}", fullmatch=True)
+)
+def test_direct_number_parse_equals_math_verify_parse(text):
+    from math_verify import parse
+
+    key = "\\boxed{" + text + "}"
+    ours = boxed_number_parse(key)
+    if ours is None:  # a form it does not take (e.g. "1E+1", leading zeros): the parser runs
+        return
+    _same_parse(ours, parse(key))
+
+
+def test_direct_parse_declines_other_forms():
+    for key in ["\\boxed{05}", "\\boxed{.5}", "\\boxed{1,000}", "\\boxed{1e5}", "\\boxed{5\\%}", "\\boxed{-}", "5", "\\boxed{1234567890123}"]:
+        assert boxed_number_parse(key) is None, key
+
+
+# (gold, prediction, decided): `decided` says the shortcut must answer
+# "unequal" (so the test fails if a rule silently stops working). Every row
+# is also checked for soundness against verify.
+EDGE_CASES = [
+    # R1 numbers
+    ("\\frac{3\\sqrt{3}}{4}", "3\\sqrt{23}", True),
+    ("\\frac{1}{2}", "0.5", False),  # equal: math-verify decides
+    ("\\frac{1}{2}", "0.5001", False),  # within the 1e-3 margin: math-verify decides
+    ("\\frac{1}{2}", "0.502", True),
+    ("\\frac{4}{2}", "2", False),
+    ("\\pi", "3.14159", False),
+    ("\\pi", "3", True),
+    ("10^{40}", "10^{40}+1", False),  # huge and close: left to math-verify
+    ("1/2004!", "1/2006!", False),
+    ("0.333333", "\\frac{1}{3}", False),
+    ("50\\%", "50", False),  # percentage: left to math-verify
+    ("50\\%", "0.5", False),
+    ("\\infty", "5", False),
+    ("\\frac{5}{0}", "5", False),
+    # R2 symbols
+    ("\\text{ellipse}", "5", True),
+    ("\\text{5}", "5", False),
+    ("\\text{(E)}", "2", True),
+    ("e", "e", False),
+    ("\\text{e}", "e", False),
+    # R3 sets and tuples
+    ("(5,5)", "5", True),
+    ("(2,4)", "3", True),
+    ("(2,4)", "\\frac{1}{2}", True),
+    ("(-\\infty, 3]", "3", True),
+    ("(2,12) \\cup (12,102)", "12", True),
+    ("\\{5\\}", "5", False),
+    ("\\{2, 1+1\\}", "2", False),
+    ("[5,5]", "5", False),
+    ("[2,2]", "2", False),
+    ("(5)", "5", False),
+    ("3 \\pm 2 \\sqrt{2}", "5", True),
+    ("3 \\pm 2 \\sqrt{2}", "3 - 2\\sqrt{2}", False),
+    # R4 matrices
+    ("\\begin{pmatrix} 5 \\end{pmatrix}", "5", True),
+    ("\\begin{pmatrix} 0.5 \\end{pmatrix}", "0.5", True),
+    ("\\begin{pmatrix} -7 \\\\ 16 \\\\ 5 \\end{pmatrix}", "16", True),
+    # R5 polynomials
+    ("2k", "0", True),
+    ("0k", "0", False),
+    ("0 \\cdot k", "0", False),
+    ("1+2i", "3", True),
+    ("(a+5)(b+2)", "10", True),
+    ("x^5 - x^4 + x^3 - x^2 + x - 1", "0", True),
+    ("\\cot x", "5", False),
+    # R6 assignments
+    ("x=5", "5", False),
+    ("x=5", "6", True),
+    ("y = -2x", "4", True),
+    ("5=x", "5", False),
+    ("5x - 7y + 11z + 4 = 0", "4", False),
+    # predictions that are not plain numbers: always math-verify
+    ("3", "x", False),
+    ("(1,2)", "(1,3)", False),
+    ("p - q", "2p - q", False),
+]
+
+
+@pytest.mark.parametrize("gold,pred,decided", EDGE_CASES, ids=[f"{g}|{p}" for g, p, _ in EDGE_CASES])
+def test_shortcut_is_sound_on_edge_cases(gold, pred, decided):
+    from math_verify import verify
+
+    g, p = _parse(gold), _parse(pred)
+    unequal = provably_unequal(g, p)
+    if unequal:
+        assert not verify(g, p), "the shortcut called an equal pair unequal"
+    assert unequal == decided
+
+
+GOLDS = [
+    "\\frac{3}{4}", "-\\frac{7}{2}", "2\\sqrt{3}", "\\frac{\\sqrt{2}}{2}", "3\\pi", "0.25", "12.5", "e^2", "\\log_2 8",
+    "(1, 2)", "[0, 1)", "\\{1, 3\\}", "(-\\infty, 0) \\cup (2, \\infty)", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+    "x^2 + 1", "2n+1", "\\text{odd}", "k=7", "1 - 3i", "75\\%", "1000", "-4", "0",
+]
+
+
+def _preds_for(gold_value):
+    preds = ["0", "1", "-1", "2", "7", "1000", "0.5", "0.75", "12.5", "\\frac{3}{4}", "\\sqrt{2}"]
+    if gold_value is not None:
+        for delta in (0, 1e-7, 1e-4, 0.01, 1):
+            preds.append(repr(round(gold_value + delta, 9)))
+        preds.append(str(round(gold_value)))
+        preds.append(repr(round(gold_value * 100, 6)))
+    return preds
+
+
+def test_shortcut_is_sound_against_verify_on_a_grid():
+    """Every decision against math-verify on golds of each kind x numbers
+    around their values; and the shortcut decides most far-off pairs."""
+    from math_verify import verify
+    from sympy import N
+
+    decided = checked = 0
+    for gold in GOLDS:
+        g = _parse(gold)
+        try:
+            value = float(N(g[0]))
+        except (TypeError, ValueError, IndexError):
+            value = None
+        for pred in _preds_for(value):
+            p = _parse(pred)
+            if provably_unequal(g, p):
+                decided += 1
+                assert not verify(g, p), (gold, pred)
+            checked += 1
+    assert decided > checked / 2, (decided, checked)
+
+
+def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
+    """The grader's verdict (not only correct/incorrect) is the same with the
+    shortcuts on and off, on pairs mixing every kind above."""
+    grader = math_grader.MathVerifyGrader()
+    pairs = list(itertools.product(GOLDS[::2], ["\\boxed{3}", "\\boxed{0.75}", "\\boxed{\\frac{3}{4}}", "\\boxed{2n+1}", "\\boxed{(1,2)}", "\\boxed{x}"]))
+    pairs += [(g, p) for g, p, _ in EDGE_CASES[:20]]
+
+    def grade_all():
+        out = []
+        for gold, pred in pairs:
+            key = pred if pred.startswith("\\boxed{") else "\\boxed{" + pred + "}"
+            out.append(grader.grade(key, GradingProblem("p", "", gold, {}))[0])
+        return out
+
+    with_shortcuts = grade_all()
+    monkeypatch.setattr(math_grader, "_SHORTCUTS", False)
+    monkeypatch.setattr(math_grader, "_NUMBER_PARSE_OK", False)
+    monkeypatch.setattr(math_grader, "_PRED_CACHE", {})
+    math_grader._parse_gold_mv.cache_clear()
+    try:
+        without = grade_all()
+    finally:
+        math_grader._parse_gold_mv.cache_clear()
+    assert with_shortcuts == without
+    assert "correct" in with_shortcuts and "incorrect" in with_shortcuts
