@@ -156,6 +156,35 @@ def test_timeouts_crashes_and_errors_become_verdicts():
     assert grade_frame(_samples([("p1", 0, "ok")]), PROBLEMS, MisbehavingGrader())["verdict"].tolist() == ["correct"]
 
 
+@pytest.mark.timeout(300)
+def test_items_queued_behind_a_hang_or_a_crash_still_get_their_verdicts():
+    """Workers keep a queue of items in their pipes; the items queued behind
+    one that hangs (killed) or crashes its worker are sent again to the
+    replacement, never lost or blamed."""
+    texts = [f"ok{i}" for i in range(60)] + ["hang"] + [f"ok{i}" for i in range(60, 120)] + ["die"] + [f"ok{i}" for i in range(120, 180)]
+    rows = [("p1", i, t) for i, t in enumerate(texts)]
+    start = time.monotonic()
+    verdicts = grade_frame(_samples(rows), PROBLEMS, MisbehavingGrader(), workers=2)
+    elapsed = time.monotonic() - start
+    got = dict(zip(verdicts["extracted"], verdicts["verdict"]))
+    assert got.pop("hang") == "timeout" and got.pop("die") == "error"
+    assert set(got.values()) == {"correct"} and len(got) == 180
+    assert verdicts.attrs["stats"].killed_workers == 1
+    assert elapsed < 90  # one wall deadline (3*1+10 s) plus start-ups, not one per queued item
+
+
+def test_worker_pool_pipelines_fast_items():
+    """Fast items are queued several deep per worker (the round trip to the
+    parent, not the grading, would otherwise bound the rate)."""
+    from rlboundary.verify.workers import WorkerPool
+
+    rows = [(i, f"ok{i}", PROBLEMS[0]) for i in range(400)]
+    with WorkerPool(MisbehavingGrader(), workers=2) as pool:
+        got = sorted(item_id for item_id, verdict, _ in pool.imap(rows) if verdict == "correct")
+        assert pool._queue_limit() > 1
+    assert got == list(range(400))
+
+
 def test_bad_inputs_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="not in the given problems"):
         grade_frame(_samples([("nope", 0, "a")]), PROBLEMS, CountingGrader(str(tmp_path / "l")))

@@ -54,16 +54,18 @@ def test_horizon_from_counts_matches_pass_at_k_and_fits():
 def test_compare_to_base_and_headline_use_the_metrics():
     p = load_params("fig01_passk_math", "micro")
     rng = np.random.default_rng(0)
-    base = pd.DataFrame({"model": "base", "benchmark": "organism", "problem_id": [f"p{i}" for i in range(30)],
+    base = pd.DataFrame({"model": "base", "benchmark": p.benchmarks[0], "problem_id": [f"p{i}" for i in range(30)],
                          "n": 8, "c": rng.integers(0, 5, 30)})
     rl = base.assign(model="rl-grpo", c=np.where(base["c"] > 1, 8, 0))
     rows = pd.concat([base, rl], ignore_index=True)
     comp = figures.compare_to_base(p, rows)
     assert list(comp["model"]) == ["rl-grpo"] and comp["base"].iloc[0] == "base"
-    gap = metrics.sampling_efficiency_gap(base, rl, k_max=8, n_boot=p.bootstrap)
+    k = min(p.headline_k, 8)
+    assert comp["k_max"].iloc[0] == k
+    gap = metrics.sampling_efficiency_gap(base, rl, k_max=k, n_boot=p.bootstrap)
     assert comp["delta_se"].iloc[0] == pytest.approx(gap["delta_se"].iloc[0])
     curves = metrics.pass_at_k_curve(rows, ks=[1, 2, 4, 8], n_boot=0)
     head = figures.headline_table(p, curves, comp).set_index("model")
     assert pd.isna(head.loc["base", "ΔSE"]) and pd.isna(head.loc["base", "crossover k"])
     assert head.loc["rl-grpo", "pass@1"] == pytest.approx((rl["c"] / 8).mean())
-    assert head.loc["base", "pass@k"] == pytest.approx(metrics.pass_at_k(base["n"], base["c"], [8]).mean())
+    assert head.loc["base", "pass@k"] == pytest.approx(metrics.pass_at_k(base["n"], base["c"], [k]).mean())

@@ -414,8 +414,7 @@ def horizon_study(params: Params) -> HorizonStudy:
     points, fits = horizon_from_counts(rows, list(params.horizon_ks), params.bootstrap, params.ci_level,
                                        fit_boot=min(params.bootstrap, 200))
     fits.insert(1, "role", fits["model"].map(roles(params)))
-    headline = fits[["model", "role", "k", "h50", "ci_low", "ci_high", "extrapolated"]].rename(
-        columns={"h50": "50% horizon (steps)", "ci_low": "CI low", "ci_high": "CI high"})
+    headline = fits[["model", "role", "k", "horizon", "status"]].rename(columns={"horizon": "50% horizon in steps [CI]"})
     return HorizonStudy(points, fits, headline)
 
 

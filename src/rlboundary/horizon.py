@@ -40,8 +40,24 @@ class HorizonFit:
     n_problems: int
     extrapolated: bool  # h50 outside [min_steps, max_steps]
 
+    @property
+    def status(self) -> str:
+        """inside | beyond (above 50 % up to the longest problems) | below
+        (under 50 % already at the shortest ones)."""
+        if not self.extrapolated:
+            return "inside"
+        return "beyond" if self.h50 > self.max_steps else "below"
+
+    def describe(self) -> str:
+        """The horizon as a reader should see it: a number only inside the range tried."""
+        if self.status == "inside":
+            return f"{self.h50:.2f} [{self.ci_low:.2f}, {self.ci_high:.2f}]"
+        if self.status == "beyond":
+            return f"> {self.max_steps:g} (above 50 % at every length tried)"
+        return f"< {self.min_steps:g} (below 50 % at every length tried)"
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "status": self.status, "horizon": self.describe()}
 
     def predict(self, steps) -> np.ndarray:
         return logistic(np.asarray(steps, dtype=float), self.h50, self.scale)

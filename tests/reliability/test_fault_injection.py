@@ -9,11 +9,12 @@ run of the same job (seeded RNG; the seed and the times are printed), and
 the next run resumes the store, until KILLS kills have landed. A run that
 finishes before its kill time must exit 0 with a complete store; the chain
 then starts over in a fresh outputs tree, so that later kills still find
-work to interrupt. After every
-kill the store must hold no duplicate, every chunk file must read, and what
-is stored must equal the unkilled reference run row for row (samples are
-seeded per work unit, verdicts are deterministic). The last run of each
-chain completes, and `rlboundary check` then finds nothing to repair.
+work to interrupt. After every kill the store must hold no duplicate, every
+chunk file must read, `rlboundary check` may find only crash leftovers (temp
+files, a stale lock note), and what is stored must equal the unkilled
+reference run row for row (samples are seeded per work unit, verdicts are
+deterministic). The last run of each chain completes and leaves nothing to
+repair. Set RLBOUNDARY_KILL_SEED to draw other kill times.
 """
 
 from __future__ import annotations

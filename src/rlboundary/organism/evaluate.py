@@ -23,20 +23,18 @@ from pathlib import Path
 PASS_RATE_EDGES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
 
 
-def _sample_rows(model_name: str, model_dir: str, problems, n: int, max_tokens: int, seed: int, cache: Path):
+def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, seed: int, cache: Path):
     import pandas as pd
 
     from .benchmark import lock_problem
-    from .generation import OrganismSampler
     from .validity import trace_verdict
 
     path = cache / f"{model_name}-n{n}-seed{seed}.parquet"
     if path.is_file():
         return pd.read_parquet(path)
     t0 = time.perf_counter()
-    with OrganismSampler(model_dir, seed=seed) as s:
-        texts = s.sample([p.metadata["question"] for p in problems], n=n, temperature=0.6, top_p=0.95,
-                         max_tokens=max_tokens, seed=seed)
+    texts = sampler().sample([p.metadata["question"] for p in problems], n=n, temperature=0.6, top_p=0.95,
+                             max_tokens=max_tokens, seed=seed)
     seconds = time.perf_counter() - t0
     rows = []
     for p, outs in zip(problems, texts):
@@ -64,6 +62,7 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
     from ..figures import validity_by_pass_rate
     from .benchmark import load_problems, lock_problem
     from .build import ensure_organism
+    from .generation import OrganismSampler
     from .presets import get_preset
     from .validity import guessability
 
@@ -75,16 +74,30 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
     frames, guesses = [], []
     for name in names:
         log(f"[eval] {name}: {len(problems)} problems x n={n}")
-        frames.append(_sample_rows(name, models[name], problems, n, p.max_completion_tokens(), eval_seed, cache))
+        engine = []  # started on first need, shared by sampling and guessing
+
+        def sampler(path=models[name]):
+            if not engine:
+                engine.append(OrganismSampler(path, seed=eval_seed))
+            return engine[0]
+
+        frames.append(_sample_rows(name, sampler, problems, n, p.max_completion_tokens(), eval_seed, cache))
         if guess_n:
-            g = guessability(models[name], [lock_problem(q) for q in problems], guess_n, seed=eval_seed)
+            g = guessability(models[name], [lock_problem(q) for q in problems], guess_n, seed=eval_seed,
+                             sampler=sampler())
             guesses.append({"model": name, **g})
+        if engine:
+            engine[0].close()
     rows = pd.concat(frames, ignore_index=True)
     counts = (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
               .agg(n=("correct", "size"), c=("correct", "sum")).reset_index())
     ks = [k for k in ks if k <= n]
     passk = metrics.pass_at_k_curve(counts, ks=ks)
-    validity, _ = validity_by_pass_rate(rows, PASS_RATE_EDGES)
+    if rows["correct"].any():
+        validity, _ = validity_by_pass_rate(rows, PASS_RATE_EDGES)
+    else:  # no correct answer anywhere: no bucket has anything to show
+        validity = pd.DataFrame(columns=["model", "bucket", "problems", "n_correct", "valid_fraction", "ci_low",
+                                         "ci_high"])
     overall = rows[rows["correct"]].groupby("model", sort=False)["trace_valid"].mean().rename("valid_among_correct")
     return {"passk": passk, "validity": validity, "valid_overall": overall.reset_index(),
             "guessing": pd.DataFrame(guesses), "rows": rows, "counts": counts}

@@ -61,12 +61,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from ..errors import UserError
 from .workers import VERDICTS
+
+if TYPE_CHECKING:
+    import pandas as pd
+# pandas is imported inside the functions that use it: grading workers
+# unpickle `GradingProblem` from this module and must not pay for pandas.
 
 VERDICT_COLUMNS = ["problem_id", "sample_idx", "extracted", "verdict", "correct"]
 
@@ -221,6 +224,8 @@ def _grade_samples(
 ) -> pd.DataFrame:
     """Verdict rows for `samples`; `known` maps (problem_id, key) -> (verdict, extra)
     already decided; `on_batch` receives rows as groups finish (for the cache)."""
+    import pandas as pd
+
     stats = stats or GradingStats()
     missing = sorted(set(samples["problem_id"].astype(str)) - set(problems))
     if missing:
@@ -301,6 +306,8 @@ def _row(pid, idx, key, verdict, extra) -> dict:
 
 
 def _finish(df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     if df.empty:
         df = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(VERDICT_COLUMNS, ["object", "int32", "object", "object", "bool"])})
     df = df.astype({"problem_id": str, "sample_idx": "int32", "verdict": str, "correct": "bool"})
@@ -316,6 +323,8 @@ def grade_frame(samples: pd.DataFrame, problems, grader: Grader | str, workers: 
     `problems`: a Benchmark, a list of Problems, or a dict id -> Problem.
     `df.attrs["stats"]` holds a `GradingStats`.
     """
+    import pandas as pd
+
     grader = get_grader(grader) if isinstance(grader, str) else grader
     for col in ("problem_id", "sample_idx", "text"):
         if col not in samples.columns:
@@ -341,6 +350,8 @@ def verdict_dir(run_dir: str | Path, grader: Grader) -> Path:
 
 def read_samples(run_dir: str | Path) -> pd.DataFrame:
     """The run's samples (problem_id, sample_idx, text), via the sample store."""
+    import pandas as pd
+
     run_dir = Path(run_dir)
     try:
         from ..store import RunStore
@@ -359,6 +370,8 @@ def read_samples(run_dir: str | Path) -> pd.DataFrame:
 
 def read_verdicts(run_dir: str | Path, grader: Grader) -> pd.DataFrame:
     """Every verdict stored for `grader` (the newest wins for a repeated sample)."""
+    import pandas as pd
+
     import pyarrow.parquet as pq
 
     vdir = verdict_dir(run_dir, grader)
@@ -404,6 +417,8 @@ def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int 
     Returns one row per sample (see the module docstring); `df.attrs["stats"]`
     holds a `GradingStats` (cached vs new, distinct answers, ...).
     """
+    import pandas as pd
+
     from filelock import FileLock
 
     grader = get_grader(grader) if isinstance(grader, str) else grader
