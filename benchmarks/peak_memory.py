@@ -16,8 +16,8 @@ Sampling writes one chunk file per batch of units, so beyond one batch the
 driver's memory should not grow with n; the samples frame read for grading
 does grow (n x problems short rows), which the figures show.
 
-Prints `peak_rss_mb_n<N>=...` (driver, whole pipeline), the per-stage peaks,
-the process tree's peak, and `peak_rss_growth_n<first>_to_n<last>=ratio`.
+Prints `peak_rss_mb_n<N>=...` (driver, whole pipeline; the per-stage and
+process-tree peaks in its note) and `peak_rss_growth_n<first>_to_n<last>=ratio`.
 """
 
 from __future__ import annotations
@@ -143,10 +143,8 @@ def main() -> None:
             peaks = json.loads(line[6:])
             if peaks["samples"] != n * args.problems:
                 raise SystemExit(f"n={n}: graded {peaks['samples']} samples, expected {n * args.problems}")
-            print(f"peak_rss_mb_n{n}={peaks['passk']:.0f}  ({args.problems} problems x {n} samples)")
-            print(f"peak_rss_mb_after_sample_n{n}={peaks['sample']:.0f}")
-            print(f"peak_rss_mb_after_verify_n{n}={peaks['verify']:.0f}")
-            print(f"peak_rss_mb_with_workers_n{n}={peaks['tree']:.0f}  (summed over grading workers)")
+            print(f"peak_rss_mb_n{n}={peaks['passk']:.0f}  ({args.problems} problems x {n}; high-water after sample "
+                  f"{peaks['sample']:.0f}, verify {peaks['verify']:.0f}; with grading workers {peaks['tree']:.0f})")
             first = first if first is not None else (n, peaks["passk"])
             last = (n, peaks["passk"])
         if first and last and first[0] != last[0]:

@@ -113,14 +113,12 @@ def _vllm_logprobs(path: str, ids: list[int]) -> list[float]:
     return [entry[tok].logprob for tok, entry in zip(ids[1:], out.prompt_logprobs[1:])]
 
 
-def test_every_checkpoint_reloads_in_vllm_and_transformers_with_equal_logprobs(micro):
+def _check_logprobs_agree(paths: list[str]) -> None:
     from transformers import AutoTokenizer
 
     from rlboundary.organism.training import ChatEncoder
 
     problem = lock_problem(load_problems("eval", preset="micro")[-1])
-    paths = sorted(set(micro["models"].values()))
-    assert len(paths) >= 13  # 4 SFT/pretrained models + 3 algorithms x 3 checkpoints
     for path in paths:
         enc = ChatEncoder(AutoTokenizer.from_pretrained(path))
         ids, _ = enc.example(problem.prompt(), clean_trace(problem))
@@ -128,6 +126,17 @@ def test_every_checkpoint_reloads_in_vllm_and_transformers_with_equal_logprobs(m
         assert len(hf) == len(vl) == len(ids) - 1
         worst = max(abs(a - b) for a, b in zip(hf, vl))
         assert worst < 2e-3, (path, worst)
+
+
+def test_base_and_rl_checkpoint_reload_in_vllm_and_transformers_with_equal_logprobs(micro):
+    _check_logprobs_agree([micro["models"]["base"], micro["models"]["rl-grpo-step1"]])
+
+
+@pytest.mark.slow
+def test_every_checkpoint_reloads_in_vllm_and_transformers_with_equal_logprobs(micro):
+    paths = sorted(set(micro["models"].values()))
+    assert len(paths) >= 13  # 4 SFT/pretrained models + 3 algorithms x 3 checkpoints
+    _check_logprobs_agree(paths)
 
 
 def test_evaluate_organism_on_micro(micro, monkeypatch):

@@ -17,6 +17,8 @@ Layout: `paths.models_dir()/organism/<preset>-seed<seed>/` holding
 format) and `manifest.json`. The build writes into a `.partial` directory
 and renames it when every stage is done, under a file lock, so a killed or
 concurrent build never leaves a half-built organism that looks complete.
+Each finished stage records its settings and results in `<stage>/stage.json`;
+a rerun after a kill reuses every stage whose settings are unchanged.
 """
 
 from __future__ import annotations
@@ -99,8 +101,11 @@ def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | P
         if (root / MANIFEST).is_file() and not force:
             return OrganismModels(json.loads((root / MANIFEST).read_text()), root)
         partial = root.with_name(root.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
+        if force:
+            shutil.rmtree(partial, ignore_errors=True)
+        # A killed build left its finished stages here: they are reused when
+        # their settings match (stage.json), so the build resumes.
+        partial.mkdir(parents=True, exist_ok=True)
         manifest = _run_stages(p, seed, partial, log)
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if root.exists():
@@ -109,103 +114,168 @@ def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | P
     return OrganismModels(manifest, root)
 
 
-def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
+STAGE_FILE = "stage.json"
+
+
+def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
+    """What a stage's output depends on (a changed value invalidates it)."""
+    common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device}
+    per_stage = {
+        "base": {"shape": p.base_shape, "train": p.base_train},
+        "instruct": {"base": p.base_train, "train": p.instruct_train},
+        "teacher": {"shape": p.teacher_shape, "train": p.teacher_train},
+        "distilled": {"base": p.base_train, "teacher": p.teacher_train, "train": p.distill_train,
+                      "problems": p.distill_problems, "samples": p.distill_samples},
+    }
+    value = per_stage.get(stage, {"base": p.base_train, "rl": p.rl})
+    return json.loads(json.dumps({**common, "stage": stage, **value}, default=repr))
+
+
+def _done(root: Path, stage: str, settings: dict) -> dict | None:
+    path = root / stage / STAGE_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("settings") == settings else None
+
+
+def _record(root: Path, stage: str, settings: dict, entries: list[dict], seconds: float) -> dict:
+    record = {"settings": settings, "entries": entries, "seconds": seconds}
+    tmp = root / stage / (STAGE_FILE + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.rename(root / stage / STAGE_FILE)
+    return record
+
+
+def _log_fn(log, name):
+    return lambda row: log(f"[{name}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                    for k, v in row.items()))
+
+
+def stage_base(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     import torch
 
     from ..tinymodel import build_char_tokenizer, save_model
     from .corpus import BASE_MIX
-    from .distill import teacher_solutions
+    from .pretrain import pretrain
+
+    log(f"[base] pretraining {p.base_shape} for {p.base_train.steps} steps on {device}")
+    torch.manual_seed(seed)
+    tok = build_char_tokenizer()
+    model, hist = pretrain(tok, p.base_shape, p.base_train, seed, p.width, p.max_steps, BASE_MIX,
+                           on_log=_log_fn(log, "base"), device=device)
+    save_model(model.cpu(), tok, root / "base")
+    return [{"name": "base", "role": "base", "path": "base", "params": _param_count(model), "algorithm": None,
+             "step": p.base_train.steps, "final_loss": hist[-1]["loss"] if hist else None}]
+
+
+def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    from ..tinymodel import save_model
+    from .sft import clean_batches, finetune
+
+    log(f"[instruct] SFT on clean systematic traces for {p.instruct_train.steps} steps")
+    model, tok, _ = finetune(root / "base", clean_batches(seed, p.width, p.max_steps, p.instruct_train.batch_size),
+                             p.instruct_train, seed, device)
+    save_model(model, tok, root / "instruct")
+    return [{"name": "instruct", "role": "instruct", "path": "instruct", "params": _param_count(model),
+             "algorithm": "sft", "step": p.instruct_train.steps}]
+
+
+def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    from ..tinymodel import build_char_tokenizer, save_model
     from .pretrain import CLEAN_MIX, pretrain
+
+    log(f"[teacher] pretraining {p.teacher_shape} on clean traces for {p.teacher_train.steps} steps")
+    tok = build_char_tokenizer()
+    model, hist = pretrain(tok, p.teacher_shape, p.teacher_train, seed + 1, p.width, p.max_steps, CLEAN_MIX,
+                           on_log=_log_fn(log, "teacher"), device=device)
+    save_model(model.cpu(), tok, root / "teacher")
+    return [{"name": "teacher", "role": "teacher", "path": "teacher", "params": _param_count(model),
+             "algorithm": None, "step": p.teacher_train.steps, "final_loss": hist[-1]["loss"] if hist else None}]
+
+
+def stage_distilled(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    from ..tinymodel import save_model
+    from .distill import teacher_solutions
+    from .sft import finetune, pair_batches
+
+    pairs, stats = teacher_solutions(root / "teacher", p.distill_problems, p.distill_samples, seed, p.width,
+                                     p.max_steps, p.max_completion_tokens())
+    cfg = p.distill_train
+    if not pairs:  # nothing verified to learn from: record it, keep the base weights (0 SFT steps)
+        log("[distilled] WARNING: the teacher solved none of its problems; distilled = base (0 steps)")
+        cfg = replace(cfg, steps=0)
+        stats["warning"] = "teacher solved nothing; distilled is the base model"
+    log(f"[distilled] teacher kept {stats['kept']}/{stats['teacher_samples']} verified samples; "
+        f"SFT for {cfg.steps} steps")
+    model, tok, _ = finetune(root / "base", pair_batches(pairs, seed, cfg.batch_size), cfg, seed, device)
+    save_model(model, tok, root / "distilled")
+    return [{"name": "distilled", "role": "distilled", "path": "distilled", "params": _param_count(model),
+             "algorithm": "distillation", "step": cfg.steps, **stats}]
+
+
+def stage_rl(algo: str, p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     from .rl import train_rl
-    from .sft import clean_batches, finetune, pair_batches
+
+    log(f"[rl-{algo}] {p.rl.steps} steps, {p.rl.prompts_per_step} prompts x {p.rl.num_generations} samples")
+    result = train_rl(algo, root / "base", root / f"rl-{algo}", p.rl, seed, p.width, p.max_steps, device)
+    shutil.rmtree(root / f"rl-{algo}" / "_trl", ignore_errors=True)
+    params = next(m["params"] for m in json.loads((root / "base" / STAGE_FILE).read_text())["entries"])
+    rewards = [r["reward"] for r in result["log"] if "reward" in r]
+    entries = [{"name": f"rl-{algo}-step{k}", "role": "rl", "path": f"rl-{algo}/step-{k}", "algorithm": algo,
+                "step": k, "params": params} for k in sorted(result["checkpoints"])]
+    final = max(result["checkpoints"])
+    entries.append({"name": f"rl-{algo}", "role": "rl", "path": f"rl-{algo}/step-{final}", "algorithm": algo,
+                    "step": final, "params": params, "final": True, "train_reward_log": rewards})
+    return entries
+
+
+def run_stage(stage: str, p: Preset, seed: int, root: Path, log, device: str | None = None) -> dict:
+    """Run one stage into `root` unless a matching finished run is there; returns its record.
+
+    A per-stage file lock lets two processes share a build directory: one
+    may run an independent stage (the teacher) while the other runs the
+    base; whoever comes second waits, then reuses the finished stage.
+    """
+    from filelock import FileLock
+
+    settings = _stage_settings(p, seed, stage)
+    with FileLock(str(root / f".{stage}.lock")):
+        done = _done(root, stage, settings)
+        if done is not None:
+            log(f"[{stage}] reusing the finished stage in {root / stage}")
+            return done
+        return _run_stage_unlocked(stage, p, seed, root, log, device, settings)
+
+
+def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
+    device = device or _torch_setup(p.device)
+    t = time.perf_counter()
+    if stage.startswith("rl-"):
+        entries = stage_rl(stage[3:], p, seed, root, device, log)
+    else:
+        entries = {"base": stage_base, "instruct": stage_instruct, "teacher": stage_teacher,
+                   "distilled": stage_distilled}[stage](p, seed, root, device, log)
+    seconds = time.perf_counter() - t
+    for e in entries:
+        e["train_seconds"] = seconds
+    return _record(root, stage, settings, entries, seconds)
+
+
+def stage_names(p: Preset) -> list[str]:
+    return ["base", "instruct", "teacher", "distilled"] + [f"rl-{a}" for a in p.rl_algorithms]
+
+
+def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
+    import torch
 
     device = _torch_setup(p.device)
     t_start = time.perf_counter()
     load_start = list(os.getloadavg())
-    stages: dict[str, float] = {}
-    models: list[dict] = []
-    tok = build_char_tokenizer()
-
-    def stage_log(name):
-        return lambda row: log(f"[{name}] " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                                        for k, v in row.items()))
-
-    def add(name, role, rel, model=None, seconds=None, **extra):
-        models.append({"name": name, "role": role, "path": rel, "params": _param_count(model) if model else None,
-                       "train_seconds": seconds, **extra})
-
-    # 1. base
-    t = time.perf_counter()
-    log(f"[base] pretraining {p.base_shape} for {p.base_train.steps} steps on {device}")
-    torch.manual_seed(seed)
-    model, base_log = pretrain(tok, p.base_shape, p.base_train, seed, p.width, p.max_steps, BASE_MIX,
-                               on_log=stage_log("base"), device=device)
-    save_model(model.cpu(), tok, root / "base")
-    stages["base"] = time.perf_counter() - t
-    add("base", "base", "base", model, stages["base"], algorithm=None, step=p.base_train.steps,
-        final_loss=base_log[-1]["loss"])
-    base_params = _param_count(model)
-    del model
-
-    # 2. instruct
-    t = time.perf_counter()
-    log(f"[instruct] SFT on clean systematic traces for {p.instruct_train.steps} steps")
-    model, tok_i, _ = finetune(root / "base", clean_batches(seed, p.width, p.max_steps, p.instruct_train.batch_size),
-                               p.instruct_train, seed, device)
-    save_model(model, tok_i, root / "instruct")
-    stages["instruct"] = time.perf_counter() - t
-    add("instruct", "instruct", "instruct", model, stages["instruct"], algorithm="sft", step=p.instruct_train.steps)
-    del model
-
-    # 3. teacher
-    t = time.perf_counter()
-    log(f"[teacher] pretraining {p.teacher_shape} on clean traces for {p.teacher_train.steps} steps")
-    model, _ = pretrain(tok, p.teacher_shape, p.teacher_train, seed + 1, p.width, p.max_steps, CLEAN_MIX,
-                        on_log=stage_log("teacher"), device=device)
-    save_model(model.cpu(), tok, root / "teacher")
-    stages["teacher"] = time.perf_counter() - t
-    add("teacher", "teacher", "teacher", model, stages["teacher"], algorithm=None, step=p.teacher_train.steps)
-    del model
-
-    # 4. distilled
-    t = time.perf_counter()
-    pairs, dstats = teacher_solutions(root / "teacher", p.distill_problems, p.distill_samples, seed, p.width,
-                                      p.max_steps, p.max_completion_tokens())
-    log(f"[distilled] teacher kept {dstats['kept']}/{dstats['teacher_samples']} verified samples; SFT "
-        f"for {p.distill_train.steps} steps")
-    distill_cfg = p.distill_train
-    if not pairs:  # nothing verified to learn from: record it, keep the base weights (0 SFT steps)
-        log("[distilled] WARNING: the teacher solved none of its problems; distilled = base (0 steps)")
-        distill_cfg = replace(distill_cfg, steps=0)
-        dstats["warning"] = "teacher solved nothing; distilled is the base model"
-    model, tok_d, _ = finetune(root / "base", pair_batches(pairs, seed, distill_cfg.batch_size),
-                               distill_cfg, seed, device)
-    save_model(model, tok_d, root / "distilled")
-    stages["distilled"] = time.perf_counter() - t
-    add("distilled", "distilled", "distilled", model, stages["distilled"], algorithm="distillation",
-        step=distill_cfg.steps, **dstats)
-    del model
-
-    # 5. RL, one run per algorithm from the same base
-    for algo in p.rl_algorithms:
-        t = time.perf_counter()
-        log(f"[rl-{algo}] {p.rl.steps} steps, {p.rl.prompts_per_step} prompts x {p.rl.num_generations} samples")
-        result = train_rl(algo, root / "base", root / f"rl-{algo}", p.rl, seed, p.width, p.max_steps, device)
-        shutil.rmtree(root / f"rl-{algo}" / "_trl", ignore_errors=True)
-        stages[f"rl-{algo}"] = time.perf_counter() - t
-        rewards = [r["reward"] for r in result["log"] if "reward" in r]
-        for step in sorted(result["checkpoints"]):
-            extra = dict(algorithm=algo, step=step, params=base_params, train_seconds=stages[f"rl-{algo}"])
-            models.append({"name": f"rl-{algo}-step{step}", "role": "rl", "path": f"rl-{algo}/step-{step}", **extra})
-        final = max(result["checkpoints"])
-        models.append({"name": f"rl-{algo}", "role": "rl", "path": f"rl-{algo}/step-{final}", "algorithm": algo,
-                       "step": final, "params": base_params, "train_seconds": stages[f"rl-{algo}"],
-                       "final": True, "train_reward_log": rewards})
-
-    total = time.perf_counter() - t_start
-    log(f"[done] organism {p.name} seed {seed} built in {total:.0f} s")
-    import torch as _torch
-
+    records = {stage: run_stage(stage, p, seed, root, log, device) for stage in stage_names(p)}
+    elapsed = time.perf_counter() - t_start
+    total = sum(r["seconds"] for r in records.values())
+    log(f"[done] organism {p.name} seed {seed}: {total:.0f} s of stage time ({elapsed:.0f} s in this run)")
     return {
         "version": MANIFEST_VERSION,
         "preset": p.name,
@@ -213,14 +283,16 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
         "width": p.width,
         "max_steps": p.max_steps,
         "device": device,
+        # Sum of the stages' own times: equals the wall time of an uninterrupted
+        # build; for a resumed build it still counts every stage once.
         "build_seconds": total,
-        "stage_seconds": stages,
+        "stage_seconds": {stage: r["seconds"] for stage, r in records.items()},
         "machine": {
             "cpu_count": os.cpu_count(),
-            "torch_threads": _torch.get_num_threads(),
+            "torch_threads": torch.get_num_threads(),
             "loadavg_start": load_start,
             "loadavg_end": list(os.getloadavg()),
             "platform": platform.platform(),
         },
-        "models": models,
+        "models": [e for r in records.values() for e in r["entries"]],
     }

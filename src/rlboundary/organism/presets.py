@@ -76,7 +76,7 @@ def _default() -> Preset:
         base_shape=dict(hidden_size=192, num_layers=4, num_heads=6),
         teacher_shape=dict(hidden_size=256, num_layers=4, num_heads=8),
         base_train=TrainConfig(steps=700, batch_size=64, lr=2e-3, warmup=100, log_every=50),
-        teacher_train=TrainConfig(steps=450, batch_size=64, lr=2e-3, warmup=60, log_every=50),
+        teacher_train=TrainConfig(steps=400, batch_size=64, lr=2e-3, warmup=60, log_every=50),
         instruct_train=TrainConfig(steps=80, batch_size=64, lr=5e-4, warmup=10, log_every=20),
         distill_train=TrainConfig(steps=80, batch_size=64, lr=5e-4, warmup=10, log_every=20),
         distill_problems=256,
