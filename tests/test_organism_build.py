@@ -163,3 +163,21 @@ def test_cli_rejects_bad_input_in_one_line():
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2
     assert "unknown preset 'huge'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_finished_stages_are_reused_and_changed_settings_are_not(micro):
+    from dataclasses import replace
+
+    from rlboundary.organism.build import _done, _stage_settings, run_stage
+    from rlboundary.organism.presets import get_preset
+
+    p = get_preset("micro")
+    root = Path(micro["models"]["base"]).parent
+    before = (root / "base" / "model.safetensors").stat().st_mtime_ns
+    record = run_stage("base", p, 0, root, log=lambda *_: None)  # resumes: nothing retrained
+    assert (root / "base" / "model.safetensors").stat().st_mtime_ns == before
+    assert record["entries"][0]["name"] == "base"
+    assert _done(root, "base", _stage_settings(p, 1, "base")) is None  # another seed
+    longer = replace(p, base_train=replace(p.base_train, steps=p.base_train.steps + 1))
+    assert _done(root, "base", _stage_settings(longer, 0, "base")) is None
+    assert _done(root, "rl-grpo", _stage_settings(longer, 0, "rl-grpo")) is None  # RL depends on the base
