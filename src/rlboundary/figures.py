@@ -354,10 +354,15 @@ def validity_by_pass_rate(verdict_rows: pd.DataFrame, edges: list[float], n_boot
 def validity_study(params: Params) -> ValidityStudy:
     """Share of correct answers whose every step is valid, by per-problem
     pass rate (c/n): are correct answers at low pass rates lucky guesses?"""
+    not_organism = [b for b in params.benchmarks if benchmark(params, b).kind != "organism"]
+    if not_organism:
+        raise UserError(f"benchmark {not_organism[0]} has no step checker (only the organism's traces can be verified step by step).",
+                        "use an organism benchmark (organism, organism:<preset>) for this notebook.")
     v = verdicts(params)
     if "trace_valid" not in v.columns:
-        raise UserError("these verdicts carry no trace validity (only the organism grader checks steps).",
-                        "use an organism benchmark for this notebook.")
+        # Only graded samples carry the column; a run whose every sample had no
+        # \boxed{} answer (unparseable) has no valid trace at all.
+        v["trace_valid"] = False
     by_bucket, per_problem = validity_by_pass_rate(v, params.pass_rate_bins, params.bootstrap, params.ci_level)
     model_order = {m["name"]: i for i, m in enumerate(params.models)}
     overall = per_problem.groupby("model").agg(correct=("c", "sum"), valid=("valid", "sum")).reset_index()

@@ -162,16 +162,63 @@ def sample_run(
         total = sum(len(u.missing) for u in units)
         bar = _progress(total, f"{spec.name} / {bench.name}", progress)
         try:
-            for start in range(0, len(units), max_units_per_batch):
-                batch = units[start : start + max_units_per_batch]
-                rows = _generate_batch(engine, batch, prompts, eff, seed)
-                store.write_chunk(rows)
-                bar.update(len(rows))
+            if getattr(engine, "streams_units", False):
+                # Ray: every unit in one call, so that no worker idles at batch
+                # ends; finished units are written every max_units_per_batch.
+                _generate_streaming(engine, units, prompts, eff, seed, store, bar, max_units_per_batch)
+            else:
+                for start in range(0, len(units), max_units_per_batch):
+                    batch = units[start : start + max_units_per_batch]
+                    rows = _generate_batch(engine, batch, prompts, eff, seed)
+                    store.write_chunk(rows)
+                    bar.update(len(rows))
         finally:
             bar.close()
             if owns_backend:
                 engine.close()
     return store
+
+
+def _generate_streaming(engine, units, prompts: dict, settings: SamplingSettings, seed: int, store, bar,
+                        flush_every: int) -> None:
+    """Generate all `units` with a backend that reports each unit as it
+    finishes (`generate(..., on_unit=)`), writing finished units in chunks."""
+    by_key = {(u.problem_id, u.chunk): u for u in units}
+    pending: list[dict] = []
+    done = 0
+
+    def flush():
+        if pending:
+            store.write_chunk(pending)
+            bar.update(len(pending))
+            pending.clear()
+
+    def on_unit(request, comps):
+        nonlocal done
+        pending.extend(_unit_rows(by_key[request.key], comps, settings))
+        done += 1
+        if done % flush_every == 0:
+            flush()
+
+    requests = [_unit_request(u, prompts, settings, seed) for u in units]
+    engine.generate(requests, settings, on_unit=on_unit)
+    flush()
+
+
+def _unit_request(u, prompts: dict, settings: SamplingSettings, seed: int) -> GenRequest:
+    idx = settings.chunk_range(u.chunk)
+    return GenRequest(prompt=prompts[u.problem_id], n=len(idx), seed=derive_seed(seed, u.problem_id, u.chunk),
+                      key=(u.problem_id, u.chunk))
+
+
+def _unit_rows(u, comps, settings: SamplingSettings) -> list[dict]:
+    """Rows for the missing samples of one generated unit."""
+    idx = settings.chunk_range(u.chunk)
+    if len(comps) != len(idx):
+        raise RuntimeError(f"backend returned {len(comps)} samples for a unit of {len(idx)}")
+    keep = set(u.missing)
+    return [{"problem_id": u.problem_id, "sample_idx": i, "text": c.text, "num_tokens": c.num_tokens,
+             "finish_reason": c.finish_reason} for i, c in zip(idx, comps) if i in keep]
 
 
 def _generate_batch(engine, units, prompts: dict, settings: SamplingSettings, seed: int) -> list[dict]:
@@ -181,32 +228,13 @@ def _generate_batch(engine, units, prompts: dict, settings: SamplingSettings, se
     request), so sample i of chunk c is the same text whatever was stored
     before; only the missing sample_idx values are kept.
     """
-    requests = []
-    for u in units:
-        idx = settings.chunk_range(u.chunk)
-        requests.append(
-            GenRequest(prompt=prompts[u.problem_id], n=len(idx), seed=derive_seed(seed, u.problem_id, u.chunk), key=(u.problem_id, u.chunk))
-        )
+    requests = [_unit_request(u, prompts, settings, seed) for u in units]
     outputs = engine.generate(requests, settings)
     if len(outputs) != len(requests):
         raise RuntimeError(f"backend returned {len(outputs)} results for {len(requests)} requests")
-    rows = []
+    rows: list[dict] = []
     for u, comps in zip(units, outputs):
-        idx = settings.chunk_range(u.chunk)
-        if len(comps) != len(idx):
-            raise RuntimeError(f"backend returned {len(comps)} samples for a unit of {len(idx)}")
-        keep = set(u.missing)
-        for i, comp in zip(idx, comps):
-            if i in keep:
-                rows.append(
-                    {
-                        "problem_id": u.problem_id,
-                        "sample_idx": i,
-                        "text": comp.text,
-                        "num_tokens": comp.num_tokens,
-                        "finish_reason": comp.finish_reason,
-                    }
-                )
+        rows.extend(_unit_rows(u, comps, settings))
     return rows
 
 

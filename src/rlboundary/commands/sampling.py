@@ -36,6 +36,8 @@ def sample(
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer dir or hub id (GGUF models)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto | float32 | float16 | bfloat16."),
     max_model_len: Optional[int] = typer.Option(None, "--max-model-len", help="Context length cap."),
+    tensor_parallel_size: int = typer.Option(1, "--tensor-parallel-size", help="GPUs per vLLM engine (e.g. 4 for a 32B model)."),
+    data_parallel_size: int = typer.Option(1, "--data-parallel-size", help="vLLM engines (Ray: one actor each)."),
     units_per_batch: int = typer.Option(32, "--units-per-batch", help="Work units per generate call (one chunk file each batch)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ):
@@ -53,6 +55,8 @@ def sample(
         tokenizer=tokenizer,
         dtype=dtype,
         max_model_len=max_model_len,
+        tensor_parallel_size=tensor_parallel_size,
+        data_parallel_size=data_parallel_size,
     )
     settings = SamplingSettings(
         n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, stop=tuple(stop or ()), chunk_size=chunk_size
