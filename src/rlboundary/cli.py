@@ -10,6 +10,7 @@ line (no traceback) and exits with status 2.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -57,6 +58,17 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="rlboundary")
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except OSError as err:
+        # A full disk (or a file-size/quota limit) is the user's to fix, and every
+        # store write is atomic, so what was stored before is intact.
+        if err.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        typer.echo(
+            f"error: out of disk space ({err.strerror}). Fix: free space (or raise the limit) and run "
+            "the same command again: what was stored before is intact and only the rest is redone.",
+            err=True,
+        )
         sys.exit(2)
 
 

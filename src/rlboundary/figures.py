@@ -344,7 +344,7 @@ def validity_by_pass_rate(verdict_rows: pd.DataFrame, edges: list[float], n_boot
         lo, hi = _ratio_ci(num, den, n_boot, ci)
         rows.append({"model": model, "bucket": str(bucket), "problems": len(g), "n_correct": int(den.sum()),
                      "valid_fraction": float(num.sum() / den.sum()), "ci_low": lo, "ci_high": hi})
-    by_bucket = pd.DataFrame(rows)
+    by_bucket = pd.DataFrame(rows, columns=["model", "bucket", "problems", "n_correct", "valid_fraction", "ci_low", "ci_high"])
     order = {label: i for i, label in enumerate(labels)}
     by_bucket = (by_bucket.sort_values(["model", "bucket"], key=lambda s: s.map(order) if s.name == "bucket" else s)
                  .reset_index(drop=True))
@@ -366,7 +366,8 @@ def validity_study(params: Params) -> ValidityStudy:
     by_bucket, per_problem = validity_by_pass_rate(v, params.pass_rate_bins, params.bootstrap, params.ci_level)
     model_order = {m["name"]: i for i, m in enumerate(params.models)}
     overall = per_problem.groupby("model").agg(correct=("c", "sum"), valid=("valid", "sum")).reset_index()
-    overall["valid among correct"] = overall["valid"] / overall["correct"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall["valid among correct"] = overall["valid"] / overall["correct"].where(overall["correct"] > 0)
     lowest = by_bucket.groupby("model", sort=False).first().reset_index()[["model", "bucket", "valid_fraction", "n_correct"]]
     headline = overall.merge(lowest.rename(columns={"bucket": "lowest bucket", "valid_fraction": "valid in lowest bucket",
                                                     "n_correct": "correct in lowest bucket"}), on="model", how="left")

@@ -317,7 +317,9 @@ def validity_bars(validity: pd.DataFrame, roles: Mapping[str, str], title: str |
 
     buckets = list(dict.fromkeys(validity["bucket"]))
     models = list(dict.fromkeys(validity["model"]))
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(buckets), 3.4))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.2 + 1.1 * len(buckets)), 3.4))
+    if validity.empty:  # say so on the figure rather than draw nothing
+        ax.text(0.5, 0.5, "no correct answer in any bucket", ha="center", va="center", transform=ax.transAxes)
     width = 0.8 / len(models)
     for i, model in enumerate(models):
         g = validity[validity["model"] == model].set_index("bucket").reindex(buckets)

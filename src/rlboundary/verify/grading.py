@@ -279,7 +279,12 @@ def _grade_samples(
         if group in decided:
             fan_out(group, *decided[group])
 
-    pending_flush = len(rows_out)
+    # Rows decided so far (unparseable, errors, cache hits, fast path) are
+    # stored at once: they must never depend on the worker phase finishing.
+    pending_flush = 0
+    if on_batch is not None and rows_out:
+        on_batch(pd.DataFrame(rows_out))
+        pending_flush = len(rows_out)
     if todo:
         n_workers = max(1, min(workers or default_workers(), len(todo)))
         items = ((g, g[1], problems[g[0]]) for g in todo)
