@@ -108,6 +108,15 @@ def test_bad_jsonl_and_duplicate_ids(tmp_path):
         get_benchmark("amc23", data_dir=d)
 
 
+def test_invalid_utf8_names_the_line(tmp_path):
+    d = tmp_path / "latin1"
+    d.mkdir()
+    (d / "aime24.jsonl").write_bytes(b'{"id": 1, "problem": "p", "answer": "1"}\n{"id": 2, "problem": "caf\xe9", "answer": "2"}\n')
+    with pytest.raises(UserError, match="aime24.jsonl:2 is not valid UTF-8") as err:
+        get_benchmark("aime24", data_dir=d)
+    assert "UTF-8" in err.value.fix
+
+
 def test_unknown_benchmark():
     with pytest.raises(UserError, match="unknown benchmark 'nope'.*math500"):
         get_benchmark("nope")

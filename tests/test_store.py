@@ -144,6 +144,32 @@ def test_sigkill_mid_write_leaves_only_whole_chunks(tmp_path):
     assert store.temp_files() == [] and len(store.samples()) == n_rows
 
 
+FULL_DISK_WRITER = """
+import errno, os, resource, signal, sys
+from rlboundary.store import RunStore
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write then fails with EFBIG
+store = RunStore(sys.argv[1])
+with store.lock():
+    store.ensure_meta({"seed": 0})
+    store.write_chunk([{"problem_id": "p0", "sample_idx": 0, "text": "small", "num_tokens": 1, "finish_reason": "stop"}])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    try:
+        store.write_chunk([{"problem_id": "p1", "sample_idx": i, "text": os.urandom(2000).hex(), "num_tokens": 1,
+                            "finish_reason": "stop"} for i in range(20)])
+    except OSError as err:
+        print("failed", errno.errorcode[err.errno])
+"""
+
+
+def test_failed_write_leaves_no_temp_file(tmp_path):
+    run = tmp_path / "run"
+    out = subprocess.run([sys.executable, "-c", FULL_DISK_WRITER, str(run)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "failed EFBIG", out.stderr[-2000:]
+    store = RunStore(run)
+    assert store.temp_files() == [] and len(store.part_files()) == 1
+    assert store.samples()["problem_id"].tolist() == ["p0"]
+
+
 def test_find_runs_and_run_dir(tmp_path):
     d = run_dir_for("tiny", "organism:test", "abc", 3, root=tmp_path)
     assert d == tmp_path / "tiny" / "organism-test" / "abc-seed3"

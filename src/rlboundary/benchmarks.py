@@ -151,8 +151,14 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     rows = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    # Binary read, decoded per line: a bad byte then names its line instead of
+    # surfacing as a UnicodeDecodeError traceback from the text layer.
+    with opener(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise UserError(f"{path}:{lineno} is not valid UTF-8 ({err.reason}).", "re-save the data file as UTF-8.") from err
             if not line.strip():
                 continue
             try:

@@ -264,6 +264,7 @@ def training_step_curves(steps: pd.DataFrame, k_label: str = "pass@k", title: st
         ax.plot(g["step"], g["pass_at_k"], "--s", color=c, ms=3, label=f"{algorithm} {k_label}")
         ax.fill_between(g["step"], g["pass_at_1_low"], g["pass_at_1_high"], color=c, alpha=0.15, lw=0)
         ax.fill_between(g["step"], g["pass_at_k_low"], g["pass_at_k_high"], color=c, alpha=0.15, lw=0)
+    ax.set_xticks(sorted(steps["step"].unique()))
     ax.set_xlabel("RL training step")
     ax.set_ylabel("pass rate")
     ax.set_ylim(0, 1.05)
@@ -320,6 +321,10 @@ def validity_bars(validity: pd.DataFrame, roles: Mapping[str, str], title: str |
     fig, ax = plt.subplots(figsize=(max(4.5, 1.2 + 1.1 * len(buckets)), 3.4))
     if validity.empty:  # say so on the figure rather than draw nothing
         ax.text(0.5, 0.5, "no correct answer in any bucket", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xticks([])
+        if title:
+            ax.set_title(title)
+        return fig
     width = 0.8 / len(models)
     for i, model in enumerate(models):
         g = validity[validity["model"] == model].set_index("bucket").reindex(buckets)

@@ -277,11 +277,16 @@ class RunStore:
         name = f"{PART_PREFIX}{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
         final = self.run_dir / name
         tmp = self.run_dir / f"{TEMP_PREFIX}{name}"
-        with open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
+        try:
+            with open(tmp, "wb") as f:
+                pq.write_table(table, f, compression="zstd")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            # A full disk or an interrupt mid-write: leave no partial temp file behind.
+            tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(self.run_dir)
         return final
 

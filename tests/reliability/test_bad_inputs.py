@@ -56,8 +56,10 @@ CASES = [
     ("empty-benchmark", sample(data_dir="{empty_data}"), "no problems", {}),
     ("invalid-utf8-data", sample(data_dir="{bad_utf8_data}"), "UTF-8", {}),
     ("no-chat-template", sample(model="{model_no_template}", template="chat", name="fresh"), "chat template", {}),
-    # A GPU-only path on a machine without one: transformers on CUDA (the CPU has no CUDA device).
-    ("gpu-only-on-cpu", sample(backend="hf", device="cuda", name="fresh"), "GPU", {"CUDA_VISIBLE_DEVICES": ""}),
+    # A GPU-only request on a machine without one (CUDA hidden, so this also holds on a GPU machine),
+    # for vLLM (the default backend) and for transformers.
+    ("gpu-only-on-cpu-vllm", sample(device="cuda", name="fresh"), "GPU", {"CUDA_VISIBLE_DEVICES": ""}),
+    ("gpu-only-on-cpu-hf", sample(backend="hf", device="cuda", name="fresh"), "GPU", {"CUDA_VISIBLE_DEVICES": ""}),
     ("unknown-benchmark", sample(benchmark="math5000"), "math5000", {}),
     ("unknown-template", sample(template="qwen-boxd"), "qwen-boxd", {}),
 ]

@@ -65,6 +65,7 @@ def test_file_size_limit_mid_run(reference_run, tmp_path):
         after = tree_hashes(run_dir)
         assert {name: after.get(name) for name in chunks_before} == chunks_before
         assert {p.name for p in RunStore(run_dir).part_files()} == set(chunks_before)
+        assert RunStore(run_dir).temp_files() == [], "the failed write left its temp file behind"
         result = check_run(run_dir, repair=False)
         assert all(f.kind in CRASH_LEFTOVERS for f in result.findings), result.report()
     # Space is back: the same command completes, and the first 8 samples are unchanged.
@@ -101,6 +102,7 @@ def test_small_tmpfs_fills_up_mid_run(reference_run, small_tmpfs, tmp_path):
     written = RunStore(run_dir).part_files()
     assert 0 < len(written) < 4, f"the tmpfs should fill up mid-run, after some chunks ({len(written)} written)"
     before = {p.name: p.read_bytes() for p in written}
+    assert RunStore(run_dir).temp_files() == [], "the failed write left its temp file behind"
     assert_store_intact(run_dir, complete=False)
     subprocess.run(["mount", "-o", "remount,size=4m", str(small_tmpfs)], check=True)
     rc, out, err, _ = run_cli(args, outputs, log=tmp_path / "rerun")

@@ -6,7 +6,10 @@
 A chain of runs on one store: each run is started, killed (its whole process
 group, SIGKILL) at a time drawn uniformly over the duration of an unkilled
 run of the same job (seeded RNG; the seed and the times are printed), and
-the next run resumes the store, until KILLS kills have landed. A run that
+the next run resumes the store, until KILLS kills have landed. Sampling runs
+are mostly vLLM start-up, so random times rarely fall between two chunk
+writes: the sampling chain's first kill is therefore aimed, delivered as soon
+as the run's first chunk file appears (it still has chunks to write). A run that
 finishes before its kill time must exit 0 with a complete store; the chain
 then starts over in a fresh outputs tree, so that later kills still find
 work to interrupt. After every kill the store must hold no duplicate, every
@@ -44,31 +47,39 @@ CRASH_LEFTOVERS = {"temp-file", "stale-lock"}
 KILL_SEED = int(os.environ.get("RLBOUNDARY_KILL_SEED", "20250417"))
 
 
-def kill_chain(argv_for, fresh_outputs, window: float, seed: int, after_each, logdir: Path, tag: str) -> dict:
+def kill_chain(argv_for, fresh_outputs, window: float, seed: int, after_each, logdir: Path, tag: str,
+               chunk_files=None) -> dict:
     """Run `rlboundary argv_for(outputs)` until KILLS runs were killed (their
     process group, SIGKILL) at a random time in [0, window); `after_each(outputs,
-    killed)` checks the store after every run. Ends by resuming every tree to the end."""
+    killed)` checks the store after every run. Ends by resuming every tree to the end.
+
+    With `chunk_files(outputs) -> list of chunk paths`, the first kill is aimed
+    instead: it lands as soon as the run has written a new chunk file."""
     rng = random.Random(seed)
     outputs = fresh_outputs(0)
     trees = [outputs]
     landed, finished, times = 0, 0, []
+    aim_at_chunk = chunk_files is not None
     for i in itertools.count():
         if landed == KILLS:
             break
         # A run can finish before its kill time (runs vary in length): such
         # runs are checked too, but only kills that land count towards KILLS.
         assert i < 4 * KILLS, f"only {landed} of {KILLS} kills landed in {i} runs: is the window {window:.1f} s too long?"
-        t = rng.uniform(0.0, window)
-        times.append(round(t, 2))
+        t = None if aim_at_chunk else rng.uniform(0.0, window)
+        times.append("first-chunk" if t is None else round(t, 2))
         log = logdir / f"{tag}{i}"
+        chunks_before = set(chunk_files(outputs)) if chunk_files else set()
         proc = start_cli(argv_for(outputs), outputs, log)
         try:
-            rc = proc.wait(timeout=t)
+            rc = proc.wait(timeout=t) if t is not None else _wait_for_new_chunk(proc, outputs, chunk_files, chunks_before,
+                                                                                  timeout=20 * window)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             _wait_group_gone(proc.pid)
             landed += 1
+            aim_at_chunk = False
             after_each(outputs, killed=True)
             continue
         assert rc == 0, f"{tag} run {i} (not killed) failed with exit {rc}:\n{tail(Path(f'{log}.err').read_text(errors='replace'))}"
@@ -83,6 +94,19 @@ def kill_chain(argv_for, fresh_outputs, window: float, seed: int, after_each, lo
         assert rc == 0, f"the {tag} rerun after the kills failed with exit {rc}:\n{tail(err)}"
         after_each(tree, killed=False)
     return {"trees": trees, "landed": landed, "finished_first": finished, "times": times}
+
+
+def _wait_for_new_chunk(proc: subprocess.Popen, outputs: Path, chunk_files, before: set, timeout: float) -> int:
+    """Return proc's exit status if it ends first; raise TimeoutExpired (the
+    signal to kill it) as soon as it has written a chunk file not in `before`."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        if set(chunk_files(outputs)) - before:
+            raise subprocess.TimeoutExpired(proc.args, 0)
+        if time.monotonic() > deadline:
+            pytest.fail(f"no chunk file appeared in {timeout:.0f} s: the run stalled")
+        time.sleep(0.02)
+    return proc.returncode
 
 
 def _live_group_members(pgid: int) -> list[int]:
@@ -120,6 +144,7 @@ def assert_only_crash_leftovers(run_dir: Path) -> None:
 @pytest.mark.timeout(CHAIN_TIMEOUT_S)
 def test_sampling_survives_sigkill(reference_run, tmp_path):
     ref = reference_run["rows"]
+    between_chunks = []  # kills that left some of the run's chunks written, not all
 
     def after_each(outputs: Path, killed: bool):
         dirs = run_dirs(outputs)
@@ -128,6 +153,8 @@ def test_sampling_survives_sigkill(reference_run, tmp_path):
             return
         (run_dir,) = dirs
         rows = assert_store_intact(run_dir, complete=not killed)
+        if killed and 0 < len(rows) < len(ref):
+            between_chunks.append(len(rows))
         assert_only_crash_leftovers(run_dir)
         if len(rows):  # resumed samples are the very samples of the unkilled run
             got = rows.set_index(["problem_id", "sample_idx"]).sort_index()
@@ -136,8 +163,11 @@ def test_sampling_survives_sigkill(reference_run, tmp_path):
             assert check_run(run_dir).findings == [], "a finished run leaves nothing to repair"
 
     stats = kill_chain(lambda outputs: reference_run["args"], lambda i: tmp_path / f"outputs{i}",
-                       reference_run["seconds"], KILL_SEED, after_each, tmp_path, "sample")
+                       reference_run["seconds"], KILL_SEED, after_each, tmp_path, "sample",
+                       chunk_files=lambda outputs: list(outputs.glob("samples/*/*/*/part-*.parquet")))
+    assert between_chunks, "no kill landed between two chunk writes (the aimed first kill should)"
     record("faults: SIGKILL during `rlboundary sample`", kills=stats["landed"],
+           kills_between_chunk_writes=len(between_chunks),
            runs_finished_before_their_kill_time=stats["finished_first"], seed=KILL_SEED,
            window_s=round(reference_run["seconds"], 1), all_resumed_identical=True)
 

@@ -33,6 +33,7 @@ def sample(
     seed: int = typer.Option(0, "--seed", help="Run seed."),
     chunk_size: int = typer.Option(64, "--chunk-size", help="Samples per seeded work unit."),
     backend: str = typer.Option("vllm", "--backend", help="vllm | hf | ray."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda (a device this machine lacks is refused before anything is stored)."),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Tokenizer dir or hub id (GGUF models)."),
     dtype: str = typer.Option("auto", "--dtype", help="auto | float32 | float16 | bfloat16."),
     max_model_len: Optional[int] = typer.Option(None, "--max-model-len", help="Context length cap."),
@@ -63,7 +64,7 @@ def sample(
     )
     store = sample_run(
         spec, benchmark, settings, seed=seed, backend=backend, data_dir=data_dir, limit=limit,
-        max_units_per_batch=units_per_batch, progress=progress,
+        max_units_per_batch=units_per_batch, progress=progress, device=device,
     )
     typer.echo(_status_line(store.status()))
 

@@ -4,7 +4,10 @@
   verdict cache, worker processes with per-item timeouts): `grade_run`,
   `grade_frame`, `get_grader`, the `Grader` protocol.
 - `math_answer`: final-answer extraction and normalisation for math.
-- `math_grader`: the `math-verify` and `math-equal` graders.
+- `workers`: the grading worker processes (per-item CPU and wall limits,
+  kill-and-replace, items queued per worker).
+- `math_grader`: the `math-verify` and `math-equal` graders;
+  `math_verify_shortcuts`: exact shortcuts in front of math-verify.
 - `sandbox` / `code_grader`: executing model-written programs against tests.
 
 Importing this package imports nothing heavy; modules load sympy and
