@@ -8,9 +8,10 @@
                        data_dir="/path/to/math/jsonl")
     store.samples()
 
-`sample_run` loads the benchmark, asks the run's store which work units
-(problem, seed chunk) are still missing, and only then loads the model: a
-finished run returns at once. Missing units are generated in batches of at
+`sample_run` loads the benchmark and renders its prompts (so that a bad
+template or device is refused before anything is stored), asks the run's
+store which work units (problem, seed chunk) are still missing, and only then
+loads the model: a finished run returns at once. Missing units are generated in batches of at
 most `max_units_per_batch` and each batch is written as one chunk file
 before the next starts, so memory stays flat as n grows and a killed run
 loses at most one batch. A unit's samples are drawn with
