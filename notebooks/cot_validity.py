@@ -30,8 +30,8 @@ models = [
 ]
 benchmarks = ['organism']
 limit = None
-n = 256
-headline_k = 256
+n = 64
+headline_k = 64
 temperature = 0.6
 top_p = 0.95
 max_tokens = 96

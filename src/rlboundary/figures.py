@@ -445,6 +445,17 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 
 
+def reference_solution(kind: str, problem) -> str | None:
+    """A written-out correct solution, where the benchmark has one: the
+    organism's clean step-by-step trace, or a dataset's `solution` field."""
+    if kind == "organism":
+        from .organism.benchmark import lock_problem
+        from .organism.task import clean_trace
+
+        return clean_trace(lock_problem(problem))
+    return problem.metadata.get("solution") or None
+
+
 def perplexity_study(params: Params) -> PerplexityStudy:
     """PPL under the scoring (base) model of base, RL, teacher and ground-truth
     responses, PPL of RL responses under the RL model itself, each with all
@@ -472,8 +483,8 @@ def perplexity_study(params: Params) -> PerplexityStudy:
 
                 tokenizer = load_tokenizer(spec)
             prompts = {p.id: render_prompt(p, scoring["template"], tokenizer) for p in bench.problems}
-            truth = pd.DataFrame([{"problem_id": p.id, "sample_idx": 0, "text": p.metadata["solution"]}
-                                  for p in bench.problems if p.metadata.get("solution")])
+            truth = pd.DataFrame([{"problem_id": p.id, "sample_idx": 0, "text": reference_solution(bench.kind, p)}
+                                  for p in bench.problems if reference_solution(bench.kind, p)])
             if scoring is scorer_entry and params.include_ground_truth:
                 if len(truth):
                     jobs = jobs + [(None, truth)]

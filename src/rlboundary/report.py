@@ -181,8 +181,21 @@ def _error_line(err: BaseException) -> str:
     return f"{ename}: {evalue[0] if evalue else ''}"[:400]
 
 
+# nbconvert's lab template with nothing fetched from a CDN (require.js, MathJax,
+# mermaid): the published pages open offline with no console errors. The
+# notebooks use no LaTeX math, so MathJax has nothing to render.
+_OFFLINE_TEMPLATE_NAME = "rlboundary_offline.html.j2"
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_css -%}<link rel="icon" href="data:,">{%- endblock html_head_css -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 def _to_html(executed: Path, target: Path, show_code: bool) -> None:
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
@@ -191,7 +204,9 @@ def _to_html(executed: Path, target: Path, show_code: bool) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-    exporter = HTMLExporter(exclude_input=not show_code, exclude_input_prompt=not show_code,
+    exporter = HTMLExporter(template_name="lab", template_file=_OFFLINE_TEMPLATE_NAME,
+                            extra_loaders=[DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})],
+                            exclude_input=not show_code, exclude_input_prompt=not show_code,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
@@ -317,7 +332,7 @@ def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str]
     Self-contained (inline CSS, relative links, no scripts or web fonts) so it
     opens from disk or any static server with nothing fetched from outside."""
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-             f"<title>rlboundary report</title><style>{_CSS}</style></head><body>",
+             f"<title>rlboundary report</title><link rel='icon' href='data:,'><style>{_CSS}</style></head><body>",
              "<h1>rlboundary: does RL expand the base model's reasoning boundary?</h1>",
              f"<p class='meta'>parameters: {html.escape(' + '.join(map(str, sources)))} · "
              f"{sum(r.ok for r in results)}/{len(results)} notebooks ok · {seconds:.0f} s · "

@@ -108,14 +108,17 @@ def test_truncated_chunk_is_quarantined_and_its_verdicts_dropped(store_copy):
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])  # a half-written chunk
     result = check_run(store_copy)
-    assert kinds(result) == ["orphan-verdicts", "unreadable-chunk"] and result.sound, result.report()
+    # Grading may store its verdicts in several parts: one orphan finding per part that held the chunk's samples.
+    orphan_parts = kinds(result).count("orphan-verdicts")
+    assert set(kinds(result)) == {"orphan-verdicts", "unreadable-chunk"} and result.sound, result.report()
+    assert kinds(result).count("unreadable-chunk") == 1, result.report()
     quarantined = list((store_copy / "quarantine").rglob(victim.name))
     assert len(quarantined) == 1 and quarantined[0].read_bytes() == data[: len(data) // 2], "quarantine must keep the bytes"
     assert not victim.exists()
     # The remaining store reads, and every verdict left belongs to a stored sample.
     assert len(sample_keys(store_copy)) == len(PROBLEMS) * 4
     assert set(verdict_keys(store_copy)) == sample_keys(store_copy)
-    assert len(list((store_copy / "quarantine").rglob("verdicts/*/part-*.parquet"))) == 1, "original verdicts kept"
+    assert len(list((store_copy / "quarantine").rglob("verdicts/*/part-*.parquet"))) == orphan_parts, "original verdicts kept"
     assert any(n.startswith("incomplete: 16 of 32") for n in result.notes), result.notes
     again = check_run(store_copy)
     assert again.findings == [], again.report()
