@@ -364,6 +364,7 @@ class RayBackend:
         import ray
         from ray.exceptions import RayActorError
 
+        exhausted: dict[int, BaseException] = {}
         while pending or in_flight:
             # Keep every worker busy with up to CALLS_IN_FLIGHT_PER_WORKER calls.
             for slot in self._slots:
@@ -382,15 +383,18 @@ class RayBackend:
                 # (its other calls fail the same way) and requeue the units.
                 if slot.actor is actor:
                     self._replace(slot)
+                retry = []
                 for i in batch:
                     attempts[i] += 1
                     if attempts[i] >= self.max_unit_attempts:
-                        raise RuntimeError(
-                            f"work unit {requests[i].key or i} failed on {attempts[i]} Ray workers; "
-                            f"last error: {err}"
-                        ) from err
-                self.units_resubmitted += len(batch)
-                pending.appendleft(batch)
+                        # Give up on this unit only: every other unit still
+                        # runs and is delivered before the error is raised.
+                        exhausted[i] = err
+                    else:
+                        retry.append(i)
+                if retry:
+                    self.units_resubmitted += len(retry)
+                    pending.appendleft(retry)
                 continue
             if slot.actor is actor:  # not a late result from a replaced worker
                 slot.in_flight -= 1
@@ -399,6 +403,13 @@ class RayBackend:
                 self.units_completed += 1
                 if on_unit is not None:
                     on_unit(requests[i], unit)
+        if exhausted:
+            first, err = next(iter(exhausted.items()))
+            names = ", ".join(str(requests[i].key or i) for i in exhausted)
+            raise RuntimeError(
+                f"work unit {requests[first].key or first} failed on {attempts[first]} Ray workers "
+                f"({len(exhausted)} unit(s) given up: {names}); last error: {err}"
+            ) from err
 
     def close(self) -> None:
         """Stop the workers (and the local cluster, if this backend started it)."""
