@@ -45,7 +45,7 @@ reliability: $(STAMP)
 	RLBOUNDARY_RELIABILITY_FULL=1 $(PY) -m pytest tests/reliability tests/test_sandbox.py tests/test_fuzz_grading.py -q -rs
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean-outputs:
 	find outputs -mindepth 1 ! -name README.md -exec rm -rf {} +
