@@ -369,10 +369,18 @@ class RayBackend:
             # Keep every worker busy with up to CALLS_IN_FLIGHT_PER_WORKER calls.
             for slot in self._slots:
                 while pending and slot.in_flight < CALLS_IN_FLIGHT_PER_WORKER:
+                    # A unit that already lost a worker runs alone on an idle
+                    # worker: if it is the one that kills workers, it must not
+                    # take other units down with it again.
+                    retried = any(attempts[i] for i in pending[0])
+                    if retried and slot.in_flight:
+                        break
                     batch = pending.popleft()
                     ref = slot.actor.generate.remote([requests[i] for i in batch], settings)
                     in_flight[ref] = (slot, slot.actor, batch)
                     slot.in_flight += 1
+                    if retried:
+                        break
             done, _ = ray.wait(list(in_flight), num_returns=1)
             ref = done[0]
             slot, actor, batch = in_flight.pop(ref)
@@ -392,9 +400,10 @@ class RayBackend:
                         exhausted[i] = err
                     else:
                         retry.append(i)
-                if retry:
-                    self.units_resubmitted += len(retry)
-                    pending.appendleft(retry)
+                # One unit per retry call, so a poisonous unit is isolated.
+                for i in reversed(retry):
+                    pending.appendleft([i])
+                self.units_resubmitted += len(retry)
                 continue
             if slot.actor is actor:  # not a late result from a replaced worker
                 slot.in_flight -= 1
