@@ -91,7 +91,7 @@ class Grader(Protocol):
 _GRADERS: dict[str, Callable[..., Grader]] = {}
 # Modules that register graders when imported (teammates' graders live
 # there); imported only when a name is not found yet.
-_PLUGIN_MODULES = ["rlboundary.verify.math_grader", "rlboundary.verify.code_grader", "rlboundary.organism.task"]
+_PLUGIN_MODULES = ["rlboundary.verify.math_grader", "rlboundary.verify.code_grader", "rlboundary.organism.grader"]
 
 
 def register_grader(name: str, factory: Callable[..., Grader]) -> None:
