@@ -24,12 +24,12 @@
 # %% tags=["parameters"]
 models = [
     {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
-    {'name': 'rl-grpo-step10', 'path': 'organism:rl-grpo-step10', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 10},
-    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 30},
-    {'name': 'rl-dr_grpo-step10', 'path': 'organism:rl-dr_grpo-step10', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 10},
-    {'name': 'rl-dr_grpo', 'path': 'organism:rl-dr_grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 30},
-    {'name': 'rl-rloo-step10', 'path': 'organism:rl-rloo-step10', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 10},
-    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 30},
+    {'name': 'rl-grpo-step20', 'path': 'organism:rl-grpo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 20},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 60},
+    {'name': 'rl-dr_grpo-step20', 'path': 'organism:rl-dr_grpo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 20},
+    {'name': 'rl-dr_grpo', 'path': 'organism:rl-dr_grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 60},
+    {'name': 'rl-rloo-step20', 'path': 'organism:rl-rloo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 20},
+    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 60},
 ]
 benchmarks = ['organism']
 limit = None

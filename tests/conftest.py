@@ -54,3 +54,39 @@ def tiny_model_no_template_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("models") / "tiny-no-template"
     build_tiny_model(path, seed=0, chat_template=None, hidden_size=64, num_layers=2, num_heads=2)
     return path
+
+
+# --- Reliability figures for the sandbox battery and the fuzzing (printed at the end) ---
+# Attack tests in test_sandbox.py take the sandbox kind as a parameter; the
+# fuzz tests' example counts are their modules' N_* constants.
+_SANDBOX: dict[str, dict[str, list[str]]] = {}
+_FUZZ: list[tuple[str, str, int]] = []
+
+
+def pytest_runtest_makereport(item, call):
+    path = item.nodeid.split("::")[0]
+    if call.when != "call" and not (call.when == "setup" and call.excinfo is not None):
+        return
+    passed = call.excinfo is None
+    skipped = call.excinfo is not None and call.excinfo.typename == "Skipped"
+    outcome = "passed" if passed else ("skipped" if skipped else "FAILED")
+    if path.endswith("test_sandbox.py") and "[" in item.nodeid:
+        kind = item.nodeid.rsplit("[", 1)[1].rstrip("]")
+        _SANDBOX.setdefault(kind, {}).setdefault(outcome, []).append(item.originalname)
+    elif path.endswith("test_fuzz_grading.py") and call.when == "call":
+        n = item.module.N_EXTRACT if "extraction" in item.name else item.module.N_GRADE_BATCHES * item.module.BATCH
+        _FUZZ.append((item.name, "passed" if passed else "FAILED", n))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not (_SANDBOX or _FUZZ):
+        return
+    tr = terminalreporter
+    tr.section("sandbox and fuzzing figures")
+    for kind, outcomes in sorted(_SANDBOX.items()):
+        tr.write_line(f"sandbox kind={kind}: " + ", ".join(f"{k}={len(v)}" for k, v in sorted(outcomes.items())))
+        for k, names in sorted(outcomes.items()):
+            if k != "passed":
+                tr.write_line(f"  {k}: {', '.join(names)}")
+    for name, outcome, n in _FUZZ:
+        tr.write_line(f"fuzz {name}: {outcome}, {n} generated inputs")

@@ -10,6 +10,7 @@ from rlboundary.errors import UserError
 from rlboundary.organism.benchmark import chat_prompt, load_problems, lock_problem
 from rlboundary.organism.corpus import BASE_MIX, write_trace
 from rlboundary.organism.grader import OrganismGrader
+from rlboundary.organism.presets import get_preset
 from rlboundary.organism.splits import draw_problem, draw_problems, is_eval_key
 from rlboundary.organism.task import LockProblem, apply_turn, check_trace, clean_trace, parse_prompt, solve
 from rlboundary.organism.validity import chance_rate, trace_verdict
@@ -172,3 +173,41 @@ def test_rl_reward_is_the_verifier_alone():
     ]
     assert verifier_reward([prompt] * 4, completions) == [1.0, 1.0, 0.0, 0.0]
     assert verifier_reward([P1.prompt()], ["3-2=1;1+4=5;\\boxed{5}"]) == [1.0]
+
+
+def test_small_levels_give_every_problem_of_the_split_once():
+    # One-turn width-1 problems: 10 starts x 20 signed turns, enumerated by brute force here.
+    every = {LockProblem(str(s), (sign + str(t),)).key() for s in range(10) for t in range(10) for sign in "+-"}
+    in_eval = {k for k in every if is_eval_key(k)}
+    got = draw_problems(3, "eval", range(1, 2), 1000, 1)
+    assert {p.key() for p in got} == in_eval and len(got) == len(in_eval)
+    train = draw_problems(3, "train", range(1, 2), 1000, 1)
+    assert {p.key() for p in train} == every - in_eval
+    # Deterministic in the seed, and a smaller request takes a subset.
+    assert draw_problems(3, "eval", range(1, 3), 5, 1) == draw_problems(3, "eval", range(1, 3), 5, 1)
+    assert len(draw_problems(3, "eval", range(2, 3), 5, 1)) == 5
+
+
+def test_default_evaluation_reaches_one_turn_beyond_training():
+    p = get_preset("default")
+    steps = {q.metadata["n_steps"] for q in load_problems("eval", preset="default")}
+    assert max(steps) == max(p.eval_steps) > p.max_steps
+
+
+def test_grown_teacher_starts_as_the_base_function():
+    import torch
+
+    from rlboundary.organism.pretrain import grow_deeper
+    from rlboundary.tinymodel import build_char_tokenizer, make_llama
+
+    base = make_llama(build_char_tokenizer(), hidden_size=64, num_layers=2, num_heads=2, seed=1).eval()
+    grown = grow_deeper(base, 2, seed=2).eval()
+    assert grown.config.num_hidden_layers == 4
+    assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in base.parameters())
+    ids = torch.randint(3, 40, (3, 25))
+    with torch.no_grad():
+        assert torch.allclose(base(input_ids=ids).logits, grown(input_ids=ids).logits, atol=1e-6)
+    # The new layers are trainable: their zeroed projections get gradients.
+    grown.train()
+    grown(input_ids=ids, labels=ids).loss.backward()
+    assert grown.model.layers[3].mlp.down_proj.weight.grad.abs().sum() > 0

@@ -79,6 +79,8 @@ def evaluate(
         models = list(model)
     result = evaluate_organism(preset, seed, n=n, names=models, guess_n=guess_n, log=typer.echo)
     typer.echo(format_table(result))
+    typer.echo("\npass@k counting only correct answers whose every step is valid (no lucky guesses):")
+    typer.echo(format_table(result, "passk_valid"))
     typer.echo("\nvalid traces among correct answers, by per-problem pass rate:")
     typer.echo(result["validity"].to_string(index=False))
     if not result["guessing"].empty:

@@ -11,7 +11,8 @@ organism's chat turns (`<|user|>…<|assistant|>`), so that the `raw` prompt
 template samples the models exactly as they were trained. The question
 alone is in `metadata["question"]`; `metadata["n_steps"]` is the difficulty.
 The evaluation split spans every difficulty from 1 to the preset's
-`max_steps` and is disjoint from every training problem (`splits.py`).
+`eval_max_steps` (beyond the longest training chain where that is larger)
+and is disjoint from every training problem (`splits.py`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def load_problems(split: str = "eval", preset: str = "default", seed: int = 0, p
     split = SPLIT_ALIASES[split]
     p = get_preset(preset)
     per_level = per_level or p.eval_per_level
-    lps = draw_problems(seed, split, range(1, p.max_steps + 1), per_level, p.width)
+    steps = p.eval_steps if split == "eval" else range(1, p.max_steps + 1)
+    lps = draw_problems(seed, split, steps, per_level, p.width)
     counters: dict[int, int] = {}
     out = []
     for lp in lps:

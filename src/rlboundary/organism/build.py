@@ -123,8 +123,10 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
     per_stage = {
         "base": {"shape": p.base_shape, "train": p.base_train},
         "instruct": {"base": p.base_train, "train": p.instruct_train},
-        "teacher": {"shape": p.teacher_shape, "train": p.teacher_train},
-        "distilled": {"base": p.base_train, "teacher": p.teacher_train, "train": p.distill_train,
+        "teacher": {"shape": p.teacher_shape, "train": p.teacher_train, "reach": p.teacher_reach,
+                    "base": p.base_train if "extra_layers" in p.teacher_shape else None},
+        "distilled": {"base": p.base_train, "teacher": p.teacher_train, "teacher_shape": p.teacher_shape,
+                      "reach": p.teacher_reach, "train": p.distill_train,
                       "problems": p.distill_problems, "samples": p.distill_samples},
     }
     value = per_stage.get(stage, {"base": p.base_train, "rl": p.rl})
@@ -183,15 +185,33 @@ def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[d
 
 def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     from ..tinymodel import build_char_tokenizer, save_model
-    from .pretrain import CLEAN_MIX, pretrain
+    from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn, pretrain
+    from .training import ChatEncoder, train_lm
 
-    log(f"[teacher] pretraining {p.teacher_shape} on clean traces for {p.teacher_train.steps} steps")
-    tok = build_char_tokenizer()
-    model, hist = pretrain(tok, p.teacher_shape, p.teacher_train, seed + 1, p.width, p.max_steps, CLEAN_MIX,
-                           on_log=_log_fn(log, "teacher"), device=device)
+    reach = p.teacher_reach
+    if "extra_layers" in p.teacher_shape:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        log(f"[teacher] the base grown by {p.teacher_shape['extra_layers']} layers, trained on clean traces "
+            f"of 1-{reach} turns for {p.teacher_train.steps} steps")
+        tok = AutoTokenizer.from_pretrained(str(root / "base"))
+        base = AutoModelForCausalLM.from_pretrained(str(root / "base"), dtype=torch.float32)
+        model = grow_deeper(base, p.teacher_shape["extra_layers"], seed + 1).to(device)
+        # No curriculum: the base already solves short chains.
+        batches = make_batch_fn(seed + 1, p.width, reach, p.teacher_train.batch_size, p.teacher_train.steps,
+                                CLEAN_MIX, curriculum=0.0)
+        hist = train_lm(model, ChatEncoder(tok), batches, p.teacher_train, on_log=_log_fn(log, "teacher"))
+    else:
+        log(f"[teacher] pretraining {p.teacher_shape} on clean traces of 1-{reach} turns "
+            f"for {p.teacher_train.steps} steps")
+        tok = build_char_tokenizer()
+        model, hist = pretrain(tok, p.teacher_shape, p.teacher_train, seed + 1, p.width, reach, CLEAN_MIX,
+                               on_log=_log_fn(log, "teacher"), device=device)
     save_model(model.cpu(), tok, root / "teacher")
     return [{"name": "teacher", "role": "teacher", "path": "teacher", "params": _param_count(model),
-             "algorithm": None, "step": p.teacher_train.steps, "final_loss": hist[-1]["loss"] if hist else None}]
+             "algorithm": None, "step": p.teacher_train.steps, "final_loss": hist[-1]["loss"] if hist else None,
+             "max_turns_trained": reach}]
 
 
 def stage_distilled(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
@@ -200,7 +220,7 @@ def stage_distilled(p: Preset, seed: int, root: Path, device: str, log) -> list[
     from .sft import finetune, pair_batches
 
     pairs, stats = teacher_solutions(root / "teacher", p.distill_problems, p.distill_samples, seed, p.width,
-                                     p.max_steps, p.max_completion_tokens())
+                                     p.teacher_reach, p.max_completion_tokens())
     cfg = p.distill_train
     if not pairs:  # nothing verified to learn from: record it, keep the base weights (0 SFT steps)
         log("[distilled] WARNING: the teacher solved none of its problems; distilled = base (0 steps)")
@@ -282,6 +302,7 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
         "seed": seed,
         "width": p.width,
         "max_steps": p.max_steps,
+        "eval_max_steps": max(p.eval_steps),
         "device": device,
         # Sum of the stages' own times: equals the wall time of an uninterrupted
         # build; for a resumed build it still counts every stage once.

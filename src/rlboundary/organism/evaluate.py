@@ -12,7 +12,9 @@ problems) from `rlboundary.metrics`; the share of correct answers whose
 trace is fully valid by per-problem pass-rate bucket (the same function the
 CoT-validity notebook uses); and the guessability baseline. Per-sample rows
 are cached as Parquet under `paths.cache_dir()/organism-eval/`, so a second
-call only samples models it has not seen.
+call only samples models it has not seen. `passk_valid` is the same table
+counting a sample only when its answer is right AND every step of its trace
+is valid: pass@k with lucky guesses removed.
 """
 
 from __future__ import annotations
@@ -89,23 +91,29 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
         if engine:
             engine[0].close()
     rows = pd.concat(frames, ignore_index=True)
+    rows["correct_valid"] = rows["correct"] & rows["trace_valid"]
     counts = (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
               .agg(n=("correct", "size"), c=("correct", "sum")).reset_index())
+    # The same estimator, counting a sample only when its whole trace checks:
+    # pass@k with lucky guesses taken out (exact, only the organism can do it).
+    counts_valid = (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
+                    .agg(n=("correct", "size"), c=("correct_valid", "sum")).reset_index())
     ks = [k for k in ks if k <= n]
     passk = metrics.pass_at_k_curve(counts, ks=ks)
+    passk_valid = metrics.pass_at_k_curve(counts_valid, ks=ks)
     if rows["correct"].any():
         validity, _ = validity_by_pass_rate(rows, PASS_RATE_EDGES)
     else:  # no correct answer anywhere: no bucket has anything to show
         validity = pd.DataFrame(columns=["model", "bucket", "problems", "n_correct", "valid_fraction", "ci_low",
                                          "ci_high"])
     overall = rows[rows["correct"]].groupby("model", sort=False)["trace_valid"].mean().rename("valid_among_correct")
-    return {"passk": passk, "validity": validity, "valid_overall": overall.reset_index(),
+    return {"passk": passk, "passk_valid": passk_valid, "validity": validity, "valid_overall": overall.reset_index(),
             "guessing": pd.DataFrame(guesses), "rows": rows, "counts": counts}
 
 
-def format_table(result: dict) -> str:
+def format_table(result: dict, key: str = "passk") -> str:
     """A plain-text pass@k table: one row per model, `p [lo, hi]` per k."""
-    passk = result["passk"]
+    passk = result[key]
     lines = []
     ks = sorted(passk["k"].unique())
     lines.append("model".ljust(20) + "".join(f"pass@{k}".ljust(24) for k in ks))

@@ -74,3 +74,29 @@ def pretrain(
     batch_fn = make_batch_fn(seed, width, max_steps, cfg.batch_size, cfg.steps, mix)
     log = train_lm(model, ChatEncoder(tokenizer), batch_fn, cfg, on_log=on_log)
     return model, log
+
+
+def grow_deeper(model, extra_layers: int, seed: int):
+    """A deeper copy of `model` that computes exactly the same function.
+
+    The new decoder layers go on top and start as identities: their attention
+    output and MLP down projections are zero, so each adds nothing to the
+    residual stream until training moves them (function-preserving depth
+    growth). Used for the teacher: a larger model that starts from what the
+    base knows and is then trained further on clean traces.
+    """
+    import copy
+
+    import torch
+
+    config = copy.deepcopy(model.config)
+    config.num_hidden_layers = model.config.num_hidden_layers + extra_layers
+    torch.manual_seed(seed)
+    grown = type(model)(config)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(".layers." in k for k in missing), (missing, unexpected)
+    with torch.no_grad():
+        for layer in grown.model.layers[model.config.num_hidden_layers:]:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+    return grown

@@ -35,18 +35,42 @@ def draw_problem(rng: random.Random, n_steps: int, width: int, split: str) -> Lo
             return p
 
 
+ENUMERATE_LIMIT = 100_000  # levels with at most this many ordered problems are enumerated exactly
+
+
+def _all_problems(n_steps: int, width: int) -> list[LockProblem]:
+    """Every problem of one level, one per order-free key, in a fixed order."""
+    from itertools import combinations_with_replacement, product
+
+    values = ["".join(d) for d in product("0123456789", repeat=width)]
+    turns = [sign + v for v in values for sign in "+-"]
+    return [LockProblem(start, combo) for start in values
+            for combo in combinations_with_replacement(turns, n_steps)]
+
+
 def draw_problems(seed: int, split: str, steps: range, per_level: int, width: int) -> list[LockProblem]:
-    """`per_level` distinct problems for each n_steps in `steps`, deterministic in seed."""
+    """Up to `per_level` distinct problems for each n_steps in `steps`, deterministic in seed.
+
+    A level small enough to enumerate (one-turn problems of width 1 have only
+    200 orderings, 7 of them in the evaluation bucket) gives every problem of
+    the split when it holds fewer than `per_level`; larger levels are drawn
+    at random, so they always give `per_level`.
+    """
     if split not in ("train", "eval"):
         raise ValueError(f"split must be 'train' or 'eval', not {split!r}")
     rng = random.Random(f"{split}-{seed}")
-    out, seen = [], set()
+    want_eval = split == "eval"
+    out = []
     for n in steps:
-        got, tries = 0, 0
+        if (10 ** width) * (2 * 10 ** width) ** n <= ENUMERATE_LIMIT:
+            pool = [p for p in _all_problems(n, width) if is_eval_key(p.key()) == want_eval]
+            # Turns in a random order, as drawn problems have them.
+            pool = [LockProblem(p.start, tuple(rng.sample(p.turns, len(p.turns)))) for p in pool]
+            out.extend(rng.sample(pool, min(per_level, len(pool))))
+            continue
+        seen: set[str] = set()
+        got = 0
         while got < per_level:
-            tries += 1
-            if tries > 200 * per_level + 10_000:  # the split has fewer distinct problems of this length
-                raise ValueError(f"only {got} distinct {split} problems with {n} steps and width {width}")
             p = draw_problem(rng, n, width, split)
             if p.key() in seen:
                 continue
