@@ -155,6 +155,14 @@ def test_evaluate_organism_on_micro(micro, monkeypatch):
     assert not (rows["trace_valid"] & ~rows["correct"]).any()  # valid traces end in the right answer
     assert set(res["guessing"]["chance_rate"]) == {0.1}
     assert "pass@1" in format_table(res)
+    # Luck-free pass@k: the same estimator on correct-and-valid samples, never above plain pass@k.
+    valid = res["passk_valid"].set_index(["model", "k"])["pass_at_k"]
+    plain = passk.set_index(["model", "k"])["pass_at_k"]
+    assert (valid <= plain + 1e-12).all()
+    for model, g in rows.groupby("model"):
+        per_problem = (g["correct"] & g["trace_valid"]).groupby(g["problem_id"]).mean()
+        assert abs(valid[(model, 1)] - per_problem.mean()) < 1e-9
+    assert "pass@1" in format_table(res, "passk_valid")
 
 
 def test_cli_rejects_bad_input_in_one_line():

@@ -92,12 +92,15 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
             engine[0].close()
     rows = pd.concat(frames, ignore_index=True)
     rows["correct_valid"] = rows["correct"] & rows["trace_valid"]
-    counts = (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
-              .agg(n=("correct", "size"), c=("correct", "sum")).reset_index())
+
+    def counts_of(column: str):
+        return (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
+                .agg(n=("correct", "size"), c=(column, "sum")).reset_index())
+
+    counts = counts_of("correct")
     # The same estimator, counting a sample only when its whole trace checks:
     # pass@k with lucky guesses taken out (exact, only the organism can do it).
-    counts_valid = (rows.groupby(["model", "benchmark", "problem_id"], sort=False)
-                    .agg(n=("correct", "size"), c=("correct_valid", "sum")).reset_index())
+    counts_valid = counts_of("correct_valid")
     ks = [k for k in ks if k <= n]
     passk = metrics.pass_at_k_curve(counts, ks=ks)
     passk_valid = metrics.pass_at_k_curve(counts_valid, ks=ks)
