@@ -186,22 +186,19 @@ def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[d
 def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     from ..tinymodel import build_char_tokenizer, save_model
     from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn, pretrain
-    from .training import ChatEncoder, train_lm
+    from .sft import finetune
 
     reach = p.teacher_reach
     if "extra_layers" in p.teacher_shape:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        log(f"[teacher] the base grown by {p.teacher_shape['extra_layers']} layers, trained on clean traces "
+        extra = p.teacher_shape["extra_layers"]
+        log(f"[teacher] the base grown by {extra} layers, trained on clean traces "
             f"of 1-{reach} turns for {p.teacher_train.steps} steps")
-        tok = AutoTokenizer.from_pretrained(str(root / "base"))
-        base = AutoModelForCausalLM.from_pretrained(str(root / "base"), dtype=torch.float32)
-        model = grow_deeper(base, p.teacher_shape["extra_layers"], seed + 1).to(device)
         # No curriculum: the base already solves short chains.
         batches = make_batch_fn(seed + 1, p.width, reach, p.teacher_train.batch_size, p.teacher_train.steps,
                                 CLEAN_MIX, curriculum=0.0)
-        hist = train_lm(model, ChatEncoder(tok), batches, p.teacher_train, on_log=_log_fn(log, "teacher"))
+        model, tok, hist = finetune(root / "base", batches, p.teacher_train, seed + 1, device,
+                                    transform=lambda base: grow_deeper(base, extra, seed + 1),
+                                    on_log=_log_fn(log, "teacher"))
     else:
         log(f"[teacher] pretraining {p.teacher_shape} on clean traces of 1-{reach} turns "
             f"for {p.teacher_train.steps} steps")

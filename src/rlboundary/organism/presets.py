@@ -62,7 +62,8 @@ class Preset:
         return self.teacher_max_steps or self.max_steps
 
     def max_completion_tokens(self) -> int:
-        """Longest clean evaluation trace (steps of `X±T=Y;` plus the boxed answer) with slack."""
+        """Longest clean trace any sampler asks for (evaluation or the teacher's
+        distillation problems): steps of `X±T=Y;` plus the boxed answer, with slack."""
         longest = max(max(self.eval_steps), self.teacher_reach)
         return longest * (3 * self.width + 3) + self.width + 8 + 8
 

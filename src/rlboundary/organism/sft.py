@@ -23,15 +23,22 @@ from .task import clean_trace
 from .training import ChatEncoder, TrainConfig, train_lm
 
 
-def finetune(base_dir: Path, batch_fn: Callable[[int], list[tuple[str, str]]], cfg: TrainConfig, seed: int, device: str):
-    """Load the base model from `base_dir`, fine-tune it; returns (model, tokenizer, log)."""
+def finetune(base_dir: Path, batch_fn: Callable[[int], list[tuple[str, str]]], cfg: TrainConfig, seed: int, device: str,
+             transform: Callable | None = None, on_log: Callable[[dict], None] | None = None):
+    """Load the base model from `base_dir`, fine-tune it; returns (model, tokenizer, log).
+
+    `transform(model) -> model` reshapes the loaded model before training
+    (the teacher: `pretrain.grow_deeper`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(seed)
     tok = AutoTokenizer.from_pretrained(str(base_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32).to(device)
-    log = train_lm(model, ChatEncoder(tok), batch_fn, cfg)
+    model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+    if transform is not None:
+        model = transform(model)
+    model = model.to(device)
+    log = train_lm(model, ChatEncoder(tok), batch_fn, cfg, on_log=on_log)
     return model.cpu(), tok, log
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from functools import lru_cache
 
 from .task import LockProblem, make_problem
 
@@ -38,14 +39,16 @@ def draw_problem(rng: random.Random, n_steps: int, width: int, split: str) -> Lo
 ENUMERATE_LIMIT = 100_000  # levels with at most this many ordered problems are enumerated exactly
 
 
-def _all_problems(n_steps: int, width: int) -> list[LockProblem]:
-    """Every problem of one level, one per order-free key, in a fixed order."""
+@lru_cache(maxsize=None)
+def _level_of_split(n_steps: int, width: int, want_eval: bool) -> tuple[LockProblem, ...]:
+    """Every problem of one level in one split, one per order-free key, in a
+    fixed order (cached: evaluation splits are loaded by every notebook)."""
     from itertools import combinations_with_replacement, product
 
     values = ["".join(d) for d in product("0123456789", repeat=width)]
     turns = [sign + v for v in values for sign in "+-"]
-    return [LockProblem(start, combo) for start in values
-            for combo in combinations_with_replacement(turns, n_steps)]
+    return tuple(p for start in values for combo in combinations_with_replacement(turns, n_steps)
+                 if is_eval_key((p := LockProblem(start, combo)).key()) == want_eval)
 
 
 def draw_problems(seed: int, split: str, steps: range, per_level: int, width: int) -> list[LockProblem]:
@@ -63,9 +66,9 @@ def draw_problems(seed: int, split: str, steps: range, per_level: int, width: in
     out = []
     for n in steps:
         if (10 ** width) * (2 * 10 ** width) ** n <= ENUMERATE_LIMIT:
-            pool = [p for p in _all_problems(n, width) if is_eval_key(p.key()) == want_eval]
             # Turns in a random order, as drawn problems have them.
-            pool = [LockProblem(p.start, tuple(rng.sample(p.turns, len(p.turns)))) for p in pool]
+            pool = [LockProblem(p.start, tuple(rng.sample(p.turns, len(p.turns))))
+                    for p in _level_of_split(n, width, want_eval)]
             out.extend(rng.sample(pool, min(per_level, len(pool))))
             continue
         seen: set[str] = set()
