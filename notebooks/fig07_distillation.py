@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -14,7 +16,7 @@
 # %% [markdown]
 # # Figure 7: distillation vs RL
 #
-# **Claim tested:** Distillation from a stronger teacher, unlike RL, expands the base model's reasoning boundary.
+# **Claim tested:** Distillation, unlike RL, expands the base model's reach: at the largest k the distilled model's pass@k is above the base's, the RL model's is not.
 #
 # The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
 # (`params/default/fig07_distillation.yaml`). Other parameter sets: `params/paper/fig07_distillation.yaml` (the paper's models and scale,
@@ -42,7 +44,7 @@ organism_seed = 0
 bootstrap = 1000
 
 # %%
-from rlboundary import figures, plots, report
+from rlboundary import figures, plots, report, verdicts
 from rlboundary.params import notebook_params
 
 params = notebook_params("fig07_distillation", globals())  # validates the cell above (types, allowed values)
@@ -66,14 +68,25 @@ fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons,
 plots.save_figure(fig, "passk_distillation")
 
 # %% [markdown]
-# ## Each model against the base: crossover k and ΔSE
+# ## Each model against the base: paired difference at the largest k, crossings and ΔSE@k
+# `diff_at_k` is base − model pass@k at k_max with its paired bootstrap CI.
 
 # %%
 study.comparisons
 
 # %% [markdown]
+# ## Verdict
+# Is the distilled model's pass@k at the largest k above the base's while the RL model's is not?
+# The rule (its text is printed below the verdict) is `rlboundary.verdicts.distillation_expands_unlike_rl`, written before any
+# result was seen; the verdict follows from the numbers above, whichever way they fall.
+
+# %%
+verdict = verdicts.distillation_expands_unlike_rl(study.comparisons)
+verdict
+
+# %% [markdown]
 # ## Headline numbers
 
 # %%
-report.record_headlines("fig07_distillation", study.headline)
+report.record_headlines("fig07_distillation", study.headline, note=study.note, verdict=verdict)
 study.headline

@@ -119,6 +119,8 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
     ],
     "horizon": [
         Field("horizon_ks", "list[int]", [1, 8], "the k values whose horizon (50 % point) is fitted"),
+        Field("horizon_chance", "float", 0.1, "chance of guessing an answer in one try: the fit's floor at k is "
+              "1 - (1 - chance)^k (organism answers are one digit: 0.1; 0 for no floor)"),
     ],
 }
 
@@ -333,6 +335,9 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
     for key in ("base_model", "rl_model", "scoring_model"):
         if p.get(key) is not None and p[key] not in names:
             raise UserError(f"{at} {key}='{p[key]}' is not one of the models.", f"use one of: {', '.join(names)}.")
+    if not 0 <= p.get("horizon_chance", 0.0) < 1:
+        raise UserError(f"{at} horizon_chance={p['horizon_chance']} is outside [0, 1).",
+                        "use the chance of guessing the answer in one try, e.g. 0.1 for one digit.")
     for k in p.get("horizon_ks", []):
         if not 1 <= k <= p["n"]:
             raise UserError(f"{at} horizon_ks contains {k}, outside 1..n={p['n']}.", "use k values up to n.")

@@ -102,7 +102,10 @@ def passk_curves(curves: pd.DataFrame, roles: Mapping[str, str], crossovers: pd.
     """pass@k vs k, one panel per benchmark, CI bands, crossover k marked.
 
     `curves`: model, benchmark, k, pass_at_k, ci_low, ci_high (metrics.pass_at_k_curve).
-    `roles`: model name -> role (colour). `crossovers`: metrics.crossover rows."""
+    `roles`: model name -> role (colour). `crossovers`: metrics.crossover rows.
+    No curves (a study that did not run, e.g. code without a code model): no figure, None."""
+    if curves.empty:
+        return None
     benchmarks = list(dict.fromkeys(curves["benchmark"]))
     styles = model_styles({m: roles[m] for m in dict.fromkeys(curves["model"])})
     fig, axes = _grid(len(benchmarks), ncols)
@@ -279,8 +282,9 @@ def horizon_curves(points: pd.DataFrame, fits: pd.DataFrame, roles: Mapping[str,
     """pass@k vs number of steps with the fitted logistic and its 50 % horizon, one panel per k.
 
     `points`: model, k, n_steps, pass_at_k, ci_low, ci_high (means per step count).
-    `fits`: model, k, h50, scale, ci_low, ci_high, extrapolated (horizon.horizon_fit rows)."""
-    from .horizon import logistic
+    `fits`: model, k, h50, scale, floor, ci_low, ci_high, extrapolated (horizon.horizon_fit rows).
+    The fitted curve decays to its chance floor (grey dashed line: what guessing alone scores)."""
+    from .horizon import logistic, with_floor
 
     ks = sorted(points["k"].unique())
     styles = model_styles({m: roles[m] for m in dict.fromkeys(points["model"])})
@@ -295,10 +299,15 @@ def horizon_curves(points: pd.DataFrame, fits: pd.DataFrame, roles: Mapping[str,
             fit = fits[(fits["model"] == model) & (fits["k"] == k)]
             if len(fit):
                 f = fit.iloc[0]
-                ax.plot(grid, logistic(grid, f["h50"], f["scale"]), color=st["color"], ls=st["linestyle"], lw=1.2)
+                floor = float(f.get("floor", 0.0))
+                ax.plot(grid, with_floor(logistic(grid, f["h50"], f["scale"]), floor), color=st["color"],
+                        ls=st["linestyle"], lw=1.2)
                 if not f["extrapolated"]:
                     ax.axvline(f["h50"], color=st["color"], ls=":", lw=1)
-        ax.axhline(0.5, color="#999999", lw=0.8)
+        floors = fits.loc[fits["k"] == k, "floor"] if "floor" in fits else pd.Series([0.0])
+        if len(floors) and floors.iloc[0] > 0:
+            ax.axhline(floors.iloc[0], color="#999999", ls="--", lw=0.8)
+            ax.annotate("chance", (grid[0], floors.iloc[0]), fontsize=7, va="bottom", color="#777777")
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("reasoning steps")
         ax.set_ylabel(f"pass@{k}")
@@ -359,9 +368,14 @@ def figures_dir() -> Path:
 
 
 def save_figure(fig, name: str) -> dict[str, Path]:
-    """Write `fig` as <figures_dir>/<name>.png and .pdf; return both paths."""
+    """Write `fig` as <figures_dir>/<name>.png and .pdf; return both paths.
+
+    `fig=None` (a study that did not run) writes nothing and returns {}; the
+    report accepts a notebook without figures only when its verdict is "not run"."""
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"figure name {name!r} must be a plain file stem")
+    if fig is None:
+        return {}
     out = figures_dir()
     out.mkdir(parents=True, exist_ok=True)
     paths = {"png": out / f"{name}.png", "pdf": out / f"{name}.pdf"}
