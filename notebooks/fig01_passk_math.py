@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Figures 1-2: pass@k on math, base vs RL
 #
-# **Claim tested:** At the largest k sampled, the base model's pass@k is higher than the RL model's (RL wins at small k, the base overtakes it as k grows).
+# **Claim tested:** At the largest k sampled, the base model's pass@k is higher than the RL model's.
 #
 # The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
 # (`params/default/fig01_passk_math.yaml`). Other parameter sets: `params/paper/fig01_passk_math.yaml` (the paper's models and scale,

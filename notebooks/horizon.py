@@ -63,7 +63,8 @@ plots.save_figure(fig, "horizon")
 
 # %% [markdown]
 # ## Fits
-# `extrapolated` = the 50 % point lies outside the steps tried (beyond them when success stays above 50 %).
+# `floor`: the chance floor at that k; `extrapolated` = the 50 % point lies outside the steps tried (beyond them when
+# success stays above the halfway point between the floor and 1 at every length tried).
 
 # %%
 study.fits

@@ -261,8 +261,7 @@ def code_passk_study(params: Params) -> PasskStudy:
     report shows "not run" instead of a figure."""
     kinds = {b: benchmark(params, b).kind for b in params.benchmarks}
     if "code" not in kinds.values():
-        empty = pd.DataFrame()
-        return PasskStudy(empty, empty, empty, empty,
+        return PasskStudy(pd.DataFrame(columns=metrics.COUNT_COLUMNS), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
                           not_run=f"not run: needs a code model (no code benchmark among {', '.join(kinds)}; "
                                   "params/paper/fig03_passk_code.yaml runs code models on HumanEval/MBPP+)")
     non_code = [b for b, kind in kinds.items() if kind != "code"]
@@ -336,7 +335,14 @@ def algorithm_study(params: Params) -> AlgorithmStudy:
     if not rl:
         raise UserError("no model with role rl.", "list the RL checkpoints with `role: rl` (and `algorithm:`, `step:`).")
     base = params.base_of(rl[0])["name"]
-    rows = _pooled(counts(verdicts(params, [base, *[m["name"] for m in rl]])))
+    return algorithms_from_counts(params, counts(verdicts(params, [base, *[m["name"] for m in rl]])))
+
+
+def algorithms_from_counts(params: Params, count_rows: pd.DataFrame) -> AlgorithmStudy:
+    """`algorithm_study` from counts already in hand (benchmarks pooled here)."""
+    rl = [m for m in params.models if m["role"] == "rl"]
+    base = params.base_of(rl[0])["name"]
+    rows = _pooled(count_rows)
     k = headline_k(params, int(rows["n"].min()))
     base_rows = rows[rows["model"] == base]
     base_top = float(metrics.pass_at_k_curve(base_rows, ks=[k], n_boot=0)["pass_at_k"].iloc[0])
@@ -576,7 +582,7 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     settings = sampling_settings(params, bench_name)
     store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
                        data_dir=params.data_dir, limit=params.limit, progress=False)
-    rows = store.samples(columns=["problem_id", "sample_idx", "text"])
+    rows = store.samples(columns=["problem_id", "sample_idx", "text", "token_ids"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 
 
@@ -659,7 +665,9 @@ def _ppl_cache_path(params: Params, bench_name: str, spec, jobs) -> Path:
 
     from .paths import cache_dir
 
+    # "response_ids": how response tokens are chosen (stored generated ids where they match); a change re-scores.
     ident = {"benchmark": bench_name, "limit": params.limit, "scorer": [spec.name, spec.path, spec.template],
+             "response_ids": "stored-if-exact-v1",
              "min_copy": params.copy_min_tokens, "backend": params.backend,
              "sources": [[m["name"] if m else "ground truth",
                           hashlib.sha256(pd.util.hash_pandas_object(rows[["problem_id", "sample_idx", "text"]],

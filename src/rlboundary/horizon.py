@@ -61,9 +61,10 @@ class HorizonFit:
         """The horizon as a reader should see it: a number only inside the range tried."""
         if self.status == "inside":
             return f"{self.h50:.2f} [{self.ci_low:.2f}, {self.ci_high:.2f}]"
+        level = "50 %" if self.floor == 0 else f"{(1 + self.floor) / 2:.0%} (halfway from chance to 1)"
         if self.status == "beyond":
-            return f"> {self.max_steps:g} (above 50 % at every length tried)"
-        return f"< {self.min_steps:g} (below 50 % at every length tried)"
+            return f"> {self.max_steps:g} (above {level} at every length tried)"
+        return f"< {self.min_steps:g} (below {level} at every length tried)"
 
     def as_dict(self) -> dict:
         d = asdict(self)

@@ -40,8 +40,7 @@ VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_RUN)
 
 # The claim each notebook tests, stated as the proposition its rule decides.
 CLAIMS = {
-    "fig01_passk_math": "At the largest k sampled, the base model's pass@k is higher than the RL model's "
-                        "(RL wins at small k, the base overtakes it as k grows).",
+    "fig01_passk_math": "At the largest k sampled, the base model's pass@k is higher than the RL model's.",
     "fig03_passk_code": "On code with executed tests, too, the base model's pass@k at the largest k sampled "
                         "is higher than the RL model's.",
     "fig05_accuracy_and_coverage": "The problems RL solves are (nearly) a subset of the base model's: "
@@ -178,11 +177,14 @@ def base_ahead_at_large_k(comparisons, notebook: str = "fig01_passk_math") -> Ve
     return _decide(notebook, base_ahead_at_large_k, numbers, "no RL model compared with a base model")
 
 
-def base_ahead_at_large_k_on_code(comparisons) -> Verdict:
+def base_ahead_at_large_k_on_code(comparisons, not_run_reason: str = "") -> Verdict:
     """The rule of Figures 1-2 on code benchmarks (executed tests): for each RL model and code
     benchmark, the paired difference base − RL pass@k at the largest k with its paired-bootstrap
     CI; supported if above 0, contradicted if below 0, inconclusive if it holds 0; the claim's
-    verdict is the comparisons' when they all agree, else inconclusive."""
+    verdict is the comparisons' when they all agree, else inconclusive. Not run (no verdict)
+    when the parameters hold no code benchmark."""
+    if not_run_reason:
+        return not_run("fig03_passk_code", not_run_reason)
     v = base_ahead_at_large_k(comparisons, notebook="fig03_passk_code")
     return Verdict(v.claim, v.verdict, v.reason, rule_text(base_ahead_at_large_k_on_code), v.numbers)
 
