@@ -30,7 +30,7 @@ from .errors import UserError
 from .paths import PARAMS_DIR
 
 # Model roles, one colour each in every figure (plots.ROLE_COLORS).
-ROLES = ("base", "rl", "instruct", "teacher", "distilled")
+ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
 TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code")
 BACKENDS = ("vllm", "hf", "ray")

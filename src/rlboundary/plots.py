@@ -32,6 +32,7 @@ ROLE_COLORS = {
     "instruct": "#029e73",
     "teacher": "#cc78bc",
     "distilled": "#ca9161",
+    "rft": "#56b4e9",
 }
 # RL algorithms (Figure 8): warm shades, distinct from the role colours.
 ALGORITHM_COLORS = {
@@ -267,6 +268,30 @@ def training_step_curves(steps: pd.DataFrame, k_label: str = "pass@k", title: st
     ax.set_xticks(sorted(steps["step"].unique()))
     ax.set_xlabel("RL training step")
     ax.set_ylabel("pass rate")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=7, ncols=2)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def reward_curves(curves: pd.DataFrame, window: int = 10, title: str | None = None):
+    """RL training reward vs step, one colour per algorithm: all prompts (thin) and
+    frontier-level prompts (thick), each a running mean over `window` steps; a mark
+    where training stopped. `curves`: algorithm, step, reward, frontier_reward, stopped."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for algorithm, g in curves.groupby("algorithm", sort=False):
+        g = g.sort_values("step")
+        c = algorithm_color(algorithm)
+        smooth = g[["reward", "frontier_reward"]].rolling(window, min_periods=1).mean()
+        ax.plot(g["step"], smooth["reward"], "-", color=c, lw=0.8, alpha=0.6, label=f"{algorithm}: all prompts")
+        ax.plot(g["step"], smooth["frontier_reward"], "-", color=c, lw=2, label=f"{algorithm}: frontier level")
+        ax.plot(g["step"].iloc[-1], smooth["frontier_reward"].iloc[-1], "o", color=c, ms=5)
+    ax.set_xlabel("RL training step")
+    ax.set_ylabel(f"training reward (running mean, {window} steps)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, ncols=2)
     if title:
