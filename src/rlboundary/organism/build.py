@@ -135,7 +135,7 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
     common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device,
               "base": {"train": p.base_train, "shape": p.base_shape, "exposure": p.exposure}}
     frontier = {"range": p.frontier_range, "problems": p.frontier_problems, "n": p.frontier_n,
-                "share": p.frontier_share}
+                "share": p.frontier_share, "candidates": p.frontier_candidates()}
     per_stage = {
         "base": {},
         "frontier": {"frontier": frontier},

@@ -115,6 +115,7 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
 
 
 REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "distilled-matched", "distilled")
+# (those a build has; the default build trains GRPO and RLOO)
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,

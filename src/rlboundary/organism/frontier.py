@@ -5,11 +5,11 @@ base's reach is neither full nor empty: if the base already solves every
 problem of a level with some valid trace (luck-free pass@k = 1), no
 training can extend it there; if it never writes a valid trace, an
 outcome reward can only reinforce lucky guesses. So after pretraining, the
-base is measured on *training-split* problems of each candidate level (the
-rare longer chains of its pretraining, `Preset.exposure`), and the
+base is measured on *training-split* problems of every level it trained on
+(its main range and the rare longer chains, `Preset.exposure`), and the
 frontier is chosen by a rule fixed before any evaluation:
 
-    frontier = the candidate level whose luck-free pass@k (k = frontier_n)
+    frontier = the trained level whose luck-free pass@k (k = frontier_n)
     lies in `frontier_range` (default 5-50 %), the one closest to the
     middle of the range; if none does, the candidate closest to the range,
     flagged `in_range: false` (reported, never hidden).

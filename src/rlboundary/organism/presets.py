@@ -44,10 +44,10 @@ class Preset:
     rl: RLSettings
     rl_algorithms: tuple[str, ...] = ("grpo", "dr_grpo", "rloo")
     device: str = "cpu"
-    # Rare longer chains in the base's pretraining: ((level, share of batches), ...).
-    # They are the candidates for the frontier level (`frontier.py`).
+    # Rare longer chains in the base's pretraining: ((level, share of batches), ...),
+    # meant to give the base a frontier (partial reach) above its main range (`frontier.py`).
     exposure: tuple[tuple[int, float], ...] = ()
-    # The frontier is the candidate level whose luck-free pass@k (k = frontier_n) on
+    # The frontier is the trained level whose luck-free pass@k (k = frontier_n) on
     # training-split problems lies in this range (closest to its middle).
     frontier_range: tuple[float, float] = (0.05, 0.5)
     frontier_problems: int = 16  # training-split problems per candidate level
@@ -62,13 +62,14 @@ class Preset:
 
     @property
     def longest_trained(self) -> int:
-        """The longest chain any model of the build ever trains on."""
+        """The longest chain in the base's pretraining."""
         return max([self.max_steps] + [level for level, _ in self.exposure])
 
     @property
     def unseen_level(self) -> int:
-        """One turn longer than anything any model trained on."""
-        return self.longest_trained + 1
+        """One turn longer than anything any model may train on (the highest
+        possible frontier, which post-training may use, is longest_trained + 1)."""
+        return self.longest_trained + 2
 
     @property
     def eval_steps(self) -> range:
@@ -76,11 +77,15 @@ class Preset:
 
     @property
     def teacher_reach(self) -> int:
-        """The stronger teacher trains on clean traces of every level up to here."""
-        return self.longest_trained
+        """The stronger teacher trains on clean traces of every level up to the
+        highest possible frontier."""
+        return self.longest_trained + 1
 
     def frontier_candidates(self) -> list[int]:
-        return sorted(level for level, _ in self.exposure) or [self.max_steps]
+        """Every level the base trained on, and one more: a base that learned less
+        than planned (pretraining is abrupt and seed-dependent) has its frontier lower
+        down, one that generalises past its longest chains has it beyond them."""
+        return list(range(1, self.longest_trained + 2))
 
     def max_completion_tokens(self) -> int:
         """Longest clean trace any sampler asks for (evaluation or training
@@ -120,7 +125,7 @@ def _default() -> Preset:
         # 5- and 6-turn chains are rare in pretraining: the frontier candidates. Which one
         # is the frontier is measured on training problems after pretraining (frontier.py).
         exposure=((5, 0.05), (6, 0.02)),
-        eval_per_level=16,  # one-turn problems: only 6 exist in the evaluation bucket, all are used
+        eval_per_level=12,  # one-turn problems: only 6 exist in the evaluation bucket, all are used
         base_shape=dict(hidden_size=128, num_layers=4, num_heads=4),
         teacher_shape=dict(extra_layers=2),  # teachers: the base grown to 6 layers, then trained on clean traces
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),
@@ -133,6 +138,8 @@ def _default() -> Preset:
         rft_samples=8,
         rl=RLSettings(steps=240, min_steps=60, plateau_window=30, prompts_per_step=8, num_generations=8,
                       learning_rate=1e-4, max_completion_length=56, save_every=60, n_train_problems=4096),
+        # Two objectives in the default build (the CPU budget); the atlas compares more.
+        rl_algorithms=("grpo", "rloo"),
     )
 
 
