@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from rlboundary.organism.frontier import choose_frontier, training_problems
-from rlboundary.organism.reach import bootstrap_seeds_problems, decide, per_problem, reach_table
+from rlboundary.organism.reach import bootstrap_seeds_problems, decide, paper_claim, per_problem, reach_table
 from rlboundary.organism.rl import RLSettings, plateaued
 from rlboundary.organism.splits import draw_problem
 from rlboundary.organism.task import (LockProblem, apply_turn, check_trace, format_step, make_problem,
@@ -181,3 +181,10 @@ def test_bootstrap_over_seeds_and_problems():
     _, lo_d, hi_d = bootstrap_seeds_problems(disagree, n_boot=1000)
     assert hi_d - lo_d > 2 * (hi_a - lo_a)
     assert decide(0.01, 0.2) == "extends" and decide(-0.2, -0.01) == "narrows" and decide(-0.1, 0.1) == "no change detected"
+
+
+def test_paper_claim_rule_gives_each_outcome():
+    assert paper_claim(0.02, 0.3) == "contradicted"
+    assert paper_claim(-0.1, 0.04) == "supported"  # within the equivalence margin
+    assert paper_claim(-0.3, -0.1) == "supported"  # RL narrows reach
+    assert paper_claim(-0.05, 0.2) == "inconclusive"  # too wide to tell

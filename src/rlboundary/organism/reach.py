@@ -19,6 +19,12 @@ seen, and applied by code, never by hand):
   when its upper end is < 0, "no change detected" otherwise. With one seed
   the CI covers problems only, and the verdict says so.
 
+The paper's claim ("RL does not extend the base's reach"), per RL algorithm
+at the frontier: contradicted if the verdict is "extends"; supported if the
+CI's upper end is below +EQUIVALENCE_MARGIN (RL adds at most 5 points of
+luck-free reach; "no change detected" alone is absence of evidence);
+inconclusive otherwise (`paper_claim`).
+
 Every post-trained model (each RL algorithm, RFT, both distillations) is
 judged by the same rule against the same base. When builds disagree on
 the frontier level (it is measured per seed), each seed's own frontier is
@@ -34,6 +40,7 @@ import pandas as pd
 
 N_BOOT = 2000
 VERDICTS = ("extends", "narrows", "no change detected")
+EQUIVALENCE_MARGIN = 0.05
 
 
 def per_problem(rows: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -83,6 +90,15 @@ def decide(ci_low: float, ci_high: float) -> str:
     if ci_high < 0:
         return "narrows"
     return "no change detected"
+
+
+def paper_claim(ci_low: float, ci_high: float) -> str:
+    """The paper's claim for one RL model at the frontier, from its CI of (RL - base)."""
+    if ci_low > 0:
+        return "contradicted"
+    if ci_high < EQUIVALENCE_MARGIN:
+        return "supported"
+    return "inconclusive"
 
 
 def _per_seed(table: pd.DataFrame, model: str, column: str, level: int, baseline: str | None) -> list[np.ndarray]:
