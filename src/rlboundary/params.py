@@ -120,6 +120,9 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
     "horizon": [
         Field("horizon_ks", "list[int]", [1, 8], "the k values whose horizon (50 % point) is fitted"),
     ],
+    "organism_reach": [
+        Field("organism_seeds", "list[int]", [0], "organism builds compared (CIs over seeds and problems)"),
+    ],
 }
 
 NOTEBOOKS = tuple(NOTEBOOK_FIELDS)

@@ -165,7 +165,12 @@ def format_reach(result: dict) -> str:
     for _, r in result["reach"].iterrows():
         d_n = f"{r.d_lf_pass_at_n:+.3f} [{r.d_lf_pass_at_n_lo:+.3f},{r.d_lf_pass_at_n_hi:+.3f}]"
         d_1 = f"{r.d_lf_pass_at_1:+.3f} [{r.d_lf_pass_at_1_lo:+.3f},{r.d_lf_pass_at_1_hi:+.3f}]"
-        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{d_1:<26}{r.verdict}")
+        claim = f"  (paper's claim: {r.paper_claim})" if r.paper_claim else ""
+        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{d_1:<26}{r.verdict}{claim}")
+    from .reach import overall_paper_claim
+
+    lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm: "
+                 f"{overall_paper_claim(result['reach'])}")
     return "\n".join(lines)
 
 

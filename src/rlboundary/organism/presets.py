@@ -125,7 +125,7 @@ def _default() -> Preset:
         # 5- and 6-turn chains are rare in pretraining: the frontier candidates. Which one
         # is the frontier is measured on training problems after pretraining (frontier.py).
         exposure=((5, 0.05), (6, 0.02)),
-        eval_per_level=12,  # one-turn problems: only 6 exist in the evaluation bucket, all are used
+        eval_per_level=8,  # 6 one-turn problems exist in the evaluation bucket: all are used (62 problems in all)
         base_shape=dict(hidden_size=128, num_layers=4, num_heads=4),
         teacher_shape=dict(extra_layers=2),  # teachers: the base grown to 6 layers, then trained on clean traces
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),

@@ -150,7 +150,66 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
                 m, lo, hi = bootstrap_seeds_problems(_per_seed(e, model, col, 0, base), n_boot)
                 rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
             rec["verdict"] = decide(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
+            rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
+                                  if model.startswith("rl-") and endpoint == "frontier" else "")
             if rec["seeds"] < 2:
                 rec["verdict"] += " (one seed: CI over problems only)"
             out.append(rec)
     return pd.DataFrame(out)
+
+
+def overall_paper_claim(reach: pd.DataFrame) -> str:
+    """Over every RL algorithm: contradicted if any is, supported if all are, else inconclusive."""
+    claims = [c for c in reach.get("paper_claim", []) if c]
+    if not claims:
+        return "not run"
+    if "contradicted" in claims:
+        return "contradicted"
+    return "supported" if all(c == "supported" for c in claims) else "inconclusive"
+
+
+def frontier_table(preset: str, seeds) -> pd.DataFrame:
+    """Per seed: the frontier level the rule chose, whether it was in range, and the
+    measured training-split reach (base per level; both teachers at the frontier)."""
+    from .build import ensure_organism
+
+    rows = []
+    for s in seeds:
+        m = ensure_organism(preset, s).manifest
+        f = m["frontier"]
+        teachers = {e["name"]: e.get("frontier_reach", {}).get("luck_free_pass_at_n")
+                    for e in m["models"] if e["role"] == "teacher"}
+        rows.append({"seed": s, "frontier": f["frontier"], "in_range": f["in_range"],
+                     **{f"base lf@n level {k}": v["luck_free_pass_at_n"] for k, v in f["base_reach"].items()},
+                     **{f"{name} lf@n at frontier": v for name, v in teachers.items()}})
+    return pd.DataFrame(rows)
+
+
+CLAIM = ("RL does not extend the base model's valid reach: at the frontier level an RL model solves, with a "
+         "fully valid trace, at most 5 points more problems than its base (luck-free pass@n).")
+
+
+def reach_study(params) -> dict:
+    """Everything the organism_reach notebook shows, with its computed verdict."""
+    from .. import verdicts
+    from .evaluate import evaluate_seeds
+
+    names = [str(m["path"]).split(":", 1)[1] for m in params.models]
+    seeds = tuple(params.organism_seeds)
+    result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None)
+    r = result["reach"]
+    rl = r[r["paper_claim"] != ""]
+    numbers = [{"what": f"{row.model} − base, luck-free pass@{result['n']} at the frontier",
+                "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo, "ci_high": row.d_lf_pass_at_n_hi,
+                "verdict": row.paper_claim} for row in rl.itertuples()]
+    overall = overall_paper_claim(r)
+    reason = "; ".join(f"{n['what'].split(' ')[0]}: {n['verdict']}" for n in numbers) or "no RL model listed"
+    verdict = verdicts.Verdict(claim=CLAIM, verdict=overall, reason=reason,
+                               rule=" ".join((paper_claim.__doc__ or "").split()) + " " +
+                               " ".join((overall_paper_claim.__doc__ or "").split()) +
+                               f" CIs: hierarchical bootstrap over {len(seeds)} seed(s) and problems.",
+                               numbers=numbers)
+    headline = r[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi",
+                  "d_lf_pass_at_1", "verdict", "paper_claim"]].round(3)
+    return {**result, "verdict": verdict, "headline": headline,
+            "frontier_table": frontier_table(params.organism_preset, seeds)}
