@@ -266,8 +266,13 @@ def training_step_curves(steps: pd.DataFrame, k_label: str = "pass@k", title: st
         ax.fill_between(g["step"], g["pass_at_1_low"], g["pass_at_1_high"], color=c, alpha=0.15, lw=0)
         ax.fill_between(g["step"], g["pass_at_k_low"], g["pass_at_k_high"], color=c, alpha=0.15, lw=0)
     ax.set_xticks(sorted(steps["step"].unique()))
+    return _finish_step_axes(fig, ax, "pass rate", title)
+
+
+def _finish_step_axes(fig, ax, ylabel: str, title: str | None):
+    """Shared finish of the per-training-step plots: labels, 0-1 scale, legend."""
     ax.set_xlabel("RL training step")
-    ax.set_ylabel("pass rate")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, ncols=2)
     if title:
@@ -290,14 +295,7 @@ def reward_curves(curves: pd.DataFrame, window: int = 10, title: str | None = No
         ax.plot(g["step"], smooth["reward"], "-", color=c, lw=0.8, alpha=0.6, label=f"{algorithm}: all prompts")
         ax.plot(g["step"], smooth["frontier_reward"], "-", color=c, lw=2, label=f"{algorithm}: frontier level")
         ax.plot(g["step"].iloc[-1], smooth["frontier_reward"].iloc[-1], "o", color=c, ms=5)
-    ax.set_xlabel("RL training step")
-    ax.set_ylabel(f"training reward (running mean, {window} steps)")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, ncols=2)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _finish_step_axes(fig, ax, f"training reward (running mean, {window} steps)", title)
 
 
 def reach_levels(levels: pd.DataFrame, n: int, frontier: Mapping[int, int], unseen: int, title: str | None = None):
