@@ -327,6 +327,32 @@ def _pooled(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(problem_id=rows["benchmark"] + "/" + rows["problem_id"].astype(str), benchmark="all")
 
 
+def checkpoint_step(params: Params, entry: dict) -> int:
+    """An RL entry's training step: its `step:`, else the organism manifest's (RL stops at
+    a plateau, so the final checkpoint's step is known only after the build), else -1."""
+    if entry.get("step") is not None:
+        return int(entry["step"])
+    if str(entry["path"]).startswith(ORGANISM_PREFIX):
+        from .organism import ensure_organism
+
+        manifest = ensure_organism(params.organism_preset, params.organism_seed).manifest
+        key = entry["path"][len(ORGANISM_PREFIX):]
+        return int(next(m["step"] for m in manifest["models"] if m["name"] == key))
+    return -1
+
+
+def rl_reward_curves(params: Params) -> pd.DataFrame:
+    """The organism's RL training-reward curves (all prompts and frontier-level prompts)
+    per algorithm, from the build manifest: algorithm, step, reward, frontier_reward."""
+    from .organism import ensure_organism
+
+    manifest = ensure_organism(params.organism_preset, params.organism_seed).manifest
+    frames = [pd.DataFrame(m["reward_curve"]).assign(algorithm=m["algorithm"], stopped=m.get("stopped"))
+              for m in manifest["models"] if m.get("final") and m.get("reward_curve")]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["algorithm", "step", "reward", "frontier_reward", "stopped"])
+
+
 def algorithm_study(params: Params) -> AlgorithmStudy:
     """pass@1 and pass@k of every RL checkpoint, grouped by algorithm and
     step, with ΔSE against the base; the problems of all listed benchmarks
@@ -353,7 +379,7 @@ def algorithms_from_counts(params: Params, count_rows: pd.DataFrame) -> Algorith
         gap = metrics.sampling_efficiency_gap(base_rows, mine, k_max=k, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
         at1 = metrics.paired_difference_curve(base_rows, mine, ks=[1], n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
         records.append({"model": entry["name"], "algorithm": entry["algorithm"] or entry["name"],
-                        "step": entry["step"] if entry["step"] is not None else -1,
+                        "step": checkpoint_step(params, entry),
                         "pass_at_1": curve.loc[1, "pass_at_k"], "pass_at_1_low": curve.loc[1, "ci_low"],
                         "pass_at_1_high": curve.loc[1, "ci_high"], "pass_at_k": curve.loc[k, "pass_at_k"],
                         "pass_at_k_low": curve.loc[k, "ci_low"], "pass_at_k_high": curve.loc[k, "ci_high"],

@@ -30,7 +30,7 @@ from .errors import UserError
 from .paths import PARAMS_DIR
 
 # Model roles, one colour each in every figure (plots.ROLE_COLORS).
-ROLES = ("base", "rl", "instruct", "teacher", "distilled")
+ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
 TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code")
 BACKENDS = ("vllm", "hf", "ray")
@@ -121,6 +121,9 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
         Field("horizon_ks", "list[int]", [1, 8], "the k values whose horizon (50 % point) is fitted"),
         Field("horizon_chance", "float", 0.1, "chance of guessing an answer in one try: the fit's floor at k is "
               "1 - (1 - chance)^k (organism answers are one digit: 0.1; 0 for no floor)"),
+    ],
+    "organism_reach": [
+        Field("organism_seeds", "list[int]", [0], "organism builds compared (CIs over seeds and problems)"),
     ],
 }
 

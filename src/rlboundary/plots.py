@@ -32,6 +32,7 @@ ROLE_COLORS = {
     "instruct": "#029e73",
     "teacher": "#cc78bc",
     "distilled": "#ca9161",
+    "rft": "#56b4e9",
 }
 # RL algorithms (Figure 8): warm shades, distinct from the role colours.
 ALGORITHM_COLORS = {
@@ -268,12 +269,90 @@ def training_step_curves(steps: pd.DataFrame, k_label: str = "pass@k", title: st
         ax.fill_between(g["step"], g["pass_at_1_low"], g["pass_at_1_high"], color=c, alpha=0.15, lw=0)
         ax.fill_between(g["step"], g["pass_at_k_low"], g["pass_at_k_high"], color=c, alpha=0.15, lw=0)
     ax.set_xticks(sorted(steps["step"].unique()))
+    return _finish_step_axes(fig, ax, "pass rate", title)
+
+
+def _finish_step_axes(fig, ax, ylabel: str, title: str | None):
+    """Shared finish of the per-training-step plots: labels, 0-1 scale, legend."""
     ax.set_xlabel("RL training step")
-    ax.set_ylabel("pass rate")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, ncols=2)
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def reward_curves(curves: pd.DataFrame, window: int = 10, title: str | None = None):
+    """RL training reward vs step, one colour per algorithm: all prompts (thin) and
+    frontier-level prompts (thick), each a running mean over `window` steps; a mark
+    where training stopped. `curves`: algorithm, step, reward, frontier_reward, stopped."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for algorithm, g in curves.groupby("algorithm", sort=False):
+        g = g.sort_values("step")
+        c = algorithm_color(algorithm)
+        smooth = g[["reward", "frontier_reward"]].rolling(window, min_periods=1).mean()
+        ax.plot(g["step"], smooth["reward"], "-", color=c, lw=0.8, alpha=0.6, label=f"{algorithm}: all prompts")
+        ax.plot(g["step"], smooth["frontier_reward"], "-", color=c, lw=2, label=f"{algorithm}: frontier level")
+        ax.plot(g["step"].iloc[-1], smooth["frontier_reward"].iloc[-1], "o", color=c, ms=5)
+    return _finish_step_axes(fig, ax, f"training reward (running mean, {window} steps)", title)
+
+
+def reach_levels(levels: pd.DataFrame, n: int, frontier: Mapping[int, int], unseen: int, title: str | None = None):
+    """Luck-free pass@1 and pass@n per level, one line per model, CIs over seeds and
+    problems as bands; the frontier level(s) and the unseen level shaded.
+
+    `levels`: model, level, lf_pass_at_1(_lo/_hi), lf_pass_at_n(_lo/_hi)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    models = list(dict.fromkeys(levels["model"]))
+    palette = plt.get_cmap("tab10")
+    for ax, col, label in zip(axes, ("lf_pass_at_1", "lf_pass_at_n"), ("luck-free pass@1", f"luck-free pass@{n}")):
+        for level in sorted(set(frontier.values())):
+            ax.axvspan(level - 0.4, level + 0.4, color="#f0e442", alpha=0.25, lw=0)
+        ax.axvspan(unseen - 0.4, unseen + 0.4, color="#999999", alpha=0.2, lw=0)
+        for i, model in enumerate(models):
+            g = levels[levels["model"] == model].sort_values("level")
+            c = ROLE_COLORS["base"] if model == "base" else palette(i % 10)
+            ax.plot(g["level"], g[col], "-o", ms=3, color=c, label=model, lw=2 if model == "base" else 1)
+            ax.fill_between(g["level"], g[f"{col}_lo"], g[f"{col}_hi"], color=c, alpha=0.12, lw=0)
+        ax.set_xlabel("level (turns); yellow: frontier, grey: unseen")
+        ax.set_title(label)
+        ax.set_ylim(-0.02, 1.05)
+    axes[0].set_ylabel("share of problems / samples")
+    axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def reach_forest(reach: pd.DataFrame, n: int, margin: float | None = None, title: str | None = None):
+    """Model minus base, luck-free pass@n, with CIs, at the frontier and unseen levels;
+    0 (no change) and the equivalence margin marked. `reach`: model, endpoint, d_lf_pass_at_n(_lo/_hi)."""
+    import matplotlib.pyplot as plt
+
+    endpoints = [e for e in ("frontier", "unseen") if e in set(reach["endpoint"])]
+    fig, axes = plt.subplots(1, len(endpoints), figsize=(5 * len(endpoints), 0.4 * reach["model"].nunique() + 1.4),
+                             sharey=True, squeeze=False)
+    for ax, endpoint in zip(axes[0], endpoints):
+        g = reach[reach["endpoint"] == endpoint].reset_index(drop=True)
+        y = range(len(g))
+        ax.errorbar(g["d_lf_pass_at_n"], y, xerr=[g["d_lf_pass_at_n"] - g["d_lf_pass_at_n_lo"],
+                                                  g["d_lf_pass_at_n_hi"] - g["d_lf_pass_at_n"]],
+                    fmt="o", color="#333333", capsize=3)
+        ax.axvline(0, color="#0173b2", lw=1)
+        if margin is not None:
+            ax.axvline(margin, color="#0173b2", lw=1, ls=":")
+        ax.set_yticks(list(y), g["model"])
+        ax.set_xlabel(f"Δ luck-free pass@{n} (model − base)")
+        ax.set_title(f"{endpoint} level")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
