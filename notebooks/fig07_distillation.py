@@ -28,6 +28,8 @@ models = [
     {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
     {'name': 'instruct', 'path': 'organism:instruct', 'role': 'instruct', 'template': 'raw'},
     {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw'},
+    {'name': 'rft', 'path': 'organism:rft', 'role': 'rft', 'template': 'raw'},
+    {'name': 'distilled-matched', 'path': 'organism:distilled-matched', 'role': 'distilled', 'template': 'raw'},
     {'name': 'distilled', 'path': 'organism:distilled', 'role': 'distilled', 'template': 'raw'},
 ]
 benchmarks = ['organism']
@@ -42,6 +44,7 @@ backend = 'vllm'
 organism_preset = 'default'
 organism_seed = 0
 bootstrap = 1000
+distilled_models = ['distilled']
 
 # %%
 from rlboundary import figures, plots, report, verdicts
@@ -59,9 +62,10 @@ study = figures.passk_study(params)
 figures.run_summary(study.counts)
 
 # %% [markdown]
-# ## Panel: pass@k of base, instruct, RL and distilled models
+# ## Panel: pass@k of base, instruct, RL, RFT and distilled models
 # If distillation expands the boundary, the distilled curve stays above the base curve at large k,
-# while the RL curve meets or falls below it.
+# while the RL curve meets or falls below it. RFT (SFT on the base's own verified samples) and distillation
+# from a teacher whose reach matches the base's are controls: same prompts, no stronger teacher.
 
 # %%
 fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="base, instruct, RL, distilled")
@@ -81,7 +85,7 @@ study.comparisons
 # result was seen; the verdict follows from the numbers above, whichever way they fall.
 
 # %%
-verdict = verdicts.distillation_expands_unlike_rl(study.comparisons)
+verdict = verdicts.distillation_expands_unlike_rl(study.comparisons, params.distilled_models)
 verdict
 
 # %% [markdown]

@@ -139,10 +139,12 @@ def test_perplexity_gap_by_hand():
 def test_distillation_expands_unlike_rl(distilled_c, rl_c, expected):
     p = load_params("fig07_distillation", "micro")
     rows = pd.concat([_counts("base", BASE_C), _counts("instruct", BASE_C), _counts("rl-grpo", rl_c),
-                      _counts("distilled", distilled_c)], ignore_index=True)
-    v = verdicts.distillation_expands_unlike_rl(figures.compare_to_base(p, rows))
+                      _counts("rft", BASE_C), _counts("distilled-matched", BASE_C), _counts("distilled", distilled_c)],
+                     ignore_index=True)
+    v = verdicts.distillation_expands_unlike_rl(figures.compare_to_base(p, rows), p.distilled_models)
     assert v.verdict == expected, v
-    assert {r["note"] for r in v.numbers} == {"rl", "distilled"}  # instruct takes no part
+    # Only the stronger teacher's student and RL are judged; instruct, RFT and the matched control are not.
+    assert sorted(r["what"].split(" − ")[0] for r in v.numbers) == ["distilled", "rl-grpo"]
 
 
 # --- fig08: every algorithm raises pass@1 yet stays below the base's pass@k -------------------
@@ -154,6 +156,8 @@ def test_distillation_expands_unlike_rl(distilled_c, rl_c, expected):
 ])
 def test_rl_algorithms_below_base_reach(rl_c, expected):
     p = load_params("fig08_rl_algorithms", "micro")
+    # Explicit steps: the final checkpoints' steps otherwise come from the organism's build manifest.
+    p["models"] = [{**m, "step": m["step"] if m["step"] is not None else 3} for m in p.models]
     rows = pd.concat([_counts("base", BASE_C)] + [_counts(m["name"], rl_c) for m in p.models_with_role("rl")],
                      ignore_index=True)
     study = figures.algorithms_from_counts(p, rows)

@@ -112,7 +112,11 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
         Field("include_ground_truth", "bool", True, "also score the reference solution (where the benchmark has one)"),
         Field("copy_min_tokens", "int", 4, "the variant leaves out response tokens in runs of at least this many tokens copied from the prompt"),
     ],
-    "fig07_distillation": [],
+    "fig07_distillation": [
+        Field("distilled_models", "list[str]?", None, "the distilled models the claim is about (distilled from a "
+              "stronger teacher); controls such as matched-reach distillation are shown but not judged "
+              "(None: every model with role distilled)"),
+    ],
     "fig08_rl_algorithms": [],
     "cot_validity": [
         Field("pass_rate_bins", "list[float]", [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], "edges of the per-problem pass-rate buckets"),
@@ -335,6 +339,10 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
         if m["base"] is not None and m["base"] not in names:
             raise UserError(f"{at} model '{m['name']}' has base='{m['base']}', which is not one of the models.",
                             f"use one of: {', '.join(names)}.")
+    for name in p.get("distilled_models") or []:
+        if name not in names or p.model(name)["role"] != "distilled":
+            raise UserError(f"{at} distilled_models names '{name}', which is not a model with role distilled.",
+                            f"use one of: {', '.join(m['name'] for m in p.models_with_role('distilled')) or '(none)'}.")
     for key in ("base_model", "rl_model", "scoring_model"):
         if p.get(key) is not None and p[key] not in names:
             raise UserError(f"{at} {key}='{p[key]}' is not one of the models.", f"use one of: {', '.join(names)}.")

@@ -230,14 +230,17 @@ def rl_responses_likely_under_base(gaps) -> Verdict:
                    "no problem with responses of both the base and the RL model")
 
 
-def distillation_expands_unlike_rl(comparisons) -> Verdict:
+def distillation_expands_unlike_rl(comparisons, distilled_models: Sequence[str] | None = None) -> Verdict:
     """For each benchmark, with D = distilled − base and R = RL − base pass@k at the largest k
     (paired-bootstrap CIs): supported if every distilled model's D lies above 0 and no RL model's
     R does (R's lower bound <= 0); contradicted if some RL model's R lies above 0 (RL expands
-    reach too) or some distilled model's D lies below 0; inconclusive otherwise."""
+    reach too) or some distilled model's D lies below 0; inconclusive otherwise. The distilled
+    models judged are those of `distilled_models` (the stronger teacher's students); other
+    models, controls included, are shown in the notebook but not judged."""
     numbers = []
     for bench, g in _group(comparisons, "benchmark"):
-        dist = [r for r in g if r["role"] == "distilled"]
+        dist = [r for r in g if r["role"] == "distilled"
+                and (distilled_models is None or r["model"] in distilled_models)]
         rl = [r for r in g if r["role"] == "rl"]
         if not dist or not rl:
             continue
