@@ -115,9 +115,36 @@ def _ensure_registered(base: str) -> _Entry:
         if base not in _REGISTRY:
             register_benchmark(base, kind, lazy_loader)
         return _REGISTRY[base]
+    imported = _imported_entry(base)
+    if imported is not None:
+        return imported
     raise UserError(
         f"unknown benchmark {base!r}.", f"pick one of: {', '.join(list_benchmarks())}."
     )
+
+
+def _imported_entry(base: str) -> _Entry | None:
+    """An ad-hoc benchmark saved by `rlboundary import` (imports/adhoc.py), if any.
+    Not cached in the registry: the outputs directory may change between calls."""
+    from .imports.adhoc import adhoc_path, load_adhoc_problems
+
+    if not adhoc_path(base).exists():
+        return None
+
+    def load(data_dir=None, variant=None):
+        return load_adhoc_problems(base) or []
+
+    return _Entry("math", load)
+
+
+def is_known_benchmark(name: str) -> bool:
+    """Registered (built-in, lazy) or imported under this name before."""
+    base = name.partition(":")[0]
+    if base in _REGISTRY or base in LAZY_BENCHMARKS:
+        return True
+    from .imports.adhoc import adhoc_path
+
+    return adhoc_path(base).exists()
 
 
 def get_benchmark(name: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Benchmark:
