@@ -201,3 +201,27 @@ def test_registered_benchmark_matched_by_question_text(capsys, _isolated_outputs
     code, out, err = run_cli(capsys, "import", "qwen-math", str(path), "--model", "q2", "--benchmark", "math500",
                              "--data-dir", data)
     assert code == 2 and "match no problem of benchmark 'math500'" in err and "line 4" in err
+
+
+def test_params_name_imported_runs(capsys, _isolated_outputs):
+    """`path: "run:<model>"` models are read from the store, never sampled (params/imported/)."""
+    for model, f in (("base", "counts_base.csv"), ("rl", "counts_rl.csv")):
+        run_cli(capsys, "import", "counts", str(FIXTURES / f), "--model", model, "--benchmark", "fixture_counts")
+    from rlboundary import figures
+    from rlboundary.params import load_params
+    from rlboundary.paths import PARAMS_DIR
+
+    params = load_params("fig01_passk_math", PARAMS_DIR / "imported")
+    study = figures.passk_study(params)
+    table = pd.read_csv(FIXTURES / "counts_base.csv")
+    base = study.curves[(study.curves["model"] == "base") & (study.curves["k"] == 16)]["pass_at_k"].iloc[0]
+    assert abs(base - np.mean([direct_pass_at_k(n, c, 16) for n, c in zip(table["n"], table["c"])])) <= 1e-12
+    assert study.comparisons["crossover"].notna().all()
+    # A run directory works as well as a key; a missing run is one line naming the fix.
+    from rlboundary.errors import UserError
+    from rlboundary.imports.references import resolve_run
+
+    (run,) = [p for p in run_dirs(_isolated_outputs) if p.parent.parent.name == "rl"]
+    assert resolve_run(f"run:{run}", "rl", "fixture_counts", 0) == run
+    with pytest.raises(UserError, match="names no stored run"):
+        resolve_run("run:nobody", "nobody", "fixture_counts", 0)

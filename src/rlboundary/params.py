@@ -34,7 +34,7 @@ ROLES = ("base", "rl", "instruct", "teacher", "distilled")
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
 TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code")
 BACKENDS = ("vllm", "hf", "ray")
-MATH_GRADERS = ("math-verify", "math-equal")
+MATH_GRADERS = ("math-verify", "math-equal", "source")  # source: verdicts imported with a run
 # The parameter sets that ship with the project (directories under params/).
 NAMED_SETS = ("default", "paper", "micro")
 
@@ -56,7 +56,7 @@ MODEL_FIELDS = {
     f.name: f
     for f in [
         Field("name", "str", None, "short label used in run keys and plots (unique)"),
-        Field("path", "str", None, "hub id, local dir, .gguf file, or organism:<model> for the embedded organism"),
+        Field("path", "str", None, "hub id, local dir, .gguf file, organism:<model> for the embedded organism, or run:<run dir or key> for an imported run"),
         Field("role", "str", "base", "which colour and which comparison the model takes part in", ROLES),
         Field("template", "str", "qwen-boxed", "prompt template", TEMPLATES),
         Field("dtype", "str", "auto", "weights dtype passed to the backend"),
