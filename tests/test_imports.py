@@ -225,3 +225,11 @@ def test_params_name_imported_runs(capsys, _isolated_outputs):
     assert resolve_run(f"run:{run}", "rl", "fixture_counts", 0) == run
     with pytest.raises(UserError, match="names no stored run"):
         resolve_run("run:nobody", "nobody", "fixture_counts", 0)
+
+
+def test_store_check_accepts_imported_runs(capsys, _isolated_outputs):
+    run_cli(capsys, "import", "qwen-math", str(FIXTURES / "qwen_math.jsonl"), "--model", "q", "--benchmark", "fixture_math")
+    run_cli(capsys, "import", "counts", str(FIXTURES / "counts_base.csv"), "--model", "b", "--benchmark", "fixture_counts")
+    code, out, err = run_cli(capsys, "check", "--all", "--dry-run")
+    assert code == 0, out + err
+    assert "checked 2 run(s): 2 ok" in out

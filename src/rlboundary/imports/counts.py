@@ -47,7 +47,7 @@ def read(path: Path, options: dict) -> Iterator[SourceProblem]:
         if not 0 <= c <= n:
             raise line_error(path, line, f"c={c} correct out of n={n} samples is impossible.", "c must lie in 0..n.")
         yield SourceProblem(key=key, line=line, metadata={"grouped": True},
-                            samples=[SourceSample(text=None, correct=i < c, sample_idx=i) for i in range(n)])
+                            samples=[SourceSample(text=None, correct=i < c) for i in range(n)])
 
 
 def tool_version(path: Path) -> str | None:

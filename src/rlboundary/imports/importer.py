@@ -52,6 +52,11 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def imported_settings_hash(settings: dict) -> str:
+    """The run key's settings hash of an import (`store_check` recomputes it)."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def _rlboundary_version() -> str:
     try:
         from importlib.metadata import version
@@ -81,7 +86,7 @@ def import_run(fmt: str, path, model: str, benchmark: str, seed: int = 0, data_d
     sha = file_sha256(path)
     options = {"format": fmt, "filter": filter, "metric": metric, "benchmark": benchmark}
     settings = {"imported": fmt, "source_sha256": sha, "filter": filter, "metric": metric}
-    settings_hash = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    settings_hash = imported_settings_hash(settings)
     root = Path(store_root) if store_root is not None else samples_dir()
     final = run_dir_for(model, benchmark, settings_hash, seed, root)
     if (final / "meta.json").exists():
@@ -127,7 +132,7 @@ def import_run(fmt: str, path, model: str, benchmark: str, seed: int = 0, data_d
                                                         f"{state.lines.get(idx, state.line)}.",
                                          "keep one row per (problem, sample); drop the repeated rows.")
                     state.idxs.add(idx)
-                    if len(state.lines) < 4096:
+                    if not grouped and len(state.lines) < 4096:
                         state.lines[idx] = sp.line
                 state.n += 1
                 writer.add(pid, idx, sample)
