@@ -7,7 +7,8 @@ Writes a synthetic Qwen2.5-Math output file (the `qwen-math` format: one
 line per problem, `code` = n responses of ~`--chars` characters of filler
 reasoning ending in a \\boxed{} answer drawn from a few candidates per
 problem, `pred`, `score`), then runs each stage in its own fresh Python
-process and reports that process's wall time and peak RSS
+process and reports that process's wall time, CPU time (its own and its
+exited children's: on a loaded machine wall time mostly measures waiting) and peak RSS
 (`ru_maxrss` of RUSAGE_SELF: the grading worker processes of `verify` are
 not included; they hold one item at a time):
   import  - `imports.importer.import_run` (streams the file; flushes every 20,000 samples)
@@ -49,6 +50,8 @@ elif stage == "verify":
     from rlboundary.verify.grading import grade_run
     v = grade_run(args["run_dir"], get_benchmark("import_scale"), "math-verify")
     s = v.attrs["stats"]
+    from rlboundary.verify.workers import close_worker_pools
+    close_worker_pools()  # reap the workers, so that their CPU time is counted
     result = {"samples": s.samples, "distinct": s.distinct, "accuracy": float(v["correct"].mean())}
 else:
     from pathlib import Path
@@ -60,6 +63,8 @@ else:
     curve = metrics.pass_at_k_curve(counts, ks=metrics.powers_of_two(int(counts["n"].min())), n_boot=1000)
     result = {"pass_at_1": float(curve["pass_at_k"].iloc[0]), "pass_at_n": float(curve["pass_at_k"].iloc[-1])}
 result["seconds"] = time.perf_counter() - start
+usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+result["cpu_seconds"] = sum(u.ru_utime + u.ru_stime for u in usage)  # + grading workers that exited
 result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
 '''
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                                   ("verify", graded, f"math-verify, {graded['distinct']} distinct answers, "
                                                      f"accuracy {graded['accuracy']:.4f}"),
                                   ("passk", passk, f"all powers of two, 1000 bootstrap; pass@1 {passk['pass_at_1']:.4f}")):
-                print(f"{name}_seconds_n{n}={r['seconds']:.1f}  ({note})", flush=True)
+                print(f"{name}_seconds_n{n}={r['seconds']:.1f}  ({note}; CPU {r['cpu_seconds']:.1f} s)", flush=True)
                 print(f"{name}_peak_rss_mb_n{n}={r['peak_rss_mb']:.0f}", flush=True)
     return 0
 

@@ -138,10 +138,9 @@ def test_imported_run_regrades_with_our_graders_beside_source(capsys, _isolated_
     assert graders[-1] == "source" and graders[0].startswith("math-verify")
     ours = load_run_verdicts(run, graders[0]).set_index(["problem_id", "sample_idx"])["correct"]
     theirs = load_run_verdicts(run, "source").set_index(["problem_id", "sample_idx"])["correct"]
-    assert len(ours) == len(theirs) == 16
-    # The fixture's "\boxed{25\%}" for gold 25 is correct for the paper's grader; both graders
-    # judged every sample, whatever they decided.
-    assert set(ours.index) == set(theirs.index)
+    assert len(ours) == len(theirs) == 16 and set(ours.index) == set(theirs.index)
+    # "2+3": \boxed{5} and \boxed{5.0} are right, \boxed{6} is wrong, for both graders.
+    assert [bool(ours[("p0", i)]) for i in range(4)] == [bool(theirs[("p0", i)]) for i in range(4)] == [True, False, True, True]
 
 
 def test_same_file_twice_stores_nothing_new(capsys, _isolated_outputs):
