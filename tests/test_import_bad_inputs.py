@@ -123,3 +123,14 @@ def test_an_interrupted_import_leaves_nothing(_isolated_outputs, tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         importer.import_run("jsonl", path, model="m", benchmark="b", flush_rows=10)
     assert stored_files(_isolated_outputs) == []
+
+
+def test_a_killed_imports_leftovers_go_with_the_next_import(capsys, _isolated_outputs, tmp_path):
+    """SIGKILL cannot be cleaned up after; the private directory of a dead process is removed next time."""
+    stale = _isolated_outputs / "samples" / ".import-tmp" / "0123abcd-999999999"
+    stale.mkdir(parents=True)
+    (stale / "part-x.parquet").write_bytes(b"half a run")
+    code, out, err = run_cli(capsys, "import", "qwen-math", str(FIXTURES / "qwen_math.jsonl"), "--model", "m",
+                             "--benchmark", "fixture_math")
+    assert code == 0, err
+    assert not stale.exists()

@@ -7,7 +7,9 @@ so `store.find_runs` never lists it): sample parts through
 `source` (`verdicts/source/`, the verdict-row schema of
 `verify/grading.py`), then meta.json; `commit` renames the directory to
 its run key in one `os.rename`. A failed import (bad line, interrupt, full
-disk) removes the private directory: the store never holds half a run.
+disk) removes the private directory: the store never holds half a run; one
+left by a killed (SIGKILL) import is removed by the next import once its
+process is gone.
 Rows are flushed every `flush_rows` samples, so memory does not grow with
 the file.
 """
@@ -28,8 +30,25 @@ SOURCE_GRADER = "source"
 TEMP_ROOT = ".import-tmp"
 
 
+def remove_stale(temp_root: Path) -> None:
+    """Delete private directories of imports killed outright (SIGKILL), whose process is gone."""
+    if not temp_root.is_dir():
+        return
+    for d in temp_root.iterdir():
+        pid = d.name.rpartition("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+
+
 class RunWriter:
     def __init__(self, store_root: Path, flush_rows: int = 20_000):
+        remove_stale(store_root / TEMP_ROOT)
         self.tmp = store_root / TEMP_ROOT / f"{uuid.uuid4().hex}-{os.getpid()}"
         self.tmp.mkdir(parents=True)
         self.store = RunStore(self.tmp)
