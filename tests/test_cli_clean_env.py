@@ -1,7 +1,6 @@
 """The command line as a new user meets it: no vLLM variables in the environment.
 
-    pytest tests/test_cli_clean_env.py -q            # the start-up failure (fast)
-    pytest tests/test_cli_clean_env.py -q -m slow    # sample -> verify -> passk end to end
+    pytest tests/test_cli_clean_env.py -q -m slow    # both tests: vLLM start-ups, about a minute each
 
 Every command runs `rlboundary` in a subprocess whose environment has no
 VLLM_* variable at all (the package must pick its own engine settings), from a
@@ -70,6 +69,7 @@ def one_error_line(proc: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
+@pytest.mark.slow
 def test_an_engine_that_cannot_start_is_one_line_with_the_fix(tmp_path, tiny_model_path, data_dir):
     env = clean_env(tmp_path / "outputs", **{KV_CACHE_ENV: "100000"})  # more GiB than any machine has free
     error = one_error_line(cli(sample_args(tiny_model_path, data_dir), env, tmp_path))
