@@ -6,7 +6,7 @@ transformers but no vLLM, no network and no rlboundary install.
 
 What runs: Figures 1, 5, 6 and 7 exactly as their notebooks call the package
 (`figures.passk_study`, `accuracy_and_coverage`, `perplexity_study`, the
-`plots` functions), with params/onegpu's models, templates, roles and
+`plots` functions, the claim's verdict from `rlboundary.verdicts`), with params/onegpu's models, templates, roles and
 sampling settings, except for what cannot travel to such a machine:
 - the models are random-initialised weights of the chosen models' shapes,
   from configs written here (Qwen2.5-Math-1.5B: 28 layers, hidden 1536, 12
@@ -183,9 +183,10 @@ def check_params(notebook: str, local: dict[str, str], data_dir: Path, smoke: bo
     return validate(notebook, values, source=f"params/onegpu/{notebook}.yaml, scaled for the GPU check")
 
 
-def run_notebook_calls(notebook: str, p, fig_dir: Path) -> list[Path]:
-    """The package calls of the notebook (notebooks/<notebook>.py), figures saved to fig_dir."""
-    from rlboundary import figures, plots
+def run_notebook_calls(notebook: str, p, fig_dir: Path) -> tuple[list[Path], dict]:
+    """The package calls of the notebook (notebooks/<notebook>.py): figures saved
+    to fig_dir; returns them and the notebook's computed verdict."""
+    from rlboundary import figures, plots, verdicts
 
     os.environ[plots.FIGURES_ENV] = str(fig_dir)
     plots.set_style()
@@ -193,22 +194,23 @@ def run_notebook_calls(notebook: str, p, fig_dir: Path) -> list[Path]:
         study = figures.passk_study(p)
         fig = plots.passk_curves(study.curves, figures.roles(p), study.comparisons, title=notebook)
         plots.save_figure(fig, "passk_curves")
-        headline = study.headline
+        verdict = (verdicts.base_ahead_at_large_k(study.comparisons) if notebook == "fig01_passk_math"
+                   else verdicts.distillation_expands_unlike_rl(study.comparisons, p.distilled_models))
     elif notebook == "fig05_accuracy_and_coverage":
         study = figures.accuracy_and_coverage(p)
         plots.save_figure(plots.accuracy_histogram(study.histogram, figures.roles(p), title="per-problem accuracy"),
                           "accuracy_histogram")
         plots.save_figure(plots.coverage_bars(study.coverage, title="solvable problems"), "coverage")
-        headline = study.headline
+        verdict = verdicts.rl_solves_nearly_a_subset(study.coverage, ci=p.ci_level)
     else:
         study = figures.perplexity_study(p)
         plots.save_figure(plots.perplexity_boxplots(study.long, title="perplexity of responses"), "perplexity")
-        headline = study.headline
-    print(headline.to_string(max_cols=12), flush=True)
+        verdict = verdicts.rl_responses_likely_under_base(study.gaps)
+    print(study.headline.to_string(max_cols=12), flush=True)
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    return sorted(fig_dir.glob("*.png"))
+    return sorted(fig_dir.glob("*.png")), verdict
 
 
 def write_pdf(check: Check, info: dict) -> None:
@@ -281,7 +283,7 @@ def main(argv=None) -> int:
             start = time.time()
             p = check_params(nb, local, data_dir, args.smoke)
             try:
-                figs = run_notebook_calls(nb, p, work / "check-figures" / nb)
+                figs, verdict = run_notebook_calls(nb, p, work / "check-figures" / nb)
             except Exception:  # one notebook's failure is reported, the others still run
                 status = 1
                 check.data["notes"].append(f"{nb}: FAILED: {traceback.format_exc().strip().splitlines()[-1]}")
@@ -290,7 +292,8 @@ def main(argv=None) -> int:
             check.data["figures"] += [str(f) for f in figs]
             samples = len(p.models) * sum(len(PROBLEMS[b]) * p.n_for(b) for b in p.benchmarks)
             check.stage(nb, time.time() - start, figures=len(figs), models=len(p.models), samples_asked=samples,
-                        max_tokens=p.max_tokens, note="sampling, grading, metrics, plots (reuses stored samples)")
+                        max_tokens=p.max_tokens, verdict=getattr(verdict, "verdict", None),
+                        note="sampling, grading, metrics, plots, verdict (reuses stored samples)")
     finally:
         check.save_json()
         write_pdf(check, info)
