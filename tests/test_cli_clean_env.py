@@ -42,7 +42,7 @@ def clean_env(outputs: Path, **extra: str) -> dict:
     return env
 
 
-def cli(args: list[str], env: dict, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+def cli(args: list[str], env: dict, cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rlboundary.cli", *map(str, args)], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -70,6 +70,7 @@ def one_error_line(proc: subprocess.CompletedProcess) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # vLLM start-ups; minutes each on a busy 2-core machine
 def test_an_engine_that_cannot_start_is_one_line_with_the_fix(tmp_path, tiny_model_path, data_dir):
     env = clean_env(tmp_path / "outputs", **{KV_CACHE_ENV: "100000"})  # more GiB than any machine has free
     error = one_error_line(cli(sample_args(tiny_model_path, data_dir), env, tmp_path))
@@ -78,6 +79,7 @@ def test_an_engine_that_cannot_start_is_one_line_with_the_fix(tmp_path, tiny_mod
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # vLLM start-ups; minutes each on a busy 2-core machine
 def test_sample_verify_passk_with_no_vllm_variables(tmp_path, tiny_model_path, data_dir):
     outputs = tmp_path / "outputs"
     env = clean_env(outputs)

@@ -91,7 +91,7 @@ def test_organism_sets_are_not_priced_and_not_asked(monkeypatch):
     monkeypatch.setattr(sys, "stdin", _Terminal(""))
     shown = []
     reporting.plan_first({"horizon": load_params("horizon", "micro")}, yes=False, echo=shown.append)
-    assert "GPU-hours not estimated" in shown[0]
+    assert shown == ["[report] plan: 2 runs; GPU-hours not estimated (no model of a known shape)"]
 
 
 def test_in_a_terminal_above_the_threshold_it_asks_and_no_stops(tmp_path):

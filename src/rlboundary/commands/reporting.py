@@ -41,9 +41,16 @@ def plan_first(param_sets: dict, yes: bool, echo=typer.echo) -> None:
     """Print the plan's estimate; above the threshold, in a terminal, ask to go on.
 
     A "no" stops the command (exit status 1) before anything is sampled."""
+    from .. import cost
     from .planning import estimate_runs, plan_total
 
     gpu = "h100"
+    runs = cost.plan_runs(param_sets)
+    if not any(cost.architecture_of(m["path"], m["name"])[0] for r in runs for m in (r.model, r.shape_from) if m):
+        # No model of a known shape (the organism's own models): nothing to price,
+        # and loading every benchmark to count problems would only cost time.
+        echo(f"[report] plan: {len(runs)} runs; GPU-hours not estimated (no model of a known shape)")
+        return
     estimates, skipped = estimate_runs(param_sets, gpu=gpu)
     line, hours = plan_total(estimates, skipped, gpu)
     echo(f"[report] plan: {line}  (details: rlboundary plan PARAMS)")
