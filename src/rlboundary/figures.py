@@ -111,6 +111,7 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     """Verdict rows for every (model, benchmark, seed), sampling and grading
     only what is not stored yet. Columns: model, benchmark, seed, problem_id,
     sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+    from .imports.references import is_run_ref, resolve_run, run_verdicts
     from .study import sample_run
     from .verify.grading import grade_run
 
@@ -119,13 +120,24 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
         settings = sampling_settings(params, bench_name)
-        grader = grader_for(params, bench.kind)
+        # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
+        grader_name = params.math_grader if bench.kind == "math" else bench.kind
+        grader = None if grader_name == "source" else grader_for(params, bench.kind)
         for entry in wanted_models:
-            spec = model_spec(params, entry)
+            imported = is_run_ref(entry["path"])
+            spec = None if imported else model_spec(params, entry)
             for i, seed in enumerate(params.seeds):
-                store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
-                                   data_dir=params.data_dir, limit=params.limit, progress=False)
-                v = grade_run(store.run_dir, bench.problems, grader)
+                if imported:  # an imported run: never sampled
+                    run_dir = resolve_run(entry["path"], entry["name"], bench_name, seed)
+                    v = run_verdicts(run_dir, bench.problems, grader, grader_name)
+                    v = v[v["problem_id"].isin(set(bench.problem_ids))]  # `limit:` applies as for sampled runs
+                else:
+                    if grader is None:
+                        raise UserError(f"math_grader: source needs imported runs, but model '{entry['name']}' is sampled.",
+                                        "use math-verify or math-equal, or give the model path: \"run:<imported run>\".")
+                    store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
+                                       data_dir=params.data_dir, limit=params.limit, progress=False)
+                    v = grade_run(store.run_dir, bench.problems, grader)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
@@ -343,9 +355,12 @@ def checkpoint_step(params: Params, entry: dict) -> int:
 
 def rl_reward_curves(params: Params) -> pd.DataFrame:
     """The organism's RL training-reward curves (all prompts and frontier-level prompts)
-    per algorithm, from the build manifest: algorithm, step, reward, frontier_reward."""
+    per algorithm, from the build manifest: algorithm, step, reward, frontier_reward
+    (empty when no model was built here: hub models carry no curve)."""
     from .organism import ensure_organism
 
+    if not any(str(m["path"]).startswith(ORGANISM_PREFIX) for m in params.models):
+        return pd.DataFrame(columns=["algorithm", "step", "reward", "frontier_reward", "stopped"])
     manifest = ensure_organism(params.organism_preset, params.organism_seed).manifest
     frames = [pd.DataFrame(m["reward_curve"]).assign(algorithm=m["algorithm"], stopped=m.get("stopped"))
               for m in manifest["models"] if m.get("final") and m.get("reward_curve")]
@@ -605,9 +620,15 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     """The first `responses_per_problem` stored samples of a model (sampled if missing)."""
     from .study import sample_run
 
+    from .imports.references import is_run_ref, resolve_run
+    from .store import RunStore
+
     settings = sampling_settings(params, bench_name)
-    store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
-                       data_dir=params.data_dir, limit=params.limit, progress=False)
+    if is_run_ref(entry["path"]):  # an imported run (its text; a counts run says it has none)
+        store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, params.seeds[0]))
+    else:
+        store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
+                           data_dir=params.data_dir, limit=params.limit, progress=False)
     rows = store.samples(columns=["problem_id", "sample_idx", "text", "token_ids"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 
