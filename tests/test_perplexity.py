@@ -120,14 +120,14 @@ def test_vllm_matches_transformers(tiny_model_path):
 # --- stored generated token ids -------------------------------------------------
 
 def _bpe_tokenizer():
-    """A small BPE tokenizer trained here, in which "abab" has a merged and an unmerged spelling."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A small BPE tokenizer (one merge, a+b -> ab) in which "abab" has a merged and an unmerged spelling."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    core = Tokenizer(models.BPE(unk_token="<unk>"))
+    vocab = {"<unk>": 0, "</s>": 1, "a": 2, "b": 3, "ab": 4}
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[("a", "b")], unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
     core.decoder = decoders.Fuse()
-    core.train_from_iterator(["abab abab ab ab"] * 20, trainers.BpeTrainer(special_tokens=["<unk>", "</s>"], vocab_size=40))
     return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="</s>", unk_token="<unk>")
 
 
