@@ -44,5 +44,5 @@ fi
 mkdir -p "$(dirname "$OUTFILE")"
 # Hard limit 8 minutes (CHECK_TIMEOUT_S, e.g. for --smoke on a busy CPU); the script itself
 # skips the notebooks left after --budget-s (CHECK_BUDGET_S).
-exec timeout --signal=INT --kill-after=15 "${CHECK_TIMEOUT_S:-480}" "$PY" benchmarks/gpu_onegpu_check.py \
+exec timeout --signal=INT --kill-after=40 "${CHECK_TIMEOUT_S:-480}" "$PY" benchmarks/gpu_onegpu_check.py \
   --out "$OUTFILE" --budget-s "${CHECK_BUDGET_S:-400}" "$@"
