@@ -252,20 +252,23 @@ class RunPlan:
 
 def plan_runs(params_by_notebook: dict[str, Any]) -> list[RunPlan]:
     """Unique runs across notebooks (`params.Params` each), largest n kept."""
+    from .figures import model_stop
+
     runs: dict[tuple, RunPlan] = {}
     for notebook, p in params_by_notebook.items():
         for model in p["models"]:
             shape_from = None if model["role"] == "base" else p.base_of(model) if p.models_with_role("base") else None
+            max_tokens = p.max_tokens_for(model)
             for bench in p["benchmarks"]:
                 for seed in p["seeds"]:
-                    settings = dict(temperature=p["temperature"], top_p=p["top_p"], max_tokens=p["max_tokens"],
-                                    stop=tuple(model["stop"]), chunk_size=p["chunk_size"])
+                    settings = dict(temperature=p["temperature"], top_p=p["top_p"], max_tokens=max_tokens,
+                                    stop=tuple(model_stop(p, model)), chunk_size=p["chunk_size"])
                     key = (model["path"], model["template"], bench, seed, tuple(sorted(settings.items())), p["limit"])
                     run = runs.get(key)
                     if run is None:
-                        run = runs[key] = RunPlan(model, bench, seed, 0, p["max_tokens"], p["chunk_size"], settings,
+                        run = runs[key] = RunPlan(model, bench, seed, 0, max_tokens, p["chunk_size"], settings,
                                                   p["data_dir"], p["limit"], shape_from=shape_from)
-                    run.n = max(run.n, p.n_for(bench))
+                    run.n = max(run.n, p.n_for(bench, model))
                     run.notebooks.append(notebook)
     return list(runs.values())
 

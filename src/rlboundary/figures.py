@@ -67,9 +67,18 @@ def model_spec(params: Params, entry: dict):
                             f"use organism:<one of {', '.join(sorted(built))}>.")
         path = built[key]
     return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=entry["template"],
-                     dtype=entry["dtype"], max_model_len=entry["max_model_len"], stop=list(entry["stop"]),
+                     dtype=entry["dtype"], max_model_len=params.max_model_len_for(entry), stop=model_stop(params, entry),
                      tokenizer=entry["tokenizer"], tensor_parallel_size=entry["tensor_parallel_size"],
                      data_parallel_size=entry["data_parallel_size"])
+
+
+def model_stop(params: Params, entry: dict) -> list[str]:
+    """A model's stop strings: its own, plus the paper's evaluation-code stops
+    for its template when `official_stops` is on."""
+    from .prompts import official_code_stop
+
+    extra = official_code_stop(entry["template"]) if params.get("official_stops") else ()
+    return list(dict.fromkeys([*entry["stop"], *extra]))
 
 
 @lru_cache(maxsize=32)
@@ -97,11 +106,12 @@ def grader_for(params: Params, kind: str):
     return get_grader(kind)
 
 
-def sampling_settings(params: Params, benchmark_name: str):
+def sampling_settings(params: Params, benchmark_name: str, entry: dict | None = None):
+    """How a model samples a benchmark: its own n and max_tokens where it has them."""
     from .sampling import SamplingSettings
 
-    return SamplingSettings(n=params.n_for(benchmark_name), temperature=params.temperature, top_p=params.top_p,
-                            max_tokens=params.max_tokens, chunk_size=params.chunk_size)
+    return SamplingSettings(n=params.n_for(benchmark_name, entry), temperature=params.temperature, top_p=params.top_p,
+                            max_tokens=params.max_tokens_for(entry), chunk_size=params.chunk_size)
 
 
 # --- samples and verdicts ------------------------------------------------------
@@ -118,9 +128,9 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     frames = []
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
-        settings = sampling_settings(params, bench_name)
         grader = grader_for(params, bench.kind)
         for entry in wanted_models:
+            settings = sampling_settings(params, bench_name, entry)
             spec = model_spec(params, entry)
             for i, seed in enumerate(params.seeds):
                 store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
@@ -210,10 +220,13 @@ def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStu
     rows = counts(verdicts(params, models))
     curves = []
     for bench in params.benchmarks:
-        sub = rows[rows["benchmark"] == bench]
-        ks = sorted(set(params.ks_for(bench)) | {1, headline_k(params, int(sub["n"].min()))})
-        ks = [k for k in ks if k <= int(sub["n"].min())]
-        curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
+        # Per model: a model with its own n for this benchmark (the paper's
+        # LLaMA on OlympiadBench) is plotted up to its own n.
+        for model, sub in rows[rows["benchmark"] == bench].groupby("model", sort=False):
+            n = int(sub["n"].min())
+            ks = sorted(set(params.ks_for(bench, params.model(model))) | {1, headline_k(params, n)})
+            ks = [k for k in ks if k <= n]
+            curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
     curves = pd.concat(curves, ignore_index=True)
     comparisons = compare_to_base(params, rows)
     return PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
@@ -438,7 +451,7 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     """The first `responses_per_problem` stored samples of a model (sampled if missing)."""
     from .study import sample_run
 
-    settings = sampling_settings(params, bench_name)
+    settings = sampling_settings(params, bench_name, entry)
     store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
                        data_dir=params.data_dir, limit=params.limit, progress=False)
     rows = store.samples(columns=["problem_id", "sample_idx", "text"])
