@@ -54,8 +54,9 @@ def organism_models(params: Params) -> dict[str, str]:
     return {name: str(path) for name, path in ensure_organism(params.organism_preset, params.organism_seed).items()}
 
 
-def model_spec(params: Params, entry: dict):
-    """A models.ModelSpec for one `models:` entry (organism paths resolved)."""
+def model_spec(params: Params, entry: dict, benchmark: str | None = None):
+    """A models.ModelSpec for one `models:` entry (organism paths resolved),
+    with its template for `benchmark` (`template_per_benchmark`)."""
     from .models import ModelSpec
 
     path = entry["path"]
@@ -66,8 +67,10 @@ def model_spec(params: Params, entry: dict):
             raise UserError(f"model '{entry['name']}': the organism has no model '{key}'.",
                             f"use organism:<one of {', '.join(sorted(built))}>.")
         path = built[key]
-    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=entry["template"],
-                     dtype=entry["dtype"], max_model_len=params.max_model_len_for(entry), stop=model_stop(params, entry),
+    template = params.template_for(entry, benchmark) if benchmark is not None else entry["template"]
+    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=template,
+                     dtype=entry["dtype"], max_model_len=params.max_model_len_for(entry),
+                     stop=model_stop(params, {**entry, "template": template}),
                      tokenizer=entry["tokenizer"], tensor_parallel_size=entry["tensor_parallel_size"],
                      data_parallel_size=entry["data_parallel_size"])
 
@@ -130,8 +133,10 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
         bench = benchmark(params, bench_name)
         grader = grader_for(params, bench.kind)
         for entry in wanted_models:
+            if not params.runs_on(entry, bench_name):
+                continue
             settings = sampling_settings(params, bench_name, entry)
-            spec = model_spec(params, entry)
+            spec = model_spec(params, entry, bench_name)
             for i, seed in enumerate(params.seeds):
                 store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
                                    data_dir=params.data_dir, limit=params.limit, progress=False)
@@ -452,7 +457,7 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     from .study import sample_run
 
     settings = sampling_settings(params, bench_name, entry)
-    store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
+    store = sample_run(model_spec(params, entry, bench_name), bench_name, settings, seed=params.seeds[0], backend=params.backend,
                        data_dir=params.data_dir, limit=params.limit, progress=False)
     rows = store.samples(columns=["problem_id", "sample_idx", "text"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)

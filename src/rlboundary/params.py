@@ -73,6 +73,8 @@ MODEL_FIELDS = {
         Field("step", "int?", None, "training step of this checkpoint (Figure 8)"),
         Field("max_tokens", "int?", None, "longest response of this model (None: the study's max_tokens); must fit its max_model_len"),
         Field("n_per_benchmark", "dict[str,int]", {}, "per-benchmark n of this model, overriding the study's (paper: LLaMA on OlympiadBench 1024)"),
+        Field("benchmarks", "list[str]?", None, "the study's benchmarks this model runs (None: all of them)"),
+        Field("template_per_benchmark", "dict[str,str]", {}, "prompt template per benchmark, overriding `template` there"),
     ]
 }
 REQUIRED_MODEL_KEYS = ("name", "path")
@@ -175,6 +177,13 @@ class Params(dict):
         if model is not None and benchmark in model.get("n_per_benchmark", {}):
             return model["n_per_benchmark"][benchmark]
         return self["n_per_benchmark"].get(benchmark, self["n"])
+
+    def runs_on(self, model: dict, benchmark: str) -> bool:
+        """Whether `model` samples `benchmark` (its own `benchmarks:` list, else every one)."""
+        return model.get("benchmarks") is None or benchmark in model["benchmarks"]
+
+    def template_for(self, model: dict, benchmark: str) -> str:
+        return model.get("template_per_benchmark", {}).get(benchmark, model["template"])
 
     def max_tokens_for(self, model: dict | None = None) -> int:
         """Longest response: the model's own max_tokens, else the study's."""
@@ -334,10 +343,15 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
             raise UserError(f"{at} n_per_benchmark.{bench}={n} must be >= 1.", "set a positive n.")
     for m in p["models"]:
         where = f"{at} model '{m['name']}':"
-        for bench, n in m["n_per_benchmark"].items():
+        named = [*m["n_per_benchmark"], *(m["benchmarks"] or []), *m["template_per_benchmark"]]
+        for bench in named:
             if bench not in p["benchmarks"]:
-                raise UserError(f"{where} n_per_benchmark names '{bench}', which is not in benchmarks.",
+                raise UserError(f"{where} names benchmark '{bench}', which is not in benchmarks.",
                                 f"use one of: {', '.join(p['benchmarks'])}.")
+        for bench, template in m["template_per_benchmark"].items():
+            if "{question}" not in template:
+                _check_choices(f"{where} template_per_benchmark.{bench}", template, TEMPLATES)
+        for bench, n in m["n_per_benchmark"].items():
             if n < 1:
                 raise UserError(f"{where} n_per_benchmark.{bench}={n} must be >= 1.", "set a positive n.")
         max_tokens, context = p.max_tokens_for(m), p.max_model_len_for(m)
