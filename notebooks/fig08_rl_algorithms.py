@@ -73,6 +73,16 @@ fig = plots.training_step_curves(study.steps, k_label=f"pass@{study.k}", title="
 plots.save_figure(fig, "training_steps")
 
 # %% [markdown]
+# ## Panel: the RL training reward (models trained here)
+# Thick: reward on frontier-level prompts, where training stops once it plateaus; thin: all prompts.
+# Running means over 10 steps; a dot where training stopped.
+
+# %%
+curves = figures.rl_reward_curves(params)
+fig = plots.reward_curves(curves, title="RL training reward")
+plots.save_figure(fig, "rl_reward")
+
+# %% [markdown]
 # ## Every checkpoint
 
 # %%

@@ -14,9 +14,9 @@
 # %% [markdown]
 # # Does RL extend the organism's valid reach? (pre-registered)
 #
-# **Claim tested:** RL does not extend the base model's reach: at the frontier level (where the base's
-# luck-free pass@n on training problems is partial) an RL model solves, with a fully valid trace, at most
-# 5 points more problems than its base. Decided by the rule pre-registered in the README
+# **Claim tested:** RL does not extend the base model's valid reach: at the frontier level an RL model solves, with a fully valid trace, at most 5 points more problems than its base (luck-free pass@n).
+#
+# The frontier is the level where the base's luck-free pass@n on training problems is partial (or nearest to it). Decided by the rule pre-registered in the README
 # (`rlboundary.organism.reach`); RFT and both distillations are judged by the same rule as controls.
 #
 # Only the organism can ask this without lucky guesses: a sample counts when its answer is right AND every

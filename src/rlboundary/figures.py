@@ -361,9 +361,12 @@ def checkpoint_step(params: Params, entry: dict) -> int:
 
 def rl_reward_curves(params: Params) -> pd.DataFrame:
     """The organism's RL training-reward curves (all prompts and frontier-level prompts)
-    per algorithm, from the build manifest: algorithm, step, reward, frontier_reward."""
+    per algorithm, from the build manifest: algorithm, step, reward, frontier_reward
+    (empty when no model was built here: hub models carry no curve)."""
     from .organism import ensure_organism
 
+    if not any(str(m["path"]).startswith(ORGANISM_PREFIX) for m in params.models):
+        return pd.DataFrame(columns=["algorithm", "step", "reward", "frontier_reward", "stopped"])
     manifest = ensure_organism(params.organism_preset, params.organism_seed).manifest
     frames = [pd.DataFrame(m["reward_curve"]).assign(algorithm=m["algorithm"], stopped=m.get("stopped"))
               for m in manifest["models"] if m.get("final") and m.get("reward_curve")]

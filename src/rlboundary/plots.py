@@ -291,6 +291,11 @@ def reward_curves(curves: pd.DataFrame, window: int = 10, title: str | None = No
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    if curves.empty:
+        ax.text(0.5, 0.5, "no training-reward curves: the RL models were not trained here", ha="center",
+                va="center", transform=ax.transAxes, fontsize=8)
+        ax.set_axis_off()
+        return fig
     for algorithm, g in curves.groupby("algorithm", sort=False):
         g = g.sort_values("step")
         c = algorithm_color(algorithm)

@@ -70,6 +70,7 @@ NOTEBOOKS = [
     NotebookInfo("fig08_rl_algorithms", "Figure 8: RL algorithms and training steps"),
     NotebookInfo("cot_validity", "Chain-of-thought validity"),
     NotebookInfo("horizon", "Long-horizon reasoning"),
+    NotebookInfo("organism_reach", "The organism: does RL extend valid reach? (pre-registered rule)"),
 ]
 NOTEBOOK_INFO = {nb.name: nb for nb in NOTEBOOKS}
 KERNEL_NAME = "rlboundary"

@@ -54,6 +54,8 @@ CLAIMS = {
     "cot_validity": "Correct answers at low pass rates are mostly backed by valid reasoning, not lucky guesses.",
     "horizon": "At the largest k fitted, the base model's 50 % horizon (steps solved half the way from chance to "
                "certainty) is longer than the RL model's: RL does not extend the reach of sampling to longer problems.",
+    "organism_reach": "RL does not extend the base model's valid reach: at the frontier level an RL model solves, "
+                      "with a fully valid trace, at most 5 points more problems than its base (luck-free pass@n).",
 }
 
 # Thresholds the rules use, fixed with the rules (before any result was seen).

@@ -185,8 +185,6 @@ def frontier_table(preset: str, seeds) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-CLAIM = ("RL does not extend the base model's valid reach: at the frontier level an RL model solves, with a "
-         "fully valid trace, at most 5 points more problems than its base (luck-free pass@n).")
 
 
 def reach_study(params) -> dict:
@@ -204,7 +202,7 @@ def reach_study(params) -> dict:
                 "verdict": row.paper_claim} for row in rl.itertuples()]
     overall = overall_paper_claim(r)
     reason = "; ".join(f"{n['what'].split(' ')[0]}: {n['verdict']}" for n in numbers) or "no RL model listed"
-    verdict = verdicts.Verdict(claim=CLAIM, verdict=overall, reason=reason,
+    verdict = verdicts.Verdict(claim=verdicts.CLAIMS["organism_reach"], verdict=overall, reason=reason,
                                rule=" ".join((paper_claim.__doc__ or "").split()) + " " +
                                " ".join((overall_paper_claim.__doc__ or "").split()) +
                                f" CIs: hierarchical bootstrap over {len(seeds)} seed(s) and problems.",
