@@ -106,16 +106,27 @@ def sampling_settings(params: Params, benchmark_name: str):
 
 # --- samples and verdicts ------------------------------------------------------
 
-def verdicts(params: Params, models: Iterable[str] | None = None,
-             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
-    """Verdict rows for every (model, benchmark, seed), sampling and grading
-    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
-    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+@dataclass(frozen=True, eq=False)
+class GradedRun:
+    """One (model, benchmark, seed) run: its store and its verdicts, sample_idx pooled over seeds."""
+
+    model: dict  # the params' `models:` entry
+    benchmark: str
+    seed: int
+    seed_index: int  # position in params.seeds: pooled sample_idx = seed_index * n + stored sample_idx
+    n: int  # samples per problem and seed
+    run_dir: Path
+    grader_id: str
+    verdicts: pd.DataFrame
+
+
+def graded_runs(params: Params, models: Iterable[str] | None = None,
+                benchmarks: Iterable[str] | None = None) -> Iterable[GradedRun]:
+    """Every (model, benchmark, seed) run, sampling and grading only what is not stored yet."""
     from .study import sample_run
     from .verify.grading import grade_run
 
     wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
-    frames = []
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
         settings = sampling_settings(params, bench_name)
@@ -130,10 +141,21 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
                 v["sample_idx"] = v["sample_idx"].astype(np.int64) + i * settings.n
-                v.insert(0, "seed", seed)
-                v.insert(0, "benchmark", bench_name)
-                v.insert(0, "model", entry["name"])
-                frames.append(v)
+                yield GradedRun(entry, bench_name, seed, i, settings.n, Path(store.run_dir), grader.grader_id, v)
+
+
+def verdicts(params: Params, models: Iterable[str] | None = None,
+             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
+    """Verdict rows for every (model, benchmark, seed), sampling and grading
+    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
+    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+    frames = []
+    for run in graded_runs(params, models, benchmarks):
+        v = run.verdicts
+        v.insert(0, "seed", run.seed)
+        v.insert(0, "benchmark", run.benchmark)
+        v.insert(0, "model", run.model["name"])
+        frames.append(v)
     return pd.concat(frames, ignore_index=True)
 
 

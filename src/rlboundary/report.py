@@ -279,6 +279,9 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
             results.append(res)
             status = "ok" if res.ok else f"FAILED: {res.error}"
             echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+    from .problems_page import write_for_report
+
+    page_error = write_for_report(out, params, results, echo)  # problems.html, from fig05's samples
     total = time.perf_counter() - started
     write_index(out, results, sources, total)
     (out / "run.json").write_text(json.dumps({
@@ -291,6 +294,8 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
         raise UserError(f"{len(failed)} of {len(results)} notebooks failed: "
                         + "; ".join(f"{r.name} ({r.error})" for r in failed),
                         f"open {out}/<name>.html or notebooks/<name>.ipynb there for the traceback.")
+    if page_error:
+        raise UserError(page_error, "call rlboundary.problems_page.write_problems_page(<params>, <path>) for the traceback.")
     return results
 
 
@@ -337,6 +342,8 @@ def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str]
              f"<p class='meta'>parameters: {html.escape(' + '.join(map(str, sources)))} · "
              f"{sum(r.ok for r in results)}/{len(results)} notebooks ok · {seconds:.0f} s · "
              f"{html.escape(time.strftime('%Y-%m-%d %H:%M'))}</p>"]
+    if (out / "problems.html").exists():
+        parts.append("<p><a href='problems.html'>Every problem with its samples and case studies (problems.html)</a></p>")
     for r in results:
         info = NOTEBOOK_INFO[r.name]
         status = "<span class='ok'>ok</span>" if r.ok else f"<span class='fail'>FAILED: {html.escape(r.error)}</span>"
