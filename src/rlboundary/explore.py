@@ -127,6 +127,9 @@ class CaseStudies:
 
         return case_studies_html(self)
 
+    def __repr__(self) -> str:
+        return f"CaseStudies({len(self.table)} base-only problems of {self.base} vs {self.rl}; .table, .rule)"
+
 
 def case_studies(source=None, count: int = DEFAULT_CASES) -> CaseStudies:
     """The paper's appendix figure, computed: for up to `count` base-only
@@ -147,9 +150,10 @@ def case_studies(source=None, count: int = DEFAULT_CASES) -> CaseStudies:
         return CaseStudies(pd.DataFrame(columns=columns), rule, study.base, study.rl)
     keys = set(zip(chosen["benchmark"], chosen["problem_id"]))
     s = study.samples
+    s = s[s["problem_id"].isin(chosen["problem_id"]).to_numpy()]  # vectorised first, then exact pairs
     mine = s[[k in keys for k in zip(s["benchmark"], s["problem_id"])]]
-    base_pick = ordered_correct(mine[mine["model"] == study.base]).groupby(["benchmark", "problem_id"]).head(1)
-    rl_pick = answer_groups(mine[mine["model"] == study.rl]).groupby(["benchmark", "problem_id"]).head(1)
+    base_pick = ordered_correct(mine[mine["model"] == study.base]).groupby(["benchmark", "problem_id"], observed=True).head(1)
+    rl_pick = answer_groups(mine[mine["model"] == study.rl]).groupby(["benchmark", "problem_id"], observed=True).head(1)
     picks = pd.concat([base_pick, rl_pick], ignore_index=True)
     picks["text"] = study.texts(picks)
     detail = {(r["model"], r["benchmark"], r["problem_id"]): sample_record(study, r) for r in picks.to_dict("records")}
@@ -171,7 +175,7 @@ GROUP = ["model", "benchmark", "problem_id"]
 def with_answer_counts(rows: pd.DataFrame) -> pd.DataFrame:
     """`rows` plus answer_count: how many samples of the same model and problem gave the same answer."""
     key = rows["answer"].fillna(NO_ANSWER)
-    counts = rows.assign(_answer=key).groupby(GROUP + ["_answer"], sort=False)["sample_idx"].transform("size")
+    counts = rows.assign(_answer=key).groupby(GROUP + ["_answer"], sort=False, observed=True)["sample_idx"].transform("size")
     return rows.assign(answer_count=counts.astype(np.int64))
 
 
@@ -184,7 +188,7 @@ def ordered_correct(rows: pd.DataFrame) -> pd.DataFrame:
     valid = c["trace_valid"].fillna(False).astype(bool) if "trace_valid" in c else pd.Series(True, index=c.index)
     repeat = c.sort_values("sample_idx").duplicated(GROUP + ["extracted"]).reindex(c.index)
     c = c.assign(_invalid=~valid, _repeat=repeat).sort_values(GROUP + ["_repeat", "sample_idx"], kind="stable")
-    c["_rank"] = c.groupby(GROUP + ["_invalid"], sort=False).cumcount()
+    c["_rank"] = c.groupby(GROUP + ["_invalid"], sort=False, observed=True).cumcount()
     c = c.sort_values(GROUP + ["_rank", "_invalid"], kind="stable")
     return c.drop(columns=["_invalid", "_repeat", "_rank"])
 
@@ -204,13 +208,13 @@ def pick_samples(rows: pd.DataFrame, per_model: int) -> pd.DataFrame:
     fill go to the other."""
     correct = ordered_correct(rows)
     wrong = answer_groups(rows[~rows["correct"]])
-    n_correct = correct.groupby(GROUP, sort=False).size().rename("nc")
-    n_wrong = wrong.groupby(GROUP, sort=False).size().rename("nw")
+    n_correct = correct.groupby(GROUP, sort=False, observed=True).size().rename("nc")
+    n_wrong = wrong.groupby(GROUP, sort=False, observed=True).size().rename("nw")
     avail = pd.concat([n_correct, n_wrong], axis=1).fillna(0).astype(int)
     take_c = np.minimum(avail["nc"], np.maximum(math.ceil(per_model / 2), per_model - avail["nw"]))
     take_w = np.minimum(avail["nw"], per_model - take_c)
-    correct = correct.assign(_rank=correct.groupby(GROUP, sort=False).cumcount())
-    wrong = wrong.assign(_rank=wrong.groupby(GROUP, sort=False).cumcount())
+    correct = correct.assign(_rank=correct.groupby(GROUP, sort=False, observed=True).cumcount())
+    wrong = wrong.assign(_rank=wrong.groupby(GROUP, sort=False, observed=True).cumcount())
     correct = correct[correct["_rank"].to_numpy() < take_c.reindex(pd.MultiIndex.from_frame(correct[GROUP])).to_numpy()]
     wrong = wrong[wrong["_rank"].to_numpy() < take_w.reindex(pd.MultiIndex.from_frame(wrong[GROUP])).to_numpy()]
     return pd.concat([correct, wrong], ignore_index=True).drop(columns="_rank")
@@ -254,7 +258,7 @@ def sample_record(study: ProblemStudy, row: dict) -> dict:
     valid = row.get("trace_valid") if organism else None
     span = invalid_step_span(problem, row["text"], row.get("first_invalid_step")) if organism else None
     return {
-        "model": row["model"], "sample_idx": int(row["sample_idx"]), "answer": row.get("answer"),
+        "model": row["model"], "sample_idx": int(row["sample_idx"]), "answer": _clean(row.get("answer")),
         "answer_count": int(row["answer_count"]), "correct": bool(row["correct"]),
         "verdicts": {g: _clean(row.get(VERDICT_PREFIX + g)) for g in study.graders},
         "trace_valid": None if valid is None or pd.isna(valid) else bool(valid),
@@ -265,7 +269,7 @@ def sample_record(study: ProblemStudy, row: dict) -> dict:
 
 
 def _clean(value):
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else value
 
 
 # --- loading ---------------------------------------------------------------------
@@ -386,8 +390,10 @@ def build_study(runs, roles: dict[str, str], base, rl, benches: dict, headline_k
         v.insert(0, "model", run.model["name"])
         frames.append(v)
     samples = pd.concat(frames, ignore_index=True)
-    samples["problem_id"] = samples["problem_id"].astype(str)
-    samples["answer"] = [None if pd.isna(a) else str(a) for a in samples["answer"]]
+    # Categorical keys: grouping and sorting a million samples by them stays fast.
+    for col in ("model", "benchmark", "problem_id"):
+        samples[col] = samples[col].astype(str).astype("category")
+    samples["answer"] = samples["answer"].astype("str")
     problems = {(b, str(p.id)): p for b, bench in benches.items() for p in bench.problems}
     kinds = {b: bench.kind for b, bench in benches.items()}
     table = problem_table(samples, problems, kinds, list(roles), base, rl, headline_k)
@@ -412,7 +418,7 @@ class StoredTexts:
         from .store import RunStore
 
         found: dict = {}
-        for (model, bench), g in rows.groupby(["model", "benchmark"], sort=False):
+        for (model, bench), g in rows.groupby(["model", "benchmark"], sort=False, observed=True):
             n, dirs = self.runs[(model, bench)]
             for i, part in g.groupby(g["sample_idx"] // n, sort=False):
                 got = RunStore(dirs[int(i)]).texts(zip(part["problem_id"], part["sample_idx"] - int(i) * n))
@@ -452,7 +458,7 @@ def problem_table(samples: pd.DataFrame, problems: dict, kinds: dict, models: li
 
     s = samples.assign(_valid=samples["correct"] & samples["trace_valid"].fillna(False).astype(bool)
                        if "trace_valid" in samples else False)
-    counts = s.groupby(GROUP, sort=False).agg(n=("correct", "size"), c=("correct", "sum"), valid=("_valid", "sum"))
+    counts = s.groupby(GROUP, sort=False, observed=True).agg(n=("correct", "size"), c=("correct", "sum"), valid=("_valid", "sum"))
     counts = counts.reset_index()
     rows = []
     for (bench, pid), p in problems.items():
@@ -461,7 +467,7 @@ def problem_table(samples: pd.DataFrame, problems: dict, kinds: dict, models: li
                      "gold": gold_answer(kinds[bench], p), "question": question_text(kinds[bench], p)})
     table = pd.DataFrame(rows)
     ks = {}
-    for bench, g in counts.groupby("benchmark", sort=False):
+    for bench, g in counts.groupby("benchmark", sort=False, observed=True):
         ks[bench] = int(min(headline_k, g["n"].min()))
     table["k"] = table["benchmark"].map(ks).astype("Int64")
     organism = any(k == "organism" for k in kinds.values())

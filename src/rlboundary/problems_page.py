@@ -14,7 +14,7 @@ by coverage set, level and free text, pick one model; a click on a row shows
 the question and the samples chosen by `explore.pick_samples`, each with its
 extracted answer, how many samples gave it, the verdict of every grader, and
 for the organism the first invalid step highlighted. Case studies
-(`explore.case_studies`) are rendered above the table, in HTML, with no script.
+(`explore.case_studies`) follow the table, in plain HTML (no script needed).
 
 Size cap (`PageLimits`, stated on the page): at most `samples_per_model`
 samples per model and problem (default 4), each text at most `max_chars`
@@ -181,17 +181,18 @@ def _page_html(study, data: dict, cases_html: str, cap: str) -> str:
         f"<title>{title}</title><link rel='icon' href='data:,'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{_asset('problems_page.css')}</style></head><body>"
-        f"<p class='nav'><a href='index.html'>← report index</a></p><h1>Problems and samples</h1>"
+        "<p class='nav'><a href='index.html'>← report index</a>"
+        f"{' · <a href=#case-studies>case studies ↓</a>' if cases_html else ''}</p><h1>Problems and samples</h1>"
         f"<p class='meta'>{html.escape(study.description)} · {len(study.table)} problems · generated {stamp}</p>"
         f"<p class='meta' id='cap'>{html.escape(cap)}</p>"
-        f"{cases_html}"
         "<section id='explorer'><h2>Every problem</h2>"
         "<p class='hint'>Click a column to sort, a row to see its question and samples. "
         "Pass rate is c/n; pass@k at the headline k; coverage compares the base and RL models "
         "(solved = at least one correct sample).</p>"
         "<div id='controls'></div><p id='count' class='meta'></p>"
         "<table id='problems'><thead></thead><tbody></tbody></table>"
-        "<noscript>This table needs JavaScript; the case studies above do not.</noscript></section>"
+        "<noscript>This table needs JavaScript; the case studies below do not.</noscript></section>"
+        f"{cases_html}"
         f"<script type='application/json' id='problems-data'>{_script_json(data)}</script>"
         f"<script>{_asset('problems_page.js')}</script></body></html>")
 

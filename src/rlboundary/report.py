@@ -18,6 +18,7 @@ error) after the remaining notebooks have run.
 
 Layout under outputs/report/:
     index.html, run.json
+    problems.html            every problem with its samples (problems_page.py; after fig05)
     notebooks/<name>.ipynb   executed notebooks
     <name>.html              converted notebooks
     figures/<name>/*.png|pdf figures
