@@ -20,6 +20,7 @@ from rlboundary.benchmarks import get_benchmark
 from rlboundary.errors import UserError
 from rlboundary.organism.benchmark import lock_problem
 from rlboundary.organism.task import apply_turn, clean_trace
+from rlboundary.paths import PROJECT_ROOT
 from rlboundary.store import RunStore
 from rlboundary.verify.grading import get_grader, grade_run
 
@@ -27,6 +28,7 @@ import rlboundary.organism.grader  # noqa: F401  registers the "organism" grader
 
 BENCH = "organism:micro"
 N = 8
+ARTIFACTS = PROJECT_ROOT / "outputs" / "test-artifacts"
 HOSTILE = "</script><script>window.pwned=1</script><!--"
 
 
@@ -182,7 +184,7 @@ def test_cut_text_keeps_both_ends_and_moves_the_span():
     assert problems_page.cut_text("short", 40) == ("short", 0, None)
 
 
-def test_page_renders_hostile_text_as_text_in_chromium(runs, tmp_path):
+def test_page_in_chromium_filters_expands_highlights_and_never_runs_model_text(runs, tmp_path):
     chromium = "/usr/bin/chromium"
     if not Path(chromium).exists():
         pytest.skip(f"{chromium} is not installed (Debian package `chromium`; .ci/run installs it)")
@@ -194,17 +196,32 @@ def test_page_renders_hostile_text_as_text_in_chromium(runs, tmp_path):
     errors = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(info.path.as_uri() + "#coverage=base_only")
+        page.goto(info.path.as_uri() + "#coverage=base_only")  # the link fig05's coverage table uses
         page.wait_for_selector("body[data-ready='1']")
-        assert page.locator("tr.problem").count() == 1
+        assert page.input_value("#f-coverage") == "base only"
+        assert page.locator("tr.problem").all_text_contents() and page.locator("tr.problem").count() == 1
+        page.select_option("#f-coverage", "all")
+        page.click("th[data-col='base c/n']")
+        page.click("th[data-col='base c/n']")  # descending: the base's best problem first
+        assert page.locator("tr.problem").first.get_attribute("data-id") == runs["ids"][1]  # 4/8 beats p0's 3/8
+        page.select_option("#f-coverage", "base only")
         page.click(f"tr.problem[data-id='{p0}']")
         base = page.locator("tr.detail section[data-model='base']")
+        assert base.locator(".sample").evaluate_all("s => s.map(e => e.dataset.sample)") == ["0", "2", "3", "6"]
         texts = base.locator("pre.text").all_text_contents()
         assert any(HOSTILE in t for t in texts)  # shown verbatim, not executed
         assert page.evaluate("window.pwned") is None
         lucky = base.locator(".sample[data-sample='2'] mark.first-invalid")
         assert lucky.text_content() == runs["texts"]["base"][p0][2].split(";")[1]
+        assert base.locator(".sample[data-sample='0'] mark").count() == 0  # a valid trace: nothing marked
+        rl = page.locator("tr.detail section[data-model='rl']")
+        assert "0 of 8 correct" in rl.locator("h4").text_content()
+        assert "given by 5 of 8 samples" in rl.locator(".sample").first.text_content()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "problems-page-written-samples.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"\n[screenshot] {shot} (texts written by this test, not model samples)")
         browser.close()
     assert not errors, errors
