@@ -219,6 +219,12 @@ def test_page_in_chromium_filters_expands_highlights_and_never_runs_model_text(r
         rl = page.locator("tr.detail section[data-model='rl']")
         assert "0 of 8 correct" in rl.locator("h4").text_content()
         assert "given by 5 of 8 samples" in rl.locator(".sample").first.text_content()
+        # The model menu: one model's columns and samples only.
+        page.select_option("#f-model", "rl")
+        headers = page.locator("#problems th").all_text_contents()
+        assert "rl c/n" in "".join(headers) and not any(h.startswith("base ") for h in headers)
+        assert page.locator("tr.detail section[data-model='base']").count() == 0
+        page.select_option("#f-model", "all")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / "problems-page-written-samples.png"
         page.screenshot(path=str(shot), full_page=True)

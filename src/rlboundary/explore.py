@@ -78,7 +78,7 @@ _last: ProblemStudy | None = None  # the study `problems()` loaded last (for sam
 
 # --- public API ------------------------------------------------------------------
 
-def problems(source=None, base: str | None = None, rl: str | None = None) -> pd.DataFrame:
+def problems(source, base: str | None = None, rl: str | None = None) -> pd.DataFrame:
     """One row per problem: pass rates, pass@k, coverage set (see the module docstring).
 
     `source`: a fig05 parameter set (`"micro"`, `"default"`, `"paper"` or a
