@@ -9,6 +9,7 @@ page with hostile text is opened too.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -174,6 +175,17 @@ def test_page_is_self_contained_and_size_capped(runs, tmp_path):
     assert f"each text at most {chars:,} characters" in page
     with pytest.raises(UserError, match="would exceed"):
         problems_page.render_page(long, problems_page.PageLimits(max_bytes=20_000))
+
+
+def test_problems_without_samples_have_no_set_and_the_page_still_renders(runs):
+    """Runs made before the benchmark grew: its new problems have no samples, no coverage set."""
+    keep = runs["ids"]
+    dirs = [_write_run(m + "-old", {pid: runs["texts"][m][pid] for pid in keep}, keep) for m in ("base", "rl")]
+    study = explore.from_runs(dirs)
+    assert study.table["coverage"].notna().sum() == len(keep)
+    page, _, _ = problems_page.render_page(study)
+    data = json.loads(page.split("id='problems-data'>")[1].split("</script>")[0])
+    assert [p["set"] is None for p in data["problems"]].count(False) == len(keep)
 
 
 def test_cut_text_keeps_both_ends_and_moves_the_span():

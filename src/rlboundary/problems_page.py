@@ -117,7 +117,7 @@ def page_data(study: explore.ProblemStudy, records: dict, limits: PageLimits, ma
         key = (row["benchmark"], row["problem_id"])
         problems.append({
             "b": row["benchmark"], "id": row["problem_id"], "lv": _json_value(row["level"]),
-            "sj": row["subject"], "g": row["gold"], "set": row["coverage"], "k": _json_value(row["k"]),
+            "sj": row["subject"], "g": row["gold"], "set": _json_value(row["coverage"]), "k": _json_value(row["k"]),
             "q": cut_text(row["question"], max(max_chars, 4000))[0],
             "m": [[_json_value(row[f"{m} n"]), _json_value(row[f"{m} c"]), _json_value(row[f"{m} pass@k"]),
                    _json_value(row.get(f"{m} valid share"))] for m in study.models],
