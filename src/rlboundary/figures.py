@@ -119,17 +119,28 @@ def sampling_settings(params: Params, benchmark_name: str, entry: dict | None = 
 
 # --- samples and verdicts ------------------------------------------------------
 
-def verdicts(params: Params, models: Iterable[str] | None = None,
-             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
-    """Verdict rows for every (model, benchmark, seed), sampling and grading
-    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
-    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+@dataclass(frozen=True, eq=False)
+class GradedRun:
+    """One (model, benchmark, seed) run: its store and its verdicts, sample_idx pooled over seeds."""
+
+    model: dict  # the params' `models:` entry
+    benchmark: str
+    seed: int
+    seed_index: int  # position in params.seeds: pooled sample_idx = seed_index * n + stored sample_idx
+    n: int  # samples per problem and seed
+    run_dir: Path
+    grader_id: str
+    verdicts: pd.DataFrame
+
+
+def graded_runs(params: Params, models: Iterable[str] | None = None,
+                benchmarks: Iterable[str] | None = None) -> Iterable[GradedRun]:
+    """Every (model, benchmark, seed) run, sampling and grading only what is not stored yet."""
     from .imports.references import is_run_ref, resolve_run, run_verdicts
     from .study import sample_run
     from .verify.grading import grade_run
 
     wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
-    frames = []
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
         # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
@@ -152,15 +163,28 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
                                         "use math-verify or math-equal, or give the model path: \"run:<imported run>\".")
                     store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
                                        data_dir=params.data_dir, limit=params.limit, progress=False)
-                    v = grade_run(store.run_dir, bench.problems, grader)
+                    run_dir = store.run_dir
+                    v = grade_run(run_dir, bench.problems, grader)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
                 v["sample_idx"] = v["sample_idx"].astype(np.int64) + i * settings.n
-                v.insert(0, "seed", seed)
-                v.insert(0, "benchmark", bench_name)
-                v.insert(0, "model", entry["name"])
-                frames.append(v)
+                yield GradedRun(entry, bench_name, seed, i, settings.n, Path(run_dir),
+                                grader.grader_id if grader is not None else grader_name, v)
+
+
+def verdicts(params: Params, models: Iterable[str] | None = None,
+             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
+    """Verdict rows for every (model, benchmark, seed), sampling and grading
+    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
+    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+    frames = []
+    for run in graded_runs(params, models, benchmarks):
+        v = run.verdicts
+        v.insert(0, "seed", run.seed)
+        v.insert(0, "benchmark", run.benchmark)
+        v.insert(0, "model", run.model["name"])
+        frames.append(v)
     return pd.concat(frames, ignore_index=True)
 
 
