@@ -4,7 +4,7 @@ Every notebook has a schema: typed fields with defaults. A notebook's
 parameters are its schema's defaults overlaid with YAML files, in order:
 
     params/<set>/<notebook>.yaml   one file per notebook of a named set
-                                   (default | paper | micro, or any directory)
+                                   (default | paper | onegpu | micro, or any directory)
     FILE.yaml                      flat keys: a study-level file applied to
                                    every notebook (e.g. `n: 64`), or sections
                                    keyed by notebook name (and `study:` for all)
@@ -36,7 +36,7 @@ TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code
 BACKENDS = ("vllm", "hf", "ray")
 MATH_GRADERS = ("math-verify", "math-equal", "source")  # source: verdicts imported with a run
 # The parameter sets that ship with the project (directories under params/).
-NAMED_SETS = ("default", "paper", "micro")
+NAMED_SETS = ("default", "paper", "onegpu", "micro")
 
 
 @dataclass(frozen=True)
