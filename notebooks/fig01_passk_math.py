@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -38,6 +40,8 @@ backend = 'vllm'
 organism_preset = 'default'
 organism_seed = 0
 bootstrap = 1000
+graders = []
+maj = True
 
 # %%
 from rlboundary import figures, plots, report
@@ -59,9 +63,12 @@ figures.run_summary(study.counts)
 # ## Panel: pass@k against k, base vs RL, one panel per benchmark
 # Unbiased pass@k (Chen et al.), averaged over problems; bands: bootstrap CIs over problems;
 # dotted line: the crossover k, the smallest k at which the base model's pass@k reaches the RL model's.
+# Dashed with crosses (`maj`): maj@k, the majority answer of k samples — what a user without an oracle
+# verifier gets. Hatched (several `graders`): the spread of pass@k between graders.
 
 # %%
-fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="pass@k, base vs RL")
+fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="pass@k, base vs RL",
+                         grader_curves=study.grader_curves, maj_curves=study.maj_curves)
 plots.save_figure(fig, "passk_curves")
 
 # %% [markdown]
@@ -70,6 +77,12 @@ plots.save_figure(fig, "passk_curves")
 
 # %%
 study.comparisons
+
+# %% [markdown]
+# Crossover k and ΔSE under each grader (only with several `graders`): how much the choice of grader moves them.
+
+# %%
+study.grader_comparisons
 
 # %% [markdown]
 # ## Headline numbers

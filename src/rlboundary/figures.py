@@ -107,11 +107,17 @@ def sampling_settings(params: Params, benchmark_name: str):
 # --- samples and verdicts ------------------------------------------------------
 
 def verdicts(params: Params, models: Iterable[str] | None = None,
-             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
+             benchmarks: Iterable[str] | None = None, grader: str | None = None,
+             labels: bool = False) -> pd.DataFrame:
     """Verdict rows for every (model, benchmark, seed), sampling and grading
     only what is not stored yet. Columns: model, benchmark, seed, problem_id,
-    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+    sample_idx (pooled over seeds), verdict, correct, + grader extras.
+
+    `grader`: a grader by name instead of the benchmark's default
+    (`verify.compare.run_verdicts`: `source` for imported runs). `labels`:
+    add each sample's vote label (`majority.vote_labels`) for maj@k."""
     from .study import sample_run
+    from .verify.compare import run_verdicts
     from .verify.grading import grade_run
 
     wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
@@ -119,13 +125,18 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
         settings = sampling_settings(params, bench_name)
-        grader = grader_for(params, bench.kind)
+        default_grader = grader_for(params, bench.kind) if grader is None else None
         for entry in wanted_models:
             spec = model_spec(params, entry)
             for i, seed in enumerate(params.seeds):
                 store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
                                    data_dir=params.data_dir, limit=params.limit, progress=False)
-                v = grade_run(store.run_dir, bench.problems, grader)
+                if grader is None:
+                    v = grade_run(store.run_dir, bench.problems, default_grader)
+                else:
+                    v = run_verdicts(store.run_dir, grader, problems=bench.problems)
+                if labels:
+                    v = _with_labels(v, store, bench.kind)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
@@ -135,6 +146,18 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
                 v.insert(0, "model", entry["name"])
                 frames.append(v)
     return pd.concat(frames, ignore_index=True)
+
+
+def _with_labels(v: pd.DataFrame, store, kind: str) -> pd.DataFrame:
+    """Verdict rows plus `label`, the sample's answer as it votes in maj@k."""
+    from .majority import vote_labels
+
+    if kind == "math":
+        texts = store.samples(columns=["problem_id", "sample_idx", "text"])
+        texts = texts.assign(problem_id=texts["problem_id"].astype(str),
+                             label=vote_labels(texts["text"].tolist(), kind))[["problem_id", "sample_idx", "label"]]
+        return v.merge(texts, on=["problem_id", "sample_idx"], how="left")
+    return v.assign(label=vote_labels([], kind, v["extracted"].tolist()))
 
 
 def counts(verdict_rows: pd.DataFrame) -> pd.DataFrame:
@@ -160,6 +183,9 @@ class PasskStudy:
     curves: pd.DataFrame  # model, benchmark, k, pass_at_k, ci_low, ci_high
     comparisons: pd.DataFrame  # model vs its base per benchmark: crossover k + CI, ΔSE + CI
     headline: pd.DataFrame  # per model and benchmark: pass@1, pass@k, crossover, ΔSE
+    grader_curves: pd.DataFrame | None = None  # the curves again, one set per grader (+ `grader`), when several
+    grader_comparisons: pd.DataFrame | None = None  # crossover and ΔSE per grader
+    maj_curves: pd.DataFrame | None = None  # maj@k: model, benchmark, k, maj_at_k, ci_low, ci_high, method
 
 
 def headline_k(params: Params, n: int) -> int:
@@ -204,19 +230,51 @@ def headline_table(params: Params, curves: pd.DataFrame, comparisons: pd.DataFra
     return pd.DataFrame(rows)
 
 
-def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
-    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
-    bootstrap CIs, and every model compared with its base."""
-    rows = counts(verdicts(params, models))
+def _curves(params: Params, rows: pd.DataFrame) -> pd.DataFrame:
     curves = []
     for bench in params.benchmarks:
         sub = rows[rows["benchmark"] == bench]
         ks = sorted(set(params.ks_for(bench)) | {1, headline_k(params, int(sub["n"].min()))})
         ks = [k for k in ks if k <= int(sub["n"].min())]
         curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
-    curves = pd.concat(curves, ignore_index=True)
+    return pd.concat(curves, ignore_index=True)
+
+
+def maj_curves(params: Params, verdict_rows: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """maj@k at the k of the pass@k curves, per model and benchmark."""
+    from .majority import maj_at_k_curve, vote_frame
+
+    frames = []
+    for (model, bench), g in verdict_rows.groupby(["model", "benchmark"], sort=False):
+        ks = curves[(curves["model"] == model) & (curves["benchmark"] == bench)]["k"].tolist()
+        frames.append(maj_at_k_curve(vote_frame(g, g["label"].tolist()), ks, model, bench,
+                                     n_boot=params.bootstrap, ci=params.ci_level))
+    return pd.concat(frames, ignore_index=True)
+
+
+def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
+    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
+    bootstrap CIs, and every model compared with its base. With several
+    `graders`, the first draws the curves and every one its own (the
+    spread); with `maj`, maj@k beside pass@k."""
+    graders = list(params.get("graders") or [])
+    want_maj = bool(params.get("maj", False))
+    v = verdicts(params, models, grader=graders[0] if graders else None, labels=want_maj)
+    rows = counts(v)
+    curves = _curves(params, rows)
     comparisons = compare_to_base(params, rows)
-    return PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+    study = PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+    if want_maj:
+        study.maj_curves = maj_curves(params, v, curves)
+    if len(graders) > 1:
+        per_grader, per_comparison = [curves.assign(grader=graders[0])], [comparisons.assign(grader=graders[0])]
+        for name in graders[1:]:
+            other = counts(verdicts(params, models, grader=name))
+            per_grader.append(_curves(params, other).assign(grader=name))
+            per_comparison.append(compare_to_base(params, other).assign(grader=name))
+        study.grader_curves = pd.concat(per_grader, ignore_index=True)
+        study.grader_comparisons = pd.concat(per_comparison, ignore_index=True)
+    return study
 
 
 # --- Figure 5: accuracy histograms and coverage --------------------------------
