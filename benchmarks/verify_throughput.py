@@ -13,10 +13,11 @@ spacing, \\left/\\right), and near misses (off by one, sign, doubled,
 perturbed expressions), drawn from a skewed (Zipf) distribution as real
 samples are, plus a 5 % tail of one-off wrong numbers.
 A share (--tricky, default 5 %) of responses end in a form that is not one
-plain box (TRICKY_ENDINGS): "final answer is $\\boxed{}$" (still a short
-key), two boxes, an unboxed `$answer$`, a percentage, a box with words then
-an unboxed answer. All but the first are graded whole (math-verify reads
-more than the box there), so they cost what naive math-verify costs.
+plain box (TRICKY_ENDINGS): "final answer is $\\boxed{}$" and the same
+answer boxed twice (both still short keys), two different boxes, an unboxed
+`$answer$`, a percentage, a box with words then an unboxed answer. The last
+four are graded whole (math-verify reads more than the box there), so they
+cost what naive math-verify costs.
 
 Both sides grade the same samples in this one run:
 - rlboundary: `grade_frame` with the math-verify grader (extract, dedupe by
@@ -93,6 +94,7 @@ FILLERS = [
 # Endings that are not one plain box: {a} is the sampled answer, {b} another candidate.
 TRICKY_ENDINGS = [
     "Therefore, the final answer is $\\boxed{{{a}}}$.",
+    "So $\\boxed{{{a}}}$.\n\n**Final Answer**\n$\\boxed{{{a}}}$",
     "First I got $\\boxed{{{b}}}$, but correcting the sign, the answer is $\\boxed{{{a}}}$.",
     "So the answer is ${a}$.",
     "The probability is $\\boxed{{{a}}}$%.",

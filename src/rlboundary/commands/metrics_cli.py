@@ -80,17 +80,9 @@ def load_run_verdicts(run_dir: Path, grader: str | None = None) -> pd.DataFrame:
     elif grader not in graders:
         raise UserError(f"{run_dir} has no verdicts of grader {grader!r} (found: {', '.join(graders)}).",
                         "pass one of the graders found, or grade the run with it.")
-    frames = []
-    for part in _verdict_parts(verdicts_root / grader):
-        frame = pd.read_parquet(part)
-        missing = set(VERDICT_COLUMNS) - set(frame.columns)
-        if missing:
-            raise UserError(f"verdict file {part} lacks column(s) {sorted(missing)}.",
-                            "re-grade the run with the current `rlboundary verify`.")
-        frames.append(frame[VERDICT_COLUMNS])
-    verdicts = pd.concat(frames, ignore_index=True)
-    verdicts["problem_id"] = verdicts["problem_id"].astype(str)
-    return verdicts.drop_duplicates(["problem_id", "sample_idx"], keep="last").reset_index(drop=True)
+    from ..verify.compare import read_verdict_dir
+
+    return read_verdict_dir(verdicts_root / grader)[VERDICT_COLUMNS].reset_index(drop=True)
 
 
 def _verdict_parts(grader_dir: Path) -> list[Path]:
@@ -301,10 +293,9 @@ def load_run_verdicts_full(run_dir: Path, grader: str | None) -> pd.DataFrame:
     """All verdict columns of one run's grader (id under verdicts/, or the only one)."""
     from ..verify.compare import read_verdict_dir
 
-    rows = load_run_verdicts(run_dir, grader)  # validates the choice of grader
+    load_run_verdicts(run_dir, grader)  # one-line errors for a missing or ambiguous grader
     root = run_dir / "verdicts"
-    chosen = grader or next(p.name for p in sorted(root.iterdir()) if p.is_dir() and _verdict_parts(p))
-    return read_verdict_dir(root / chosen) if len(rows) else rows
+    return read_verdict_dir(root / (grader or next(p.name for p in sorted(root.iterdir()) if p.is_dir() and _verdict_parts(p))))
 
 
 def register(app: typer.Typer) -> None:

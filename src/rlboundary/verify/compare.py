@@ -42,6 +42,10 @@ def read_verdict_dir(grader_dir: Path) -> pd.DataFrame:
         raise UserError(f"verdict files in {grader_dir} lack column(s) {sorted(missing)}.",
                         "re-grade the run (or re-import it) with the current rlboundary.")
     rows["problem_id"] = rows["problem_id"].astype(str)
+    if "verdict" not in rows:  # a verdict set that records only correct / not
+        rows["verdict"] = rows["correct"].map(lambda ok: "correct" if ok else "incorrect")
+    if "extracted" not in rows:
+        rows["extracted"] = None
     return rows.drop_duplicates(["problem_id", "sample_idx"], keep="last").reset_index(drop=True)
 
 

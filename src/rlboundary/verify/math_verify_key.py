@@ -2,47 +2,53 @@
 math-verify reads, only where that provably keeps math-verify's verdict.
 
     from rlboundary.verify.math_verify_key import response_key, boxed_stage_parse, WHOLE
-    response_key("... so $\\\\boxed{\\\\frac12}$.")   # '\\\\boxed{\\\\frac12}'
-    response_key("... two boxes \\\\boxed{1}, \\\\boxed{2}")  # WHOLE + the whole text
-    boxed_stage_parse("\\\\boxed{\\\\frac12}", 5)       # [Rational(1, 2), '\\\\frac12'] or None
+    response_key("... so $\\boxed{\\frac12}$.")   # '\\boxed{\\frac12}'
+    response_key("... two boxes \\boxed{1}, \\boxed{2}")  # WHOLE + the whole text
+    boxed_stage_parse("\\boxed{\\frac12}", 5)       # [Rational(1, 2), '\\frac12'] or None
 
 The grader's verdict must be plain math-verify's,
-`verify(parse("\\\\boxed{gold}"), parse(whole response))`, on every response.
+`verify(parse("\\boxed{gold}"), parse(whole response))`, on every response.
 How `parse` reads a response (math-verify 0.9; `_layout_ok` checks the
 installed version still has this layout, else every key is WHOLE):
 
 - regexes in priority groups: 0 ("final answer is ... I hope"), 50 (a
-  `$`/`$$`/`\\\\[`/`\\\\(`/` [ ]` environment holding a `\\\\boxed{}`; the plain
-  `\\\\boxed{.+}` from the first box to the LAST `}` of the text; "final
+  `$`/`$$`/`\\[`/`\\(`/` [ ]` environment holding a `\\boxed{}`; the plain
+  `\\boxed{.+}` from the first box to the LAST `}` of the text; "final
   answer ... is <env or number>"), 100/200 ("answer" + env or number), 300
   (any env, fraction, number);
 - group by group, its matches are tried from the rightmost end; the first
   that parses wins; several boxes are joined (`extract_boxed_content`), a `%`
   after an environment makes a percentage.
 
-A response gets the short key `\\\\boxed{c}` (c = its box content, stripped)
-only when, checked here with string scans (microseconds, no regex over the
-whole text unless it says "final answer"):
+A response gets the short key `\\boxed{c}` only when, checked here with
+string scans (microseconds; math-verify's regexes run only on texts that
+say "final answer"):
 
-1. exactly one `\\\\boxed` and no `\\\\fbox`, written `\\\\boxed{` and closed
-   (braces counted as math-verify counts them); c not empty;
-2. no environment can close inside the box: c holds no `$`, `\\\\]`, `\\\\)`,
-   `]` followed by white space; nor the words "final answer";
-3. no percentage can follow: no `%`, `percent`, `pct` after the box;
-4. if the text says "final answer" (math-verify's case-insensitive
+1. every `\\boxed` is written `\\boxed{`, closed (braces counted as
+   math-verify counts them), not nested; no `\\fbox`; and every box holds
+   the same content c (stripped, not empty): one box, or the same answer
+   boxed again;
+2. no environment can close inside a box: no box holds `$`, `\\]`, `\\)`,
+   `]` followed by white space, nor the words "final answer";
+3. no environments holding boxes can chain: no `,`, `and`, `or` between
+   two boxes;
+4. no percentage can follow: no `%`, `percent`, `pct` after the first box;
+5. if the text says "final answer" (math-verify's case-insensitive
    pattern): no "final answer is ... I hope" match at all, and every
-   "final answer ... is" match that ends after the box is one environment
-   holding the whole box (no chained environments, no percentage).
+   "final answer ... is" match that ends after the first box is one
+   environment holding a whole box (no chained environments, no percentage).
 
 Then every priority-50 match that is tried before the others reads exactly
-c: the plain box and any environment around it give `extract_boxed_content`
--> c.strip(), the same normalisation and the same parse. So IF c parses,
+c: the plain `\\boxed{.+}` and any environment around boxes give
+`extract_boxed_content` -> c (identical boxes collapse to one), the same
+normalisation and the same parse. So IF c parses,
 `parse(text)` == `boxed_stage_parse(key)` (the priority <= 50 groups of
 math-verify run on the key alone). If c does not parse, math-verify goes on
 to the rest of the text: `boxed_stage_parse` returns None and the grader
 asks for the whole response (`grading.REFINE`). Every other response is
 graded whole (`WHOLE` + text): multi-box answers, unboxed answers, answers in
-words. `tests/test_math_verify_key.py` checks the verdicts against plain
+words, different answers in several boxes (math-verify reads a set).
+`tests/test_math_verify_key.py` checks the verdicts against plain
 math-verify on a battery of such responses; `benchmarks/verify_throughput.py`
 on every sample it times.
 """
@@ -125,51 +131,73 @@ def _says_final_answer(text: str) -> bool:
     return _FINAL_ANSWER.search(text) is not None
 
 
-def _final_answer_matches_agree(text: str, box: int, close: int) -> bool:
-    """Condition 4 of the module docstring, with math-verify's own regexes."""
+def _final_answer_matches_agree(text: str, boxes: list[tuple[int, int]]) -> bool:
+    """Condition 5 of the module docstring, with math-verify's own regexes."""
     groups = _groups()
     for pattern, _ in groups["p0"]:
         if pattern.search(text):
             return False
+    first_close = boxes[0][1]
     for pattern, target in groups["fa"]:
         for m in pattern.finditer(text):
-            if m.end() <= close:
-                continue  # tried after the box's matches, which parse or send the text whole
+            if m.end() <= first_close:
+                continue  # tried after the boxes' matches, which parse or send the text whole
             found = {name: m.span(name) for name, value in m.groupdict().items() if value is not None}
             envs = [n for n in found if n.startswith("first_latex")]
             others = [n for n in found if n.startswith("next") or n.endswith("percent") or not n.startswith("first_latex")]
             if len(envs) != 1 or others:
                 return False
             start, end = found[envs[0]]
-            if not (start <= box and close < end):
+            if not any(start <= s and e < end for s, e in boxes):
                 return False
     return True
 
 
+def _boxes(text: str) -> list[tuple[int, int]] | None:
+    """(start, closing brace) of every `\\boxed{...}`, in order; None when a
+    `\\boxed` is not followed by `{`, is not closed, or sits inside another."""
+    spans = []
+    start = text.find("\\boxed")
+    while start >= 0:
+        if not text.startswith("\\boxed{", start):
+            return None
+        close = _close_of(text, start + len("\\boxed"))
+        if close is None:
+            return None
+        inner = text.find("\\boxed", start + 1)
+        if 0 <= inner < close:
+            return None
+        spans.append((start, close))
+        start = text.find("\\boxed", close + 1)
+    return spans
+
+
 def response_key(text) -> str | None:
-    """`\\\\boxed{c}` where that provably reads as math-verify reads the whole
+    """`\\boxed{c}` where that provably reads as math-verify reads the whole
     text (module docstring), else WHOLE + text; None for a non-text."""
     if not isinstance(text, str):
         return None
-    box = text.find("\\boxed")
-    if box < 0 or text.find("\\boxed", box + 1) >= 0 or "\\fbox" in text or not text.startswith("\\boxed{", box):
+    if "\\boxed" not in text or "\\fbox" in text or not _layout_ok():
         return WHOLE + text
-    if not _layout_ok():
+    boxes = _boxes(text)
+    if not boxes:
         return WHOLE + text
-    open_brace = box + len("\\boxed")
-    close = _close_of(text, open_brace)
-    if close is None:
+    contents = [text[s + len("\\boxed{") : e] for s, e in boxes]
+    c = contents[0].strip()
+    if not c or any(x.strip() != c for x in contents):
         return WHOLE + text
-    content = text[open_brace + 1 : close]
-    if not content.strip() or any(c in content for c in _ENV_CLOSERS) or _BRACKET_CLOSE.search(content):
+    for content in contents:
+        if any(t in content for t in _ENV_CLOSERS) or _BRACKET_CLOSE.search(content) or _says_final_answer(content):
+            return WHOLE + text
+    for (_, close), (start, _) in zip(boxes, boxes[1:]):
+        gap = text[close + 1 : start]
+        if "," in gap or "and" in gap or "or" in gap:  # environments holding boxes could chain
+            return WHOLE + text
+    if any(text.find(t, boxes[0][1] + 1) >= 0 for t in _PERCENT_TOKENS):
         return WHOLE + text
-    if _says_final_answer(content):
+    if _says_final_answer(text) and not _final_answer_matches_agree(text, boxes):
         return WHOLE + text
-    if any(text.find(t, close + 1) >= 0 for t in _PERCENT_TOKENS):
-        return WHOLE + text
-    if _says_final_answer(text) and not _final_answer_matches_agree(text, box, close):
-        return WHOLE + text
-    return "\\boxed{" + content.strip() + "}"
+    return "\\boxed{" + c + "}"
 
 
 def boxed_stage_parse(key: str, timeout_s: int) -> list | None:
