@@ -134,3 +134,14 @@ def test_notebook_params_reads_a_namespace():
     assert p.n == 4 and p.models[0]["role"] == "base"
     with pytest.raises(UserError, match="n must be an integer"):
         params.notebook_params("fig01_passk_math", {**ns, "n": 4.5})
+
+
+def test_fig01_grader_list_and_maj_switch():
+    from rlboundary.params import load_params, validate
+
+    p = load_params("fig01_passk_math", "micro")
+    assert p.graders == [] and p.maj is True
+    q = validate("fig01_passk_math", {**p, "graders": ["math-verify", "math-equal"], "maj": False})
+    assert q.graders == ["math-verify", "math-equal"] and q.maj is False
+    with pytest.raises(UserError, match="graders"):
+        validate("fig01_passk_math", {**p, "graders": "math-verify"})

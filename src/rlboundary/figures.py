@@ -150,9 +150,9 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
 
 def _with_labels(v: pd.DataFrame, store, kind: str) -> pd.DataFrame:
     """Verdict rows plus `label`, the sample's answer as it votes in maj@k."""
-    from .majority import vote_labels
+    from .majority import TEXT_ANSWER_KINDS, vote_labels
 
-    if kind == "math":
+    if kind in TEXT_ANSWER_KINDS:
         texts = store.samples(columns=["problem_id", "sample_idx", "text"])
         texts = texts.assign(problem_id=texts["problem_id"].astype(str),
                              label=vote_labels(texts["text"].tolist(), kind))[["problem_id", "sample_idx", "label"]]

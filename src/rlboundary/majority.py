@@ -26,10 +26,10 @@ estimator of the same expectation, standard error <= 0.5/sqrt(draws) per
 problem (the `method` column says which). `tests/test_majority.py` checks
 both against brute-force enumeration of subsets.
 
-Answer labels (`vote_labels`): for math, the paper's final-answer
-extraction normalised by its `strip_string` (the `math-equal` key), so
-`\\frac12` and `\\dfrac{1}{2}` vote together; otherwise the grader's stored
-`extracted` key.
+Answer labels (`vote_labels`): for math (and the organism, whose answers
+are boxed too), the paper's final-answer extraction normalised by its
+`strip_string` (the `math-equal` key), so `\\frac12` and `\\dfrac{1}{2}`
+vote together; otherwise the grader's stored `extracted` key.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ import pandas as pd
 from .errors import UserError
 
 EXACT_LIMIT = 200_000
+# Benchmark kinds whose answers are read from the text (a final \\boxed{}).
+TEXT_ANSWER_KINDS = ("math", "organism")
 DEFAULT_DRAWS = 2000
 
 
@@ -116,7 +118,7 @@ def maj_at_k(sizes: Sequence[int], share: Sequence[float], unanswered: int, ks: 
 def vote_labels(texts: Sequence[str], kind: str, extracted: Sequence | None = None) -> list:
     """One vote label per sample (None: no answer). Math: the paper's
     extraction, normalised as its grader does; else the grader's keys."""
-    if kind == "math":
+    if kind in TEXT_ANSWER_KINDS:
         from .verify.math_answer import extract_answer, normalize_answer
 
         return [normalize_answer(extract_answer(t).answer) if isinstance(t, str) else None for t in texts]

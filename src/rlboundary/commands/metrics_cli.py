@@ -157,7 +157,7 @@ def _answers(run_dir: Path, kind: str) -> pd.DataFrame | None:
     samples = read_samples(run_dir)
     if samples.empty or samples["text"].isna().all():
         return None
-    labels = majority.vote_labels(samples["text"].tolist(), kind) if kind == "math" else None
+    labels = majority.vote_labels(samples["text"].tolist(), kind) if kind in majority.TEXT_ANSWER_KINDS else None
     if labels is None:
         return None
     return pd.DataFrame({"problem_id": samples["problem_id"].astype(str), "sample_idx": samples["sample_idx"], "answer": labels})
