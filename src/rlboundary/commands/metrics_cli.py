@@ -103,11 +103,20 @@ def _format_interval(value: float, low: float, high: float) -> str:
     return f"{value:.4f} [{low:.4f}, {high:.4f}]"
 
 
-def _print_tables(curve: pd.DataFrame, ci: float) -> None:
+def _console():
+    """A rich console; piped output gets a wide page instead of 80 columns,
+    so that model [grader] headers are not cut."""
+    import sys
+
     from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def _print_tables(curve: pd.DataFrame, ci: float) -> None:
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     curve = curve.assign(grader=curve["grader"] if "grader" in curve else None,
                          what=curve["what"] if "what" in curve else "pass@k")
     for benchmark, group in curve.groupby("benchmark", sort=False):
@@ -131,7 +140,6 @@ def _print_tables(curve: pd.DataFrame, ci: float) -> None:
 
 
 def _print_disagreements(run_dir: Path, verdicts: dict, answers: pd.DataFrame | None, rows: int) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from ..verify.compare import disagreements, pairwise_agreement
@@ -146,7 +154,7 @@ def _print_disagreements(run_dir: Path, verdicts: dict, answers: pd.DataFrame | 
         out.add_column(col, justify="right" if col == "samples" else "left", overflow="fold")
     for r in table.head(rows).itertuples(index=False):
         out.add_row(str(r[0]), str(r[1])[:60], *[str(x) for x in r[2:-1]], str(r[-1]))
-    Console().print(out)
+    _console().print(out)
 
 
 def _answers(run_dir: Path, kind: str) -> pd.DataFrame | None:

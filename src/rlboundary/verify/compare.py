@@ -46,7 +46,8 @@ def read_verdict_dir(grader_dir: Path) -> pd.DataFrame:
         rows["verdict"] = rows["correct"].map(lambda ok: "correct" if ok else "incorrect")
     if "extracted" not in rows:
         rows["extracted"] = None
-    return rows.drop_duplicates(["problem_id", "sample_idx"], keep="last").reset_index(drop=True)
+    rows = rows.drop_duplicates(["problem_id", "sample_idx"], keep="last")
+    return rows.sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
 
 
 def _project_graders() -> list[str]:

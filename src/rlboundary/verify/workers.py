@@ -128,6 +128,11 @@ def worker_main() -> None:
     os.dup2(2, 1)
     inp = sys.stdin.buffer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # Library deprecation notices (sympy, on answers such as sets) would
+    # flood the user's terminal once per item: not the user's to act on.
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)
     signal.signal(signal.SIGPROF, _on_cpu_limit)
     try:
         grader = _read_frame(inp)
