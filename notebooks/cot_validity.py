@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -43,7 +45,7 @@ bootstrap = 1000
 pass_rate_bins = [0.0, 0.05, 0.2, 0.5, 0.8, 1.0]
 
 # %%
-from rlboundary import figures, plots, report
+from rlboundary import figures, plots, report, verdicts
 from rlboundary.params import notebook_params
 
 params = notebook_params("cot_validity", globals())  # validates the cell above (types, allowed values)
@@ -52,7 +54,7 @@ plots.set_style()
 # %% [markdown]
 # ## Panel: share of correct answers backed by a fully valid trace, by per-problem pass rate
 # The organism's verifier checks every step of every trace exactly (`organism.task.check_trace`).
-# A correct answer with an invalid step is a lucky guess (or a right answer reached by wrong steps).
+# A correct answer with an invalid step is counted as a lucky guess (or a right answer reached by wrong steps).
 # Problems with no correct sample have no bar.
 
 # %%
@@ -67,8 +69,18 @@ plots.save_figure(fig, "validity_by_pass_rate")
 study.by_bucket
 
 # %% [markdown]
+# ## Verdict
+# Are the base model's correct answers in the lowest pass-rate bucket mostly backed by a valid trace?
+# The rule (its text is printed below the verdict) is `rlboundary.verdicts.low_pass_rate_answers_valid`, written before any
+# result was seen; the verdict follows from the numbers above, whichever way they fall.
+
+# %%
+verdict = verdicts.low_pass_rate_answers_valid(study.by_bucket, study.base_models, study.lowest_bucket)
+verdict
+
+# %% [markdown]
 # ## Headline numbers
 
 # %%
-report.record_headlines("cot_validity", study.headline)
+report.record_headlines("cot_validity", study.headline, verdict=verdict)
 study.headline

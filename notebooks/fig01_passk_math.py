@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Figures 1-2: pass@k on math, base vs RL
 #
-# **Claim tested:** RL models win at small k, but base models catch up and overtake them as k grows.
+# **Claim tested:** At the largest k sampled, the base model's pass@k is higher than the RL model's.
 #
 # The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
 # (`params/default/fig01_passk_math.yaml`). Other parameter sets: `params/paper/fig01_passk_math.yaml` (the paper's models and scale,
@@ -44,7 +44,7 @@ graders = []
 maj = True
 
 # %%
-from rlboundary import figures, plots, report
+from rlboundary import figures, plots, report, verdicts
 from rlboundary.params import notebook_params
 
 params = notebook_params("fig01_passk_math", globals())  # validates the cell above (types, allowed values)
@@ -62,7 +62,8 @@ figures.run_summary(study.counts)
 # %% [markdown]
 # ## Panel: pass@k against k, base vs RL, one panel per benchmark
 # Unbiased pass@k (Chen et al.), averaged over problems; bands: bootstrap CIs over problems;
-# dotted line: the crossover k, the smallest k at which the base model's pass@k reaches the RL model's.
+# dotted line: the first crossing, the smallest k at which the mean base pass@k reaches the RL model's
+# (where the curves cross, if they do; the table below gives the k where the paired difference is significant).
 # Dashed with crosses (`maj`): maj@k, the majority answer of k samples — what a user without an oracle
 # verifier gets. Hatched (several `graders`): the spread of pass@k between graders.
 
@@ -72,21 +73,34 @@ fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons,
 plots.save_figure(fig, "passk_curves")
 
 # %% [markdown]
-# ## Crossover k and sampling-efficiency gap
-# ΔSE = base pass@k (k = `headline_k`, clipped to n) − RL pass@1, with its paired bootstrap CI.
+# ## Base against RL: paired differences, crossings and ΔSE@k
+# `diff_at_k`: base − RL pass@k at k_max (`headline_k` clipped to n) with its paired bootstrap CI;
+# `base_ahead_k` / `rl_ahead_k`: the k where that paired difference's CI lies above / below 0;
+# `crossover`: the first crossing (mean base ≥ mean RL) and `sign_changes`: how often the mean difference changes sign;
+# ΔSE@k = base pass@k − RL pass@1 at k = k_max (the paper's is ΔSE@256; a smaller k is flagged).
 
 # %%
 study.comparisons
 
 # %% [markdown]
-# Crossover k and ΔSE under each grader (only with several `graders`): how much the choice of grader moves them.
+# Crossing and ΔSE@k under each grader (only with several `graders`): how much the choice of grader moves them.
 
 # %%
 study.grader_comparisons
 
 # %% [markdown]
+# ## Verdict
+# Is the base model's pass@k above the RL model's at the largest k? Decided from the paired difference and its CI in the table above.
+# The rule (its text is printed below the verdict) is `rlboundary.verdicts.base_ahead_at_large_k`, written before any
+# result was seen; the verdict follows from the numbers above, whichever way they fall.
+
+# %%
+verdict = verdicts.base_ahead_at_large_k(study.comparisons)
+verdict
+
+# %% [markdown]
 # ## Headline numbers
 
 # %%
-report.record_headlines("fig01_passk_math", study.headline)
+report.record_headlines("fig01_passk_math", study.headline, note=study.note, verdict=verdict)
 study.headline

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -14,7 +16,7 @@
 # %% [markdown]
 # # Figure 5 and the coverage table
 #
-# **Claim tested:** RL piles probability on problems the base model already solves; the problems RL solves are (nearly) a subset of the base model's.
+# **Claim tested:** The problems RL solves are (nearly) a subset of the base model's: few of the problems RL solves at n samples go unsolved by the base at the same n.
 #
 # The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
 # (`params/default/fig05_accuracy_and_coverage.yaml`). Other parameter sets: `params/paper/fig05_accuracy_and_coverage.yaml` (the paper's models and scale,
@@ -42,7 +44,7 @@ base_model = 'base'
 rl_model = 'rl-grpo'
 
 # %%
-from rlboundary import figures, plots, report
+from rlboundary import figures, plots, report, verdicts
 from rlboundary.params import notebook_params
 
 params = notebook_params("fig05_accuracy_and_coverage", globals())  # validates the cell above (types, allowed values)
@@ -51,7 +53,7 @@ plots.set_style()
 # %% [markdown]
 # ## Panel: per-problem accuracy histogram
 # Accuracy c/n of each problem in the paper's bins: exactly 0, (0, 0.1], …, (0.9, 1), exactly 1.
-# RL sharpening shows as mass moving to 1 and to 0 at once.
+# If RL sharpens the base model's distribution, mass moves towards 1 and towards 0 at once.
 
 # %%
 study = figures.accuracy_and_coverage(params)
@@ -59,7 +61,7 @@ fig = plots.accuracy_histogram(study.histogram, figures.roles(params), title="pe
 plots.save_figure(fig, "accuracy_histogram")
 
 # %% [markdown]
-# ## Panel: which problems each model solves at least once in n samples
+# ## Panel: which problems each model solves at least once in n samples (both at the same n)
 # If RL only narrows the base model's distribution, "RL only" is (nearly) empty.
 
 # %%
@@ -73,8 +75,18 @@ plots.save_figure(fig, "coverage")
 plots.coverage_table(study.coverage)
 
 # %% [markdown]
+# ## Verdict
+# How many of the problems RL solves does the base model never solve at the same n? An exact (Clopper–Pearson) interval on that share.
+# The rule (its text is printed below the verdict) is `rlboundary.verdicts.rl_solves_nearly_a_subset`, written before any
+# result was seen; the verdict follows from the numbers above, whichever way they fall.
+
+# %%
+verdict = verdicts.rl_solves_nearly_a_subset(study.coverage, ci=params.ci_level)
+verdict
+
+# %% [markdown]
 # ## Headline numbers
 
 # %%
-report.record_headlines("fig05_accuracy_and_coverage", study.headline)
+report.record_headlines("fig05_accuracy_and_coverage", study.headline, verdict=verdict)
 study.headline

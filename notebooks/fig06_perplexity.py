@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -14,7 +16,7 @@
 # %% [markdown]
 # # Figure 6: perplexity of RL outputs under the base model
 #
-# **Claim tested:** RL's responses are ones the base model already finds likely: they have low perplexity under the base model.
+# **Claim tested:** RL's responses are ones the base model already finds likely: under the base model they have lower perplexity than the base model's own samples.
 #
 # The cell tagged `parameters` holds the default study: the embedded model organism, which runs on a CPU
 # (`params/default/fig06_perplexity.yaml`). Other parameter sets: `params/paper/fig06_perplexity.yaml` (the paper's models and scale,
@@ -46,7 +48,7 @@ include_ground_truth = True
 copy_min_tokens = 4
 
 # %%
-from rlboundary import figures, plots, report
+from rlboundary import figures, plots, report, verdicts
 from rlboundary.params import notebook_params
 
 params = notebook_params("fig06_perplexity", globals())  # validates the cell above (types, allowed values)
@@ -72,9 +74,27 @@ fig = plots.perplexity_boxplots(study.long, title="perplexity of responses")
 plots.save_figure(fig, "perplexity")
 
 # %% [markdown]
+# ## RL against base responses under the scoring model, paired over problems
+# `diff`: mean over problems of log PPL(RL responses) − log PPL(base responses), both under the scoring model, with
+# a bootstrap CI over problems; `ppl_ratio` = exp(diff), the ratio of geometric-mean perplexities.
+
+# %%
+study.gaps
+
+# %% [markdown]
+# ## Verdict
+# Are RL's responses more likely under the base model than the base model's own samples?
+# The rule (its text is printed below the verdict) is `rlboundary.verdicts.rl_responses_likely_under_base`, written before any
+# result was seen; the verdict follows from the numbers above, whichever way they fall.
+
+# %%
+verdict = verdicts.rl_responses_likely_under_base(study.gaps)
+verdict
+
+# %% [markdown]
 # ## Headline numbers
 # Median perplexity per scoring model, response source and variant.
 
 # %%
-report.record_headlines("fig06_perplexity", study.headline, note=study.note)
+report.record_headlines("fig06_perplexity", study.headline, note=study.note, verdict=verdict)
 study.headline

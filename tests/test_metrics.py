@@ -350,3 +350,62 @@ def test_accuracy_summary_equals_mean_pass_at_1():
     row = metrics.accuracy_summary(counts, n_boot=200).iloc[0]
     assert row.mean_accuracy == pytest.approx(metrics.mean_accuracy([4, 10, 3], [1, 5, 3]))
     assert row.ci_low <= row.mean_accuracy <= row.ci_high and row.n_problems == 3
+
+
+# ---------------------------------------------------------------------------
+# Where one model is ahead: k ranges of significant paired differences
+# ---------------------------------------------------------------------------
+
+def test_k_ranges_and_sign_changes():
+    ks = [1, 2, 3, 4, 5, 6]
+    assert metrics.k_ranges(ks, [True, True, False, True, False, True]) == [(1, 2), (4, 4), (6, 6)]
+    assert metrics.format_k_ranges([(1, 2), (4, 4)]) == "1–2, 4" and metrics.format_k_ranges([]) == "none"
+    assert metrics.sign_changes(np.array([-0.2, -0.1, 0.0, 0.1, -0.05, 0.2])) == 3  # a touch at 0 is no crossing
+
+
+def test_crossover_reports_significant_ranges_on_both_sides():
+    # 30 problems. RL solves half of them always; the base solves every problem 2 times in 16:
+    # at k=1 RL is far ahead (.5 vs .125), at k=16 the base is far ahead (1 vs .5).
+    ids = [f"p{i:02d}" for i in range(30)]
+    base = pd.DataFrame({"model": "base", "benchmark": "b", "problem_id": ids, "n": 16, "c": 2})
+    rl = base.assign(model="rl", c=[16 if i % 2 == 0 else 0 for i in range(30)])
+    row = metrics.crossover(base, rl, n_boot=300).iloc[0]
+    exact = {k: 1 - math.comb(14, k) / math.comb(16, k) for k in range(1, 17)}  # base pass@k
+    first = min(k for k in exact if exact[k] >= 0.5)
+    assert row.crossover_k == first and row.sign_changes == 1
+    assert row.rl_ahead_k.startswith("1") and row.base_ahead_k.endswith("16")
+    # The significant ranges sit on either side of the first crossing and never contain it.
+    rl_last = int(row.rl_ahead_k.split("–")[-1])
+    base_first = int(row.base_ahead_k.split("–")[0])
+    assert rl_last < first <= base_first
+    none = metrics.crossover(base, base.assign(model="rl"), n_boot=100).iloc[0]
+    assert (none.base_ahead_k, none.rl_ahead_k, none.sign_changes) == ("none", "none", 0)
+    assert metrics.crossover(base, rl, n_boot=0).iloc[0].base_ahead_k == "no CI"
+
+
+def test_delta_se_is_named_with_its_k():
+    assert metrics.delta_se_label(256) == "ΔSE@256" and metrics.delta_se_label(1024) == "ΔSE@1024"
+    assert metrics.delta_se_label(32) == "ΔSE@32 (k=32 < 256: not the paper's ΔSE@256)"
+    assert metrics.sampling_efficiency_gap(BASE, RL, n_boot=0).iloc[0].label.startswith("ΔSE@4 (")
+
+
+def test_coverage_refuses_unequal_n_and_compares_at_a_common_k():
+    base = counts_frame("base", [("a", 8, 1), ("b", 8, 0)])
+    rl = counts_frame("rl", [("a", 4, 0), ("b", 4, 2)])
+    with pytest.raises(UserError, match="unequal n") as err:
+        metrics.coverage_sets(base, rl)
+    assert "k=4" in err.value.fix
+    cover = metrics.coverage_sets(base, rl, k=4).set_index("set")
+    # a: base pass@4 = 1 - C(7,4)/C(8,4) = 1/2, RL 0; b: base 0, RL pass@4 = 1.
+    assert cover.loc["base_only", "n_problems"] == pytest.approx(0.5)
+    assert cover.loc["neither", "n_problems"] == pytest.approx(0.5)
+    assert cover.loc["rl_only", "n_problems"] == pytest.approx(1.0)
+    assert cover.loc["both", "n_problems"] == pytest.approx(0.0)
+    assert cover["fraction"].sum() == pytest.approx(1.0)
+    # At k = n with equal n the expected counts are the plain counts.
+    equal = counts_frame("rl", [("a", 8, 0), ("b", 8, 3)])
+    plain = metrics.coverage_sets(base, equal).set_index("set")["n_problems"]
+    at_n = metrics.coverage_sets(base, equal, k=8).set_index("set")["n_problems"]
+    assert plain.to_dict() == pytest.approx(at_n.to_dict())
+    with pytest.raises(UserError, match="min_correct"):
+        metrics.coverage_sets(base, rl, k=4, min_correct=2)

@@ -87,7 +87,8 @@ def test_base_vs_rl_prints_crossover_and_delta_se(runs):
     cross = metrics.crossover(base_counts, rl_counts, n_boot=100).iloc[0]
     gap = metrics.sampling_efficiency_gap(base_counts, rl_counts, n_boot=100).iloc[0]
     assert f"crossover (base reaches rl): {cross.description}" in output
-    assert f"= {gap.delta_se:.4f}" in output
+    assert f"base ahead) at k = {cross.base_ahead_k}" in output and f"RL ahead) at k = {cross.rl_ahead_k}" in output
+    assert f"ΔSE@{int(gap.k_max)} (k={int(gap.k_max)} < 256" in output and f"= {gap.delta_se:.4f}" in output
     # base solves p1, p2, p4; RL solves p1, p4
     assert "both=2, base_only=1, rl_only=0, neither=1" in output
 

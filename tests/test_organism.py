@@ -176,8 +176,8 @@ def test_rl_reward_is_the_verifier_alone():
 
 
 def test_small_levels_give_every_problem_of_the_split_once():
-    # One-turn width-1 problems: 10 starts x 20 signed turns, enumerated by brute force here.
-    every = {LockProblem(str(s), (sign + str(t),)).key() for s in range(10) for t in range(10) for sign in "+-"}
+    # One-turn width-1 problems: 10 starts x 18 signed turns (no identity turns), by brute force here.
+    every = {LockProblem(str(s), (sign + str(t),)).key() for s in range(10) for t in range(1, 10) for sign in "+-"}
     in_eval = {k for k in every if is_eval_key(k)}
     got = draw_problems(3, "eval", range(1, 2), 1000, 1)
     assert {p.key() for p in got} == in_eval and len(got) == len(in_eval)
@@ -191,7 +191,9 @@ def test_small_levels_give_every_problem_of_the_split_once():
 def test_default_evaluation_reaches_one_turn_beyond_training():
     p = get_preset("default")
     steps = {q.metadata["n_steps"] for q in load_problems("eval", preset="default")}
-    assert max(steps) == max(p.eval_steps) > p.max_steps
+    assert max(steps) == max(p.eval_steps) == p.unseen_level > p.longest_trained >= p.max_steps
+    # The frontier candidates are trained on (rarely), the unseen level by no model.
+    assert set(p.frontier_candidates()) < steps and p.unseen_level not in p.frontier_candidates()
 
 
 def test_grown_teacher_starts_as_the_base_function():

@@ -38,7 +38,14 @@ def micro(tmp_path_factory):
 def test_build_has_every_role_and_checkpoint(micro):
     models, manifest = micro["models"], micro["models"].manifest
     roles = {m["role"] for m in manifest["models"]}
-    assert roles == {"base", "instruct", "teacher", "distilled", "rl"}
+    assert roles == {"base", "instruct", "teacher", "distilled", "rl", "rft"}
+    names = {m["name"] for m in manifest["models"]}
+    assert {"teacher", "teacher-matched", "distilled", "distilled-matched", "rft"} <= names
+    front = manifest["frontier"]
+    assert front["frontier"] in front["candidates"] and manifest["unseen_level"] > max(front["candidates"])
+    rl = next(m for m in manifest["models"] if m.get("final"))
+    assert rl["reward_curve"] and {"step", "reward", "frontier_reward"} <= set(rl["reward_curve"][0])
+    assert rl["stopped"] in ("plateau", "cap") and rl["beta"] == 0.0
     algos = {m["algorithm"] for m in manifest["models"] if m["role"] == "rl"}
     assert len(algos) >= 2 and {"grpo", "rloo"} <= algos
     for algo in algos:
@@ -189,3 +196,17 @@ def test_finished_stages_are_reused_and_changed_settings_are_not(micro):
     longer = replace(p, base_train=replace(p.base_train, steps=p.base_train.steps + 1))
     assert _done(root, "base", _stage_settings(longer, 0, "base")) is None
     assert _done(root, "rl-grpo", _stage_settings(longer, 0, "rl-grpo")) is None  # RL depends on the base
+
+
+def test_multi_seed_evaluation_and_its_verdicts_on_micro(micro, monkeypatch):
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    from rlboundary.organism.evaluate import evaluate_seeds, format_levels, format_reach
+    from rlboundary.organism.reach import VERDICTS
+
+    res = evaluate_seeds("micro", (0,), n=4, names=["base", "rl-grpo", "rft"], log=lambda *_: None)
+    levels, reach = res["levels"], res["reach"]
+    assert set(levels["level"]) == set(range(1, res["unseen"] + 1))
+    assert (levels["lf_pass_at_n"] <= levels["pass_at_n"] + 1e-12).all()
+    assert set(reach["endpoint"]) == {"frontier", "unseen"} and set(reach["model"]) == {"rl-grpo", "rft"}
+    assert all(v.split(" (")[0] in VERDICTS and "one seed" in v for v in reach["verdict"])
+    assert "luck-free pass@4" in format_levels(res) and "frontier level per seed" in format_reach(res)

@@ -115,3 +115,44 @@ def test_vllm_matches_transformers(tiny_model_path):
             assert math.isclose(a.ppl, b.ppl, rel_tol=1e-3)
         else:
             assert math.isnan(a.ppl) and math.isnan(b.ppl)
+
+
+# --- stored generated token ids -------------------------------------------------
+
+def _bpe_tokenizer():
+    """A small BPE tokenizer trained here, in which "abab" has a merged and an unmerged spelling."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE(unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    core.decoder = decoders.Fuse()
+    core.train_from_iterator(["abab abab ab ab"] * 20, trainers.BpeTrainer(special_tokens=["<unk>", "</s>"], vocab_size=40))
+    return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="</s>", unk_token="<unk>")
+
+
+def test_stored_ids_are_used_only_when_they_are_exactly_the_response():
+    from rlboundary.perplexity import stored_response_ids
+
+    tok = _bpe_tokenizer()
+    canonical = tok("abab", add_special_tokens=False).input_ids
+    sampled = [tok.convert_tokens_to_ids(c) for c in "abab"]  # what a model may sample: one letter at a time
+    assert canonical != sampled and tok.decode(sampled) == "abab"  # two spellings of one text
+    assert stored_response_ids(tok, "abab", sampled) == sampled  # the sampled spelling is kept
+    assert stored_response_ids(tok, "abab", sampled + [tok.eos_token_id]) == sampled  # vLLM's trailing EOS dropped
+    assert stored_response_ids(tok, "abba", sampled) is None  # ids of another text: not used
+    assert stored_response_ids(tok, "abab", None) is None
+
+
+def test_score_samples_uses_stored_ids_and_says_so(hf_scorer):
+    import pandas as pd
+
+    tok = hf_scorer.tokenizer
+    ids = list(tok("12+30=42", add_special_tokens=False).input_ids)
+    samples = pd.DataFrame({"problem_id": ["p0", "p0", "p0"], "sample_idx": [0, 1, 2],
+                            "text": ["12+30=42", "12+30=42", "12+30=42"],
+                            "token_ids": [ids + [tok.eos_token_id], [ids[0]], None]})
+    df = score_samples(samples, {"p0": PROMPTS[0]}, None, source="rl", scorer="tiny", scorer_obj=hf_scorer)
+    assert list(df["response_tokens"]) == ["stored", "retokenized", "retokenized"]
+    # The character tokenizer spells a text one way only, so all three score the same.
+    assert df["logprob_sum"].nunique() == 1 and (df["n_tokens"] == len(ids)).all()

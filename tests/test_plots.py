@@ -14,6 +14,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from rlboundary import horizon, metrics, plots
+from rlboundary.errors import UserError
 
 
 def _counts(model, benchmark, acc, n=32, problems=40, seed=0):
@@ -122,3 +123,19 @@ def test_grader_spread_band_and_maj_lines(pair):
     dashed = [l for l in ax.get_lines() if l.get_label().endswith("maj@k")]
     assert [l.get_linestyle() for l in dashed] == ["--", "--"]
     np.testing.assert_allclose(dashed[0].get_ydata(), maj[maj["model"] == "base"].sort_values("k")["maj_at_k"])
+
+
+def test_horizon_fit_with_a_chance_floor():
+    """Data from a floored logistic: the floored fit recovers h50; the unfloored one cannot see a guesser."""
+    steps = np.repeat(np.arange(1.0, 11.0), 20)
+    floor8 = horizon.chance_floor(0.1, 8)
+    assert floor8 == pytest.approx(1 - 0.9 ** 8) and floor8 > 0.5  # a pure guesser's pass@8: .57
+    truth = horizon.with_floor(horizon.logistic(steps, 5.0, 0.8), floor8)
+    fit = horizon.horizon_fit(steps, truth, n_boot=20, floor=floor8)
+    assert fit.h50 == pytest.approx(5.0, abs=0.05) and fit.floor == pytest.approx(floor8) and fit.status == "inside"
+    assert fit.predict([1.0, 10.0]) == pytest.approx([1.0, floor8], abs=0.01)
+    # Without the floor, success never drops below .57, so "50 %" lies beyond every length tried.
+    naive = horizon.horizon_fit(steps, truth, n_boot=0)
+    assert naive.status == "beyond"
+    with pytest.raises(UserError):
+        horizon.chance_floor(1.0, 1)

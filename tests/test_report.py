@@ -10,8 +10,10 @@ index is kept at outputs/test-artifacts/report-index.png (path printed).
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from rlboundary.params import NOTEBOOKS
+from rlboundary.report import NOTEBOOK_INFO
 from rlboundary.paths import PROJECT_ROOT
 
 RLBOUNDARY = [sys.executable, "-m", "rlboundary.cli"]
@@ -63,30 +66,84 @@ def test_every_notebook_executes_and_is_published(micro_report):
         assert all(c.get("execution_count") for c in code), f"{name}: a cell did not run"
         assert not any(o.get("output_type") == "error" for c in code for o in c.get("outputs", []))
         html = (report / f"{name}.html").read_text()
-        assert "<img" in html or "image/png" in html, f"{name}: no figure in its page"
         assert "notebook_params(" not in html, f"{name}: code should be hidden by default"
+        head = json.loads((report / "headlines" / f"{name}.json").read_text())
+        verdict = head["verdict"]
+        assert verdict["claim"] == NOTEBOOK_INFO[name].claim and verdict["rule"]
+        assert f"href='{name}.html'" in index
         figures = sorted((report / "figures" / name).glob("*.png"))
+        if name == "fig03_passk_code":  # micro lists no code benchmark: not run, and said so
+            assert verdict["verdict"] == "not run" and verdict["reason"].startswith("not run: needs a code model")
+            assert not figures and not head["rows"]
+            continue
+        assert verdict["verdict"] in ("supported", "contradicted", "inconclusive") and verdict["numbers"], name
+        assert "<img" in html or "image/png" in html, f"{name}: no figure in its page"
         assert figures, f"{name}: no figure saved"
         for png in figures:
             pdf = png.with_suffix(".pdf")
             assert png.stat().st_size > 1000 and pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"
             assert f"figures/{name}/{png.name}" in index
-        head = json.loads((report / "headlines" / f"{name}.json").read_text())
         assert head["rows"], f"{name}: empty headline table"
-        assert f"href='{name}.html'" in index
     # Jupyter, IPython and matplotlib wrote nothing under $HOME.
     home = micro_report["home"]
     for leak in (".jupyter", ".ipython", ".local/share/jupyter", ".cache/matplotlib", ".config/matplotlib"):
         assert not (home / leak).exists(), leak
 
 
-def test_headline_table_has_the_papers_numbers(micro_report):
+def _stored_counts(outputs: Path, model: str, n: int) -> dict[str, int]:
+    """problem_id -> correct among the first n samples, read straight from the stored verdict files."""
+    import pandas as pd
+
+    parts = sorted((outputs / "samples" / model / "organism-micro").glob("*-seed0/verdicts/*/*.parquet"))
+    assert parts, f"no stored verdicts of {model}"
+    v = pd.concat([pd.read_parquet(p, columns=["problem_id", "sample_idx", "correct"]) for p in parts])
+    v = v.drop_duplicates(["problem_id", "sample_idx"], keep="last")
+    v = v[v["sample_idx"] < n]
+    assert v.groupby("problem_id").size().eq(n).all()
+    return {str(p): int(c) for p, c in v.groupby("problem_id")["correct"].sum().items()}
+
+
+def _pass_at_k(n: int, c: int, k: int) -> float:
+    return 1 - math.comb(n - c, k) / math.comb(n, k)  # Chen et al., by the binomials themselves
+
+
+def test_headline_numbers_match_an_independent_count(micro_report):
+    """fig01's headline and verdict numbers recomputed from the stored verdicts with math.comb."""
+    outputs = micro_report["report"].parent
     head = json.loads((micro_report["report"] / "headlines" / "fig01_passk_math.json").read_text())
-    assert {"model", "pass@1", "pass@k", "crossover k", "ΔSE"} <= set(head["columns"])
     rows = {r["model"]: r for r in head["rows"]}
-    assert rows["base"]["ΔSE"] is None and rows["rl-grpo"]["crossover k"]
-    for r in head["rows"]:
-        assert 0 <= r["pass@1"] <= r["pass@k"] <= 1
+    n = k = 4  # params/micro/fig01_passk_math.yaml: n 4, headline_k 4
+    counts = {m: _stored_counts(outputs, m, n) for m in ("base", "rl-grpo")}
+    assert counts["base"].keys() == counts["rl-grpo"].keys()
+    mean = {m: {kk: sum(_pass_at_k(n, c, kk) for c in cs.values()) / len(cs) for kk in (1, k)} for m, cs in counts.items()}
+    for m in counts:
+        assert rows[m]["n"] == n and rows[m]["k"] == k
+        assert rows[m]["pass@1"] == pytest.approx(mean[m][1], abs=1e-12)
+        assert rows[m]["pass@k"] == pytest.approx(mean[m][k], abs=1e-12)
+    assert rows["base"]["ΔSE@k"] is None
+    assert rows["rl-grpo"]["ΔSE@k"] == pytest.approx(mean["base"][k] - mean["rl-grpo"][1], abs=1e-12)
+    assert rows["rl-grpo"]["ΔSE named"].startswith("ΔSE@4 (k=4 < 256")
+    (number,) = head["verdict"]["numbers"]
+    assert number["value"] == pytest.approx(mean["base"][k] - mean["rl-grpo"][k], abs=1e-12)
+    # The verdict follows from its interval by the rule's words.
+    low, high = number["ci_low"], number["ci_high"]
+    expected = "supported" if low > 0 else "contradicted" if high < 0 else "inconclusive"
+    assert head["verdict"]["verdict"] == number["verdict"] == expected
+
+
+def test_index_shows_each_claim_beside_its_computed_verdict_and_rule(micro_report):
+    index = (micro_report["report"] / "index.html").read_text()
+    table = index[index.index("<table class='verdicts'>"):]
+    table = table[:table.index("</table>")]
+    for name in NOTEBOOKS:
+        verdict = json.loads((micro_report["report"] / "headlines" / f"{name}.json").read_text())["verdict"]
+        row = table[table.index(f"href='#{name}'"):]
+        row = row[:row.index("</tr>")]
+        assert html.escape(NOTEBOOK_INFO[name].claim) in row
+        assert f">{verdict['verdict']}</span>" in row
+        assert html.escape(verdict["rule"]) in row and html.escape(verdict["reason"]) in row
+    assert "not run: needs a code model" in index
+    assert ">ok<" not in index  # "ran ok" says a notebook executed, never that a claim holds
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

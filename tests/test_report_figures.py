@@ -4,6 +4,8 @@ engine's and verifiers' tests; the whole chain runs in test_report.py)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -51,21 +53,34 @@ def test_horizon_from_counts_matches_pass_at_k_and_fits():
     assert h1 == pytest.approx(3.5, abs=0.3) and h4 > h1  # more tries reach further
 
 
-def test_compare_to_base_and_headline_use_the_metrics():
-    p = load_params("fig01_passk_math", "micro")
-    rng = np.random.default_rng(0)
-    base = pd.DataFrame({"model": "base", "benchmark": p.benchmarks[0], "problem_id": [f"p{i}" for i in range(30)],
-                         "n": 8, "c": rng.integers(0, 5, 30)})
-    rl = base.assign(model="rl-grpo", c=np.where(base["c"] > 1, 8, 0))
+def _pass_at_k(n: int, c: int, k: int) -> float:
+    return 1 - math.comb(n - c, k) / math.comb(n, k)  # Chen et al., from the binomials
+
+
+def test_compare_to_base_and_headline_against_an_independent_computation():
+    """Fixed counts; every headline number recomputed by hand with math.comb (not by rlboundary.metrics)."""
+    p = load_params("fig01_passk_math", "micro")  # headline_k 4
+    n, k = 8, 4
+    base_c = [0, 1, 2, 3, 4, 1, 0, 2]
+    rl_c = [0, 8, 8, 8, 0, 0, 0, 8]
+    ids = [f"p{i}" for i in range(8)]
+    base = pd.DataFrame({"model": "base", "benchmark": p.benchmarks[0], "problem_id": ids, "n": n, "c": base_c})
+    rl = base.assign(model="rl-grpo", c=rl_c)
     rows = pd.concat([base, rl], ignore_index=True)
     comp = figures.compare_to_base(p, rows)
-    assert list(comp["model"]) == ["rl-grpo"] and comp["base"].iloc[0] == "base"
-    k = min(p.headline_k, 8)
-    assert comp["k_max"].iloc[0] == k
-    gap = metrics.sampling_efficiency_gap(base, rl, k_max=k, n_boot=p.bootstrap)
-    assert comp["delta_se"].iloc[0] == pytest.approx(gap["delta_se"].iloc[0])
+    assert list(comp["model"]) == ["rl-grpo"] and comp["base"].iloc[0] == "base" and comp["k_max"].iloc[0] == k
+    base_at = {kk: sum(_pass_at_k(n, c, kk) for c in base_c) / 8 for kk in range(1, n + 1)}
+    rl_at = {kk: sum(_pass_at_k(n, c, kk) for c in rl_c) / 8 for kk in range(1, n + 1)}
+    # base pass@4 = (0 + .5 + 11/14 + 13/14 + 69/70 + .5 + 0 + 11/14) / 8; RL pass@1 = 4/8; first crossing k=4
+    assert comp["delta_se"].iloc[0] == pytest.approx(base_at[k] - rl_at[1], abs=1e-12)
+    assert comp["delta_se_label"].iloc[0] == "ΔSE@4 (k=4 < 256: not the paper's ΔSE@256)"
+    assert comp["diff_at_k"].iloc[0] == pytest.approx(base_at[k] - rl_at[k], abs=1e-12)
+    first = min(kk for kk in base_at if base_at[kk] >= rl_at[kk])
+    assert comp["crossover"].iloc[0] == f"k={first}" and comp["crossover_k"].iloc[0] == first
     curves = metrics.pass_at_k_curve(rows, ks=[1, 2, 4, 8], n_boot=0)
     head = figures.headline_table(p, curves, comp).set_index("model")
-    assert pd.isna(head.loc["base", "ΔSE"]) and pd.isna(head.loc["base", "crossover k"])
-    assert head.loc["rl-grpo", "pass@1"] == pytest.approx((rl["c"] / 8).mean())
-    assert head.loc["base", "pass@k"] == pytest.approx(metrics.pass_at_k(base["n"], base["c"], [k]).mean())
+    assert pd.isna(head.loc["base", "ΔSE@k"]) and pd.isna(head.loc["base", "first crossing"])
+    assert head.loc["rl-grpo", "pass@1"] == pytest.approx(0.5, abs=1e-12)
+    assert head.loc["base", "pass@1"] == pytest.approx(13 / 64, abs=1e-12)
+    assert head.loc["base", "pass@k"] == pytest.approx(base_at[k], abs=1e-12)
+    assert head.loc["rl-grpo", "ΔSE@k"] == pytest.approx(base_at[k] - 0.5, abs=1e-12)

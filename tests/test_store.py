@@ -180,3 +180,24 @@ def test_find_runs_and_run_dir(tmp_path):
     [found] = find_runs(tmp_path)
     s = found.status()
     assert (s["benchmark"], s["missing"], s["complete"]) == ("organism:test", 1, False)
+
+
+def test_token_ids_are_stored_and_old_parts_without_them_still_read(tmp_path):
+    import pyarrow as pa
+
+    from rlboundary.store import TOKEN_IDS, sample_schema
+
+    store = RunStore(tmp_path / "run")
+    with store.lock():
+        store.ensure_meta(ID, {"n": 2, "problem_ids": ["p", "q"]})
+        store.write_chunk([{**r, TOKEN_IDS: (5, 6, 7)} for r in rows("p", range(2))])
+    # A part written before the column existed: the old five-column schema.
+    old = pa.Table.from_pylist(rows("q", range(2)), schema=sample_schema(with_token_ids=False))
+    pq.write_table(old, store.run_dir / "part-00000000000000000001-1-old.parquet")
+    df = store.samples(columns=["problem_id", "sample_idx", "text", TOKEN_IDS])
+    assert [list(x) if x is not None else None for x in df[TOKEN_IDS]] == [[5, 6, 7], [5, 6, 7], None, None]
+    assert list(store.samples().columns) == ["problem_id", "sample_idx", "text", "num_tokens", "finish_reason"]
+    from rlboundary.store_check import check_run
+
+    report = check_run(store.run_dir, repair=False)
+    assert not [f for f in report.findings if f.kind == "wrong-schema"], report.findings

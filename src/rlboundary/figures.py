@@ -181,11 +181,20 @@ def run_summary(count_rows: pd.DataFrame) -> pd.DataFrame:
 class PasskStudy:
     counts: pd.DataFrame
     curves: pd.DataFrame  # model, benchmark, k, pass_at_k, ci_low, ci_high
-    comparisons: pd.DataFrame  # model vs its base per benchmark: crossover k + CI, ΔSE + CI
-    headline: pd.DataFrame  # per model and benchmark: pass@1, pass@k, crossover, ΔSE
+    comparisons: pd.DataFrame  # model vs its base per benchmark: difference at k_max, crossover, ΔSE@k (+ CIs)
+    headline: pd.DataFrame  # per model and benchmark: pass@1, pass@k, difference, crossover, ΔSE@k
+    not_run: str = ""  # why the study did not run (then every frame is empty)
     grader_curves: pd.DataFrame | None = None  # the curves again, one set per grader (+ `grader`), when several
     grader_comparisons: pd.DataFrame | None = None  # crossover and ΔSE per grader
     maj_curves: pd.DataFrame | None = None  # maj@k: model, benchmark, k, maj_at_k, ci_low, ci_high, method
+
+    @property
+    def note(self) -> str:
+        """What the headline's numbers are, ΔSE named with its k (flagged below the paper's 256)."""
+        if self.not_run:
+            return self.not_run
+        labels = sorted(set(self.comparisons["delta_se_label"])) if len(self.comparisons) else []
+        return ("ΔSE@k = base pass@k − model pass@1 at the headline k: " + "; ".join(labels)) if labels else ""
 
 
 def headline_k(params: Params, n: int) -> int:
@@ -193,7 +202,11 @@ def headline_k(params: Params, n: int) -> int:
 
 
 def compare_to_base(params: Params, count_rows: pd.DataFrame) -> pd.DataFrame:
-    """Crossover k and ΔSE of every non-base model against its base, per benchmark."""
+    """Every non-base model against its base, per benchmark: the paired
+    difference base − model pass@k at the largest k (k_max: the headline k
+    clipped to n) with its CI, the k ranges where that difference's CI
+    excludes 0, the first crossing (with its CI and the number of sign
+    changes) and ΔSE@k_max."""
     rows = []
     for entry in params.models:
         if entry["role"] == "base":
@@ -207,26 +220,48 @@ def compare_to_base(params: Params, count_rows: pd.DataFrame) -> pd.DataFrame:
             k_max = headline_k(params, int(min(b["n"].min(), m["n"].min())))
             cross = metrics.crossover(b, m, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
             gap = metrics.sampling_efficiency_gap(b, m, k_max=k_max, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
+            at = metrics.paired_difference_curve(b, m, ks=[k_max], n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
             rows.append({"model": entry["name"], "role": entry["role"], "base": base["name"], "benchmark": bench,
-                         "n": int(cross["n"]), "crossover_k": cross["crossover_k"], "crossover": cross["description"],
+                         "n": int(cross["n"]), "k_max": k_max, "diff_at_k": at["diff"],
+                         "diff_ci_low": at["ci_low"], "diff_ci_high": at["ci_high"],
+                         "base_ahead_k": cross["base_ahead_k"], "rl_ahead_k": cross["rl_ahead_k"],
+                         "crossover_k": cross["crossover_k"], "crossover": cross["description"],
                          "crossover_ci_low": cross["ci_low"], "crossover_ci_high": cross["ci_high"],
-                         "rl_ahead_at_k1": cross["rl_ahead_at_k1"], "k_max": k_max,
-                         "delta_se": gap["delta_se"], "delta_se_ci_low": gap["ci_low"], "delta_se_ci_high": gap["ci_high"]})
+                         "sign_changes": cross["sign_changes"], "rl_ahead_at_k1": cross["rl_ahead_at_k1"],
+                         "delta_se_label": gap["label"], "delta_se": gap["delta_se"],
+                         "delta_se_ci_low": gap["ci_low"], "delta_se_ci_high": gap["ci_high"]})
     return pd.DataFrame(rows)
 
 
+def _ci_text(value, low, high) -> str:
+    """"0.123 [0.045, 0.201]" (the value alone without a CI)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    if low is None or not np.isfinite(low):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def headline_table(params: Params, curves: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFrame:
-    """Per model and benchmark: pass@1, pass@k at the headline k, crossover k, ΔSE."""
+    """Per model and benchmark: pass@1, pass@k at the headline k, and against
+    the base: base − model pass@k at that k [CI], the k where the base is
+    ahead / the model is ahead (paired CI excludes 0), the first crossing and
+    ΔSE@k (the k in its name, flagged below the paper's 256)."""
     rows = []
     for (model, bench), g in curves.groupby(["model", "benchmark"], sort=False):
         n = int(g["n"].iloc[0])
         k = headline_k(params, n)
         at = g.set_index("k")["pass_at_k"]
         comp = comparisons[(comparisons["model"] == model) & (comparisons["benchmark"] == bench)] if len(comparisons) else comparisons
+        c = comp.iloc[0] if len(comp) else None
         rows.append({"model": model, "role": params.model(model)["role"], "benchmark": bench, "n": n,
                      "pass@1": float(at.get(1, np.nan)), "k": k, "pass@k": float(at.get(k, np.nan)),
-                     "crossover k": comp["crossover"].iloc[0] if len(comp) else None,
-                     "ΔSE": float(comp["delta_se"].iloc[0]) if len(comp) else None})
+                     "base − model pass@k [CI]": _ci_text(c["diff_at_k"], c["diff_ci_low"], c["diff_ci_high"]) if c is not None else None,
+                     "base ahead at k": c["base_ahead_k"] if c is not None else None,
+                     "model ahead at k": c["rl_ahead_k"] if c is not None else None,
+                     "first crossing": c["crossover"] if c is not None else None,
+                     "ΔSE@k": float(c["delta_se"]) if c is not None else None,
+                     "ΔSE named": c["delta_se_label"] if c is not None else None})
     return pd.DataFrame(rows)
 
 
@@ -277,6 +312,23 @@ def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStu
     return study
 
 
+def code_passk_study(params: Params) -> PasskStudy:
+    """Figures 3-4: `passk_study` on the parameters' code benchmarks (executed
+    tests). With no code benchmark (the organism has no code model) nothing is
+    sampled: the study comes back empty with `not_run` saying why, and the
+    report shows "not run" instead of a figure."""
+    kinds = {b: benchmark(params, b).kind for b in params.benchmarks}
+    if "code" not in kinds.values():
+        return PasskStudy(pd.DataFrame(columns=metrics.COUNT_COLUMNS), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                          not_run=f"not run: needs a code model (no code benchmark among {', '.join(kinds)}; "
+                                  "params/paper/fig03_passk_code.yaml runs code models on HumanEval/MBPP+)")
+    non_code = [b for b, kind in kinds.items() if kind != "code"]
+    if non_code:
+        raise UserError(f"fig03_passk_code is the code figure, but {', '.join(non_code)} is not a code benchmark.",
+                        "list only code benchmarks (humaneval, humaneval_plus, mbpp_plus) here; math goes to fig01.")
+    return passk_study(params)
+
+
 # --- Figure 5: accuracy histograms and coverage --------------------------------
 
 @dataclass
@@ -323,10 +375,43 @@ class AlgorithmStudy:
     k: int
     headline: pd.DataFrame
 
+    @property
+    def note(self) -> str:
+        return f"ΔSE named with its k: {metrics.delta_se_label(self.k)}"
+
 
 def _pooled(rows: pd.DataFrame) -> pd.DataFrame:
     """Counts of several benchmarks as one evaluation set (problem ids kept unique)."""
     return rows.assign(problem_id=rows["benchmark"] + "/" + rows["problem_id"].astype(str), benchmark="all")
+
+
+def checkpoint_step(params: Params, entry: dict) -> int:
+    """An RL entry's training step: its `step:`, else the organism manifest's (RL stops at
+    a plateau, so the final checkpoint's step is known only after the build), else -1."""
+    if entry.get("step") is not None:
+        return int(entry["step"])
+    if str(entry["path"]).startswith(ORGANISM_PREFIX):
+        from .organism import ensure_organism
+
+        manifest = ensure_organism(params.organism_preset, params.organism_seed).manifest
+        key = entry["path"][len(ORGANISM_PREFIX):]
+        return int(next(m["step"] for m in manifest["models"] if m["name"] == key))
+    return -1
+
+
+def rl_reward_curves(params: Params) -> pd.DataFrame:
+    """The organism's RL training-reward curves (all prompts and frontier-level prompts)
+    per algorithm, from the build manifest: algorithm, step, reward, frontier_reward
+    (empty when no model was built here: hub models carry no curve)."""
+    from .organism import ensure_organism
+
+    if not any(str(m["path"]).startswith(ORGANISM_PREFIX) for m in params.models):
+        return pd.DataFrame(columns=["algorithm", "step", "reward", "frontier_reward", "stopped"])
+    manifest = ensure_organism(params.organism_preset, params.organism_seed).manifest
+    frames = [pd.DataFrame(m["reward_curve"]).assign(algorithm=m["algorithm"], stopped=m.get("stopped"))
+              for m in manifest["models"] if m.get("final") and m.get("reward_curve")]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["algorithm", "step", "reward", "frontier_reward", "stopped"])
 
 
 def algorithm_study(params: Params) -> AlgorithmStudy:
@@ -337,7 +422,14 @@ def algorithm_study(params: Params) -> AlgorithmStudy:
     if not rl:
         raise UserError("no model with role rl.", "list the RL checkpoints with `role: rl` (and `algorithm:`, `step:`).")
     base = params.base_of(rl[0])["name"]
-    rows = _pooled(counts(verdicts(params, [base, *[m["name"] for m in rl]])))
+    return algorithms_from_counts(params, counts(verdicts(params, [base, *[m["name"] for m in rl]])))
+
+
+def algorithms_from_counts(params: Params, count_rows: pd.DataFrame) -> AlgorithmStudy:
+    """`algorithm_study` from counts already in hand (benchmarks pooled here)."""
+    rl = [m for m in params.models if m["role"] == "rl"]
+    base = params.base_of(rl[0])["name"]
+    rows = _pooled(count_rows)
     k = headline_k(params, int(rows["n"].min()))
     base_rows = rows[rows["model"] == base]
     base_top = float(metrics.pass_at_k_curve(base_rows, ks=[k], n_boot=0)["pass_at_k"].iloc[0])
@@ -346,16 +438,19 @@ def algorithm_study(params: Params) -> AlgorithmStudy:
         mine = rows[rows["model"] == entry["name"]]
         curve = metrics.pass_at_k_curve(mine, ks=sorted({1, k}), n_boot=params.bootstrap, ci=params.ci_level).set_index("k")
         gap = metrics.sampling_efficiency_gap(base_rows, mine, k_max=k, n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
+        at1 = metrics.paired_difference_curve(base_rows, mine, ks=[1], n_boot=params.bootstrap, ci=params.ci_level).iloc[0]
         records.append({"model": entry["name"], "algorithm": entry["algorithm"] or entry["name"],
-                        "step": entry["step"] if entry["step"] is not None else -1,
+                        "step": checkpoint_step(params, entry),
                         "pass_at_1": curve.loc[1, "pass_at_k"], "pass_at_1_low": curve.loc[1, "ci_low"],
                         "pass_at_1_high": curve.loc[1, "ci_high"], "pass_at_k": curve.loc[k, "pass_at_k"],
                         "pass_at_k_low": curve.loc[k, "ci_low"], "pass_at_k_high": curve.loc[k, "ci_high"],
+                        "pass1_gain": -at1["diff"], "pass1_gain_low": -at1["ci_high"], "pass1_gain_high": -at1["ci_low"],
                         "delta_se": gap["delta_se"], "delta_se_low": gap["ci_low"], "delta_se_high": gap["ci_high"]})
     steps = pd.DataFrame(records)
     summary = steps.sort_values("step").groupby("algorithm", sort=False).tail(1).reset_index(drop=True)
-    headline = summary[["algorithm", "model", "step", "pass_at_1", "pass_at_k", "delta_se"]].rename(
-        columns={"pass_at_1": "pass@1", "pass_at_k": f"pass@{k}", "delta_se": "ΔSE"})
+    headline = summary[["algorithm", "model", "step", "pass_at_1", "pass_at_k", "pass1_gain", "delta_se"]].rename(
+        columns={"pass_at_1": "pass@1", "pass_at_k": f"pass@{k}", "pass1_gain": "RL − base pass@1",
+                 "delta_se": f"ΔSE@{k}"})
     headline.insert(0, "base pass@%d" % k, base_top)
     return AlgorithmStudy(summary, steps, base, base_top, k, headline)
 
@@ -366,6 +461,8 @@ def algorithm_study(params: Params) -> AlgorithmStudy:
 class ValidityStudy:
     by_bucket: pd.DataFrame  # model, bucket, problems, n_correct, valid_fraction, ci_low, ci_high
     headline: pd.DataFrame
+    lowest_bucket: str = ""  # the lowest pass-rate bucket of the parameters' bins, e.g. "(0,0.05]"
+    base_models: tuple = ()  # the models with role base (whose answers the claim is about)
 
 
 def _ratio_ci(num: np.ndarray, den: np.ndarray, n_boot: int, ci: float, seed: int = 0) -> tuple[float, float]:
@@ -381,6 +478,11 @@ def _ratio_ci(num: np.ndarray, den: np.ndarray, n_boot: int, ci: float, seed: in
     return float(lo), float(hi)
 
 
+def bucket_labels(edges: list[float]) -> list[str]:
+    """"(0,0.05]", ... for the half-open pass-rate bins of `edges`."""
+    return [f"({edges[i]:g},{edges[i + 1]:g}]" for i in range(len(edges) - 1)]
+
+
 def validity_by_pass_rate(verdict_rows: pd.DataFrame, edges: list[float], n_boot: int = 1000,
                           ci: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(by bucket, per problem) validity of correct answers.
@@ -394,7 +496,7 @@ def validity_by_pass_rate(verdict_rows: pd.DataFrame, edges: list[float], n_boot
     per_problem = (v.groupby(["model", "benchmark", "problem_id"], sort=False)
                    .agg(n=("correct", "size"), c=("correct", "sum"), valid=("valid_correct", "sum")).reset_index())
     per_problem["rate"] = per_problem["c"] / per_problem["n"]
-    labels = [f"({edges[i]:g},{edges[i + 1]:g}]" for i in range(len(edges) - 1)]
+    labels = bucket_labels(edges)
     per_problem["bucket"] = pd.cut(per_problem["rate"], edges, labels=labels, right=True)
     rows = []
     for (model, bucket), g in per_problem.dropna(subset=["bucket"]).groupby(["model", "bucket"], sort=False, observed=True):
@@ -431,7 +533,8 @@ def validity_study(params: Params) -> ValidityStudy:
                                                     "n_correct": "correct in lowest bucket"}), on="model", how="left")
     headline = headline.sort_values("model", key=lambda s: s.map(model_order)).reset_index(drop=True)
     by_bucket = by_bucket.sort_values("model", key=lambda s: s.map(model_order), kind="stable").reset_index(drop=True)
-    return ValidityStudy(by_bucket, headline)
+    return ValidityStudy(by_bucket, headline, bucket_labels(params.pass_rate_bins)[0],
+                         tuple(m["name"] for m in params.models_with_role("base")))
 
 
 # --- Horizon (organism) ---------------------------------------------------------
@@ -439,34 +542,69 @@ def validity_study(params: Params) -> ValidityStudy:
 @dataclass
 class HorizonStudy:
     points: pd.DataFrame  # model, k, n_steps, pass_at_k, ci_low, ci_high
-    fits: pd.DataFrame  # model, k, h50, scale, ci_low, ci_high, extrapolated, ...
+    fits: pd.DataFrame  # model, k, h50, scale, floor, ci_low, ci_high, extrapolated, ...
+    comparisons: pd.DataFrame  # base − RL horizon per RL model and k, paired bootstrap CI
     headline: pd.DataFrame
 
 
 def horizon_from_counts(rows: pd.DataFrame, ks: list[int], n_boot: int = 1000, ci: float = 0.95,
-                        fit_boot: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        fit_boot: int = 200, chance: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(points, fits) from counts with an `n_steps` column: mean pass@k per
-    step count with bootstrap CIs, and a logistic horizon fit over problems,
-    for every model and k."""
-    from .horizon import horizon_fit
+    step count with bootstrap CIs, and a logistic horizon fit over problems
+    above the chance floor 1 - (1 - chance)^k, for every model and k. The
+    fits' `boot` column holds the bootstrap replicates of h50; problems are
+    ordered by id, so the replicates of two models on the same problems are
+    paired."""
+    from .horizon import chance_floor, horizon_fit
 
     points, fits = [], []
     for model, g in rows.groupby("model", sort=False):
-        g = g.reset_index(drop=True)
+        g = g.sort_values("problem_id").reset_index(drop=True)
         per_problem = metrics.pass_at_k(g["n"].to_numpy(), g["c"].to_numpy(), ks)  # (problems, len(ks))
         for j, k in enumerate(ks):
             for n_steps, idx in g.groupby("n_steps").groups.items():
                 mean, lo, hi = metrics.bootstrap_mean_ci(per_problem[np.asarray(idx), j], n_boot, ci)
                 points.append({"model": model, "k": k, "n_steps": n_steps, "problems": len(idx),
                                "pass_at_k": float(mean[0]), "ci_low": float(lo[0]), "ci_high": float(hi[0])})
-            fit = horizon_fit(g["n_steps"].to_numpy(), per_problem[:, j], n_boot=fit_boot, ci=ci)
-            fits.append({"model": model, "k": k, **fit.as_dict()})
+            fit = horizon_fit(g["n_steps"].to_numpy(), per_problem[:, j], n_boot=fit_boot, ci=ci,
+                              floor=chance_floor(chance, k))
+            fits.append({"model": model, "k": k, **fit.as_dict(), "boot": np.asarray(fit.boot),
+                         "problem_ids": tuple(g["problem_id"])})
     return pd.DataFrame(points), pd.DataFrame(fits)
+
+
+def horizon_comparisons(params: Params, fits: pd.DataFrame) -> pd.DataFrame:
+    """base − RL 50 % horizon for every RL model at every k, with a paired
+    percentile CI from the two fits' bootstrap replicates (same problems
+    resampled in both)."""
+    rows = []
+    by = fits.set_index(["model", "k"])
+    for entry in params.models_with_role("rl"):
+        base = params.base_of(entry)["name"]
+        for k in sorted(fits["k"].unique()):
+            if (base, k) not in by.index or (entry["name"], k) not in by.index:
+                continue
+            b, r = by.loc[(base, k)], by.loc[(entry["name"], k)]
+            if b["problem_ids"] != r["problem_ids"]:
+                raise UserError(f"{base} and {entry['name']} were evaluated on different problems.",
+                                "sample both on the same benchmark and limit.")
+            boot = np.asarray(b["boot"]) - np.asarray(r["boot"])
+            boot = boot[np.isfinite(boot)]
+            alpha = (1 - params.ci_level) / 2
+            low, high = np.quantile(boot, [alpha, 1 - alpha]) if boot.size else (np.nan, np.nan)
+            rows.append({"model": entry["name"], "base": base, "k": int(k), "diff": b["h50"] - r["h50"],
+                         "ci_low": float(low), "ci_high": float(high),
+                         "extrapolated": bool(b["extrapolated"] or r["extrapolated"]),
+                         "base_horizon": b["horizon"], "horizon": r["horizon"]})
+    return pd.DataFrame(rows, columns=["model", "base", "k", "diff", "ci_low", "ci_high", "extrapolated",
+                                       "base_horizon", "horizon"])
 
 
 def horizon_study(params: Params) -> HorizonStudy:
     """pass@k against the number of reasoning steps, and the 50 % horizon
-    (logistic fit over problems) for every model and k in horizon_ks."""
+    (logistic fit over problems above the chance floor of a guesser that is
+    right with probability `horizon_chance`) for every model and k in
+    horizon_ks; base − RL horizon differences at each k."""
     rows = counts(verdicts(params))
     steps_of = {}
     for bench in params.benchmarks:
@@ -475,11 +613,15 @@ def horizon_study(params: Params) -> HorizonStudy:
                 raise UserError(f"benchmark {bench} has no n_steps per problem.", "use an organism benchmark here.")
             steps_of[(bench, p.id)] = p.metadata["n_steps"]
     rows["n_steps"] = [steps_of[(b, str(p))] for b, p in zip(rows["benchmark"], rows["problem_id"])]
+    rows = _pooled(rows)  # several benchmarks: one set of problems, ids kept unique
     points, fits = horizon_from_counts(rows, list(params.horizon_ks), params.bootstrap, params.ci_level,
-                                       fit_boot=min(params.bootstrap, 200))
+                                       fit_boot=min(params.bootstrap, 200), chance=params.horizon_chance)
+    comparisons = horizon_comparisons(params, fits)
+    fits = fits.drop(columns=["boot", "problem_ids"])
     fits.insert(1, "role", fits["model"].map(roles(params)))
-    headline = fits[["model", "role", "k", "horizon", "status"]].rename(columns={"horizon": "50% horizon in steps [CI]"})
-    return HorizonStudy(points, fits, headline)
+    headline = fits[["model", "role", "k", "floor", "horizon", "status"]].rename(
+        columns={"horizon": "50% horizon in steps [CI]", "floor": "chance floor"})
+    return HorizonStudy(points, fits, comparisons, headline)
 
 
 # --- Figure 6: perplexity under the base model ------------------------------------
@@ -490,6 +632,34 @@ class PerplexityStudy:
     long: pd.DataFrame  # scorer, source, variant, perplexity (for the boxplots)
     headline: pd.DataFrame  # median perplexity per scorer, source and variant
     note: str
+    gaps: pd.DataFrame = None  # RL vs base responses under the scoring model, paired over problems
+
+
+def perplexity_gaps(scores: pd.DataFrame, scorer: str, n_boot: int = 1000, ci: float = 0.95) -> pd.DataFrame:
+    """Per benchmark: mean over problems of [mean log PPL of RL responses − mean
+    log PPL of base responses], both under `scorer`, with a bootstrap CI over
+    the problems that have responses of both (paired); also the same difference
+    without tokens copied from the prompt (no CI). exp(diff) is the ratio of
+    geometric-mean perplexities."""
+    rows = []
+    mine = scores[scores["scorer"] == scorer]
+    for bench, g in mine.groupby("benchmark", sort=False):
+        def per_problem(column):
+            ok = g[np.isfinite(g[column]) & (g[column] > 0)]
+            logs = ok.assign(log_ppl=np.log(ok[column]))
+            wide = logs.groupby(["problem_id", "source"])["log_ppl"].mean().unstack("source")
+            if not {"rl", "base"} <= set(wide.columns):
+                return pd.Series(dtype=float)
+            return (wide["rl"] - wide["base"]).dropna().sort_index()
+        d, d_excl = per_problem("ppl"), per_problem("ppl_excl_copied")
+        if d.empty:
+            continue
+        mean, low, high = metrics.bootstrap_mean_ci(d.to_numpy(), n_boot, ci)
+        rows.append({"scorer": scorer, "benchmark": bench, "problems": len(d), "diff": float(mean[0]),
+                     "ci_low": float(low[0]), "ci_high": float(high[0]), "ppl_ratio": float(np.exp(mean[0])),
+                     "diff_excl_copied": float(d_excl.mean()) if len(d_excl) else float("nan")})
+    return pd.DataFrame(rows, columns=["scorer", "benchmark", "problems", "diff", "ci_low", "ci_high", "ppl_ratio",
+                                       "diff_excl_copied"])
 
 
 def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFrame:
@@ -499,7 +669,7 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     settings = sampling_settings(params, bench_name)
     store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
                        data_dir=params.data_dir, limit=params.limit, progress=False)
-    rows = store.samples(columns=["problem_id", "sample_idx", "text"])
+    rows = store.samples(columns=["problem_id", "sample_idx", "text", "token_ids"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 
 
@@ -571,8 +741,9 @@ def perplexity_study(params: Params) -> PerplexityStudy:
     long = long[np.isfinite(long["perplexity"])]
     headline = (long.groupby(["scorer", "source", "variant"], sort=False)["perplexity"]
                 .agg(median="median", responses="size").reset_index())
+    gaps = perplexity_gaps(scores, scorer_entry["name"], params.bootstrap, params.ci_level)
     return PerplexityStudy(scores, long[["benchmark", "scorer", "source", "model", "variant", "perplexity"]],
-                           headline, "; ".join(notes))
+                           headline, "; ".join(notes), gaps)
 
 
 def _ppl_cache_path(params: Params, bench_name: str, spec, jobs) -> Path:
@@ -581,7 +752,9 @@ def _ppl_cache_path(params: Params, bench_name: str, spec, jobs) -> Path:
 
     from .paths import cache_dir
 
+    # "response_ids": how response tokens are chosen (stored generated ids where they match); a change re-scores.
     ident = {"benchmark": bench_name, "limit": params.limit, "scorer": [spec.name, spec.path, spec.template],
+             "response_ids": "stored-if-exact-v1",
              "min_copy": params.copy_min_tokens, "backend": params.backend,
              "sources": [[m["name"] if m else "ground truth",
                           hashlib.sha256(pd.util.hash_pandas_object(rows[["problem_id", "sample_idx", "text"]],

@@ -532,9 +532,10 @@ def finish_completion(tokens: Sequence[int], eos_ids: Sequence[int], stop: Seque
             else:
                 lo = mid + 1
         return Completion(text=text[:start], num_tokens=lo, finish_reason="stop")
+    # Token ids are kept where they are exactly the text (no stop string cut inside them); EOS is left out.
     if end is not None:
-        return Completion(text=text, num_tokens=end + 1, finish_reason="stop")
-    return Completion(text=text, num_tokens=len(tokens), finish_reason="length")
+        return Completion(text=text, num_tokens=end + 1, finish_reason="stop", token_ids=tuple(body))
+    return Completion(text=text, num_tokens=len(tokens), finish_reason="length", token_ids=tuple(body))
 
 
 def _all_rows_done(tokens, eos_ids, stop, tokenizer) -> bool:

@@ -374,6 +374,33 @@ def paired_difference_curve(base: pd.DataFrame, rl: pd.DataFrame, ks: Sequence[i
     })
 
 
+def k_ranges(ks: Sequence[int], mask: Sequence[bool]) -> list[tuple[int, int]]:
+    """Runs of consecutive entries of `ks` where `mask` holds, as (first k, last k) pairs."""
+    ranges: list[tuple[int, int]] = []
+    start = None
+    for i, (k, on) in enumerate(zip(ks, mask)):
+        if on and start is None:
+            start = int(k)
+        if start is not None and (not on or i == len(ks) - 1):
+            ranges.append((start, int(k) if on else int(ks[i - 1])))
+            start = None
+    return ranges
+
+
+def format_k_ranges(ranges: Sequence[tuple[int, int]]) -> str:
+    """"1–3, 12–256" (a single k as "5"); "none" when empty."""
+    if not ranges:
+        return "none"
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+def sign_changes(diff: np.ndarray) -> int:
+    """How often a curve changes sign, zeros skipped (a touch is not a crossing)."""
+    signs = np.sign(np.asarray(diff, dtype=float))
+    signs = signs[signs != 0]
+    return int(np.count_nonzero(signs[1:] != signs[:-1]))
+
+
 def _first_crossover(base_curves: np.ndarray, rl_curves: np.ndarray, ks: np.ndarray) -> np.ndarray:
     """Smallest k with base >= RL, per row of (replicates, k) curves; inf where none."""
     reached = base_curves >= rl_curves
@@ -383,15 +410,27 @@ def _first_crossover(base_curves: np.ndarray, rl_curves: np.ndarray, ks: np.ndar
 
 def crossover(base: pd.DataFrame, rl: pd.DataFrame, n_boot: int = DEFAULT_N_BOOT, ci: float = DEFAULT_CI,
               seed: int | None = 0) -> pd.DataFrame:
-    """The crossover k: the smallest k in 1..n at which base pass@k >= RL pass@k.
+    """Where the base model catches up with RL, two ways.
+
+    The first crossing: the smallest k in 1..n at which the mean base pass@k
+    >= the mean RL pass@k (a tie counts: both at 1 is "caught up"). Later
+    re-crossings are not hidden: `sign_changes` counts how often the mean
+    difference changes sign over k = 1..n.
+
+    The k ranges where the paired difference is significant: `base_ahead_k`
+    lists the runs of k where the paired-bootstrap CI of base − RL pass@k lies
+    above 0, `rl_ahead_k` where it lies below 0 ("none" when there are none;
+    "no CI" with n_boot=0). These, not the first crossing, say where one
+    model is ahead beyond sampling noise.
 
     One row: base_model, rl_model, benchmark, n, n_problems, rl_ahead_at_k1,
     crossover_k (NaN = "none up to n"), ci_low, ci_high, frac_no_crossover,
-    description. When RL is not ahead at k=1 the crossover is k=1 by this
-    definition (rl_ahead_at_k1 says so). The CI is a percentile interval of the
-    crossover over paired bootstrap replicates, each computed the same way; a
-    replicate without a crossover counts as "beyond n" (inf), so ci_high = inf
-    means the upper end lies past n; frac_no_crossover is their share.
+    sign_changes, base_ahead_k, rl_ahead_k, description. When RL is not ahead
+    at k=1 the crossover is k=1 by this definition (rl_ahead_at_k1 says so).
+    The CI is a percentile interval of the first crossing over paired
+    bootstrap replicates, each computed the same way; a replicate without a
+    crossover counts as "beyond n" (inf), so ci_high = inf means the upper end
+    lies past n; frac_no_crossover is their share.
     """
     _check_ci(ci)
     pair = align_problems(base, rl)
@@ -409,23 +448,41 @@ def crossover(base: pd.DataFrame, rl: pd.DataFrame, n_boot: int = DEFAULT_N_BOOT
         text = f"none up to n={pair.n_min}"
     else:
         text = f"k={int(point)}" + ("" if rl_ahead else " (RL not ahead at k=1)")
+    diff = base_pk - rl_pk
+    if n_boot:
+        _, diff_low, diff_high = bootstrap_mean_ci(diff, ci=ci, weights=weights)
+        base_ahead = format_k_ranges(k_ranges(ks, diff_low > 0))
+        rl_ahead_ks = format_k_ranges(k_ranges(ks, diff_high < 0))
+    else:
+        base_ahead = rl_ahead_ks = "no CI"
     return pd.DataFrame([{
         "base_model": pair.base_model, "rl_model": pair.rl_model, "benchmark": pair.benchmark,
         "n": pair.n_min, "n_problems": len(pair.problem_ids), "rl_ahead_at_k1": rl_ahead,
         "crossover_k": float("nan") if np.isinf(point) else float(point),
         "ci_low": float(low), "ci_high": float(high),
         "frac_no_crossover": float(np.isinf(boot).mean()) if n_boot else float("nan"), "description": text,
+        "sign_changes": sign_changes(diff.mean(axis=0)), "base_ahead_k": base_ahead, "rl_ahead_k": rl_ahead_ks,
     }])
+
+
+PAPER_DELTA_SE_K = 256  # the paper's ΔSE is base pass@256 − RL pass@1
+
+
+def delta_se_label(k: int) -> str:
+    """"ΔSE@256"; a k below the paper's 256 is flagged, since ΔSE grows with k."""
+    return f"ΔSE@{k}" + ("" if k >= PAPER_DELTA_SE_K else f" (k={k} < {PAPER_DELTA_SE_K}: not the paper's ΔSE@256)")
 
 
 def sampling_efficiency_gap(base: pd.DataFrame, rl: pd.DataFrame, k_max: int | None = None,
                             n_boot: int = DEFAULT_N_BOOT, ci: float = DEFAULT_CI,
                             seed: int | None = 0) -> pd.DataFrame:
-    """ΔSE = base pass@k_max − RL pass@1 (the paper's sampling-efficiency gap), paired-bootstrap CI.
+    """ΔSE@k = base pass@k − RL pass@1 (the paper's sampling-efficiency gap), paired-bootstrap CI.
 
-    `k_max` defaults to n (the smallest sample count of both runs; the paper
-    uses 256). One row: base_model, rl_model, benchmark, metric, k_max, n,
-    n_problems, base_pass_at_kmax, rl_pass_at_1, delta_se, ci_low, ci_high.
+    The gap grows with k, so it is always named with its k: `label` is
+    "ΔSE@<k>", flagged when k is below the paper's 256 (`delta_se_label`).
+    `k_max` defaults to n (the smallest sample count of both runs). One row:
+    base_model, rl_model, benchmark, metric, label, k_max, n, n_problems,
+    base_pass_at_kmax, rl_pass_at_1, delta_se, ci_low, ci_high.
     """
     pair = align_problems(base, rl)
     k_max = pair.n_min if k_max is None else int(_check_ks([k_max], pair.n_min, "ΔSE")[0])
@@ -436,7 +493,8 @@ def sampling_efficiency_gap(base: pd.DataFrame, rl: pd.DataFrame, k_max: int | N
     mean, low, high = bootstrap_mean_ci(per_problem, n_boot, ci, seed)
     return pd.DataFrame([{
         "base_model": pair.base_model, "rl_model": pair.rl_model, "benchmark": pair.benchmark,
-        "metric": metric_key("delta_se", k_max=k_max, n=pair.n_min), "k_max": k_max, "n": pair.n_min,
+        "metric": metric_key("delta_se", k_max=k_max, n=pair.n_min), "label": delta_se_label(k_max),
+        "k_max": k_max, "n": pair.n_min,
         "n_problems": len(pair.problem_ids), "base_pass_at_kmax": base_top, "rl_pass_at_1": rl_one,
         "delta_se": float(mean[0]), "ci_low": float(low[0]), "ci_high": float(high[0]),
     }])
@@ -479,27 +537,59 @@ def accuracy_histogram(counts: pd.DataFrame) -> pd.DataFrame:
 COVERAGE_SETS = ["both", "base_only", "rl_only", "neither"]
 
 
-def coverage_sets(base: pd.DataFrame, rl: pd.DataFrame, min_correct: int = 1) -> pd.DataFrame:
+def coverage_sets(base: pd.DataFrame, rl: pd.DataFrame, min_correct: int = 1, k: int | None = None) -> pd.DataFrame:
     """Which problems each model solves: both / base only / RL only / neither.
 
     "Solved" means at least `min_correct` correct samples among the model's n
-    (default 1: pass@n > 0, the paper's coverage). One row per set:
-    base_model, rl_model, benchmark, set, min_correct, n_problems, fraction,
-    problem_ids (sorted list).
+    (default 1: pass@n > 0, the paper's coverage). That compares like with
+    like only when both models drew the same n of every problem (more tries
+    solve more), so unequal n is refused unless `k` is given.
+
+    With `k` (at most the smaller n of every problem; min_correct must be 1),
+    both models are put at k tries by the unbiased estimator: a problem's
+    chance of being solved is its pass@k, and each set's `n_problems` is its
+    expected size (both = sum of pass@k_base x pass@k_RL, base only = sum of
+    pass@k_base x (1 - pass@k_RL), ...; the two runs' samples are independent).
+    At k = n with equal n these are exactly the counts without `k`.
+    `problem_ids` then lists each problem under its most likely set.
+
+    One row per set: base_model, rl_model, benchmark, set, min_correct, k,
+    n_problems, fraction, problem_ids (sorted list).
     """
     if min_correct < 1:
         raise UserError(f"min_correct={min_correct} would count unsolved problems as solved.", "use min_correct >= 1.")
     pair = align_problems(base, rl)
-    base_solved = pair.base_c >= min_correct
-    rl_solved = pair.rl_c >= min_correct
-    masks = {"both": base_solved & rl_solved, "base_only": base_solved & ~rl_solved,
-             "rl_only": ~base_solved & rl_solved, "neither": ~base_solved & ~rl_solved}
     total = len(pair.problem_ids)
-    return pd.DataFrame([{
-        "base_model": pair.base_model, "rl_model": pair.rl_model, "benchmark": pair.benchmark, "set": name,
-        "min_correct": min_correct, "n_problems": int(mask.sum()), "fraction": mask.sum() / total,
-        "problem_ids": sorted(pair.problem_ids[mask].tolist()),
-    } for name, mask in masks.items()])
+    if k is None:
+        unequal = pair.base_n != pair.rl_n
+        if unequal.any():
+            i = int(np.argmax(unequal))
+            raise UserError(f"coverage compares 'solved at least once in n' at unequal n: problem "
+                            f"{pair.problem_ids[i]} has n={int(pair.base_n[i])} for {pair.base_model} but "
+                            f"n={int(pair.rl_n[i])} for {pair.rl_model} ({int(unequal.sum())} of {total} problems differ).",
+                            f"compare at a common number of tries with k={pair.n_min} (expected counts by the "
+                            "unbiased estimator), or sample both models with the same n.")
+        base_p = (pair.base_c >= min_correct).astype(float)
+        rl_p = (pair.rl_c >= min_correct).astype(float)
+    else:
+        if min_correct != 1:
+            raise UserError(f"min_correct={min_correct} cannot be combined with k={k}.",
+                            "pass@k counts a problem as solved with one correct sample among k: use min_correct=1.")
+        k = int(_check_ks([k], pair.n_min, f"coverage of {pair.base_model} vs {pair.rl_model}")[0])
+        base_p = pass_at_k(pair.base_n, pair.base_c, [k])[:, 0]
+        rl_p = pass_at_k(pair.rl_n, pair.rl_c, [k])[:, 0]
+    chances = {"both": base_p * rl_p, "base_only": base_p * (1 - rl_p),
+               "rl_only": (1 - base_p) * rl_p, "neither": (1 - base_p) * (1 - rl_p)}
+    likeliest = np.argmax(np.vstack(list(chances.values())), axis=0)
+    rows = []
+    for i, (name, chance) in enumerate(chances.items()):
+        size = float(chance.sum())
+        rows.append({
+            "base_model": pair.base_model, "rl_model": pair.rl_model, "benchmark": pair.benchmark, "set": name,
+            "min_correct": min_correct, "k": k, "n_problems": int(round(size)) if k is None else size,
+            "fraction": size / total, "problem_ids": sorted(pair.problem_ids[likeliest == i].tolist()),
+        })
+    return pd.DataFrame(rows)
 
 
 def concat_counts(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from .errors import UserError
 from .paths import PARAMS_DIR
 
 # Model roles, one colour each in every figure (plots.ROLE_COLORS).
-ROLES = ("base", "rl", "instruct", "teacher", "distilled")
+ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
 TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code")
 BACKENDS = ("vllm", "hf", "ray")
@@ -116,13 +116,22 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
         Field("include_ground_truth", "bool", True, "also score the reference solution (where the benchmark has one)"),
         Field("copy_min_tokens", "int", 4, "the variant leaves out response tokens in runs of at least this many tokens copied from the prompt"),
     ],
-    "fig07_distillation": [],
+    "fig07_distillation": [
+        Field("distilled_models", "list[str]?", None, "the distilled models the claim is about (distilled from a "
+              "stronger teacher); controls such as matched-reach distillation are shown but not judged "
+              "(None: every model with role distilled)"),
+    ],
     "fig08_rl_algorithms": [],
     "cot_validity": [
         Field("pass_rate_bins", "list[float]", [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], "edges of the per-problem pass-rate buckets"),
     ],
     "horizon": [
         Field("horizon_ks", "list[int]", [1, 8], "the k values whose horizon (50 % point) is fitted"),
+        Field("horizon_chance", "float", 0.1, "chance of guessing an answer in one try: the fit's floor at k is "
+              "1 - (1 - chance)^k (organism answers are one digit: 0.1; 0 for no floor)"),
+    ],
+    "organism_reach": [
+        Field("organism_seeds", "list[int]", [0], "organism builds compared (CIs over seeds and problems)"),
     ],
 }
 
@@ -334,9 +343,16 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
         if m["base"] is not None and m["base"] not in names:
             raise UserError(f"{at} model '{m['name']}' has base='{m['base']}', which is not one of the models.",
                             f"use one of: {', '.join(names)}.")
+    for name in p.get("distilled_models") or []:
+        if name not in names or p.model(name)["role"] != "distilled":
+            raise UserError(f"{at} distilled_models names '{name}', which is not a model with role distilled.",
+                            f"use one of: {', '.join(m['name'] for m in p.models_with_role('distilled')) or '(none)'}.")
     for key in ("base_model", "rl_model", "scoring_model"):
         if p.get(key) is not None and p[key] not in names:
             raise UserError(f"{at} {key}='{p[key]}' is not one of the models.", f"use one of: {', '.join(names)}.")
+    if not 0 <= p.get("horizon_chance", 0.0) < 1:
+        raise UserError(f"{at} horizon_chance={p['horizon_chance']} is outside [0, 1).",
+                        "use the chance of guessing the answer in one try, e.g. 0.1 for one digit.")
     for k in p.get("horizon_ks", []):
         if not 1 <= k <= p["n"]:
             raise UserError(f"{at} horizon_ks contains {k}, outside 1..n={p['n']}.", "use k values up to n.")

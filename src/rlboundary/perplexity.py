@@ -12,8 +12,17 @@ paths give the same numbers (tested to 1e-3 on the tiny model):
   gathered at the response tokens (float32 log-softmax; bf16 weights on a GPU).
 
 Tokenization: prompt ids as the tokenizer encodes the rendered prompt
-(special tokens such as BOS added, as vLLM does when sampling), response ids
-encoded on their own without special tokens, then concatenated.
+(special tokens such as BOS added, as vLLM does when sampling). Response ids
+are the ones the model generated, where the sample store kept them (column
+`token_ids`, written by the vLLM and transformers backends) and they are
+exactly the response under the scoring model's tokenizer (a trailing EOS
+dropped; `stored_response_ids`): a BPE tokenizer encodes a text in its own
+canonical way, which need not be the sequence the model sampled, and the
+sampled sequence is the one whose likelihood the figure is about. Otherwise
+(stores written before ids were kept, another tokenizer, a response cut at a
+stop string, ground-truth solutions) the response is encoded on its own
+without special tokens. The `response_tokens` column says which:
+"stored" or "retokenized".
 
 Copied tokens (a critique of the paper's reading of lower perplexity: a
 response that repeats the question is likely under any model, RL or not).
@@ -40,7 +49,7 @@ from .errors import UserError
 DEFAULT_MIN_COPY_LEN = 4
 
 COLUMNS = ["problem_id", "sample_idx", "source", "scorer", "n_tokens", "logprob_sum", "ppl",
-           "ppl_excl_copied", "n_tokens_excl_copied"]
+           "ppl_excl_copied", "n_tokens_excl_copied", "response_tokens"]
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,24 @@ def _model_fields(model) -> tuple[str, str | None, Any]:
     return str(model.path), getattr(model, "tokenizer", None), getattr(model, "dtype", None)
 
 
+def stored_response_ids(tokenizer, response: str, stored_ids: Sequence[int] | None) -> list[int] | None:
+    """The generated ids as stored, when they are exactly `response` under `tokenizer`; else None.
+
+    vLLM keeps the EOS token in a completion's ids while its text has none,
+    so trailing EOS ids are dropped first. Ids that decode to anything else
+    (another model's tokenizer, a response cut at a stop string) are not used."""
+    if stored_ids is None:
+        return None
+    ids = [int(t) for t in stored_ids]
+    eos = getattr(tokenizer, "eos_token_id", None)
+    while ids and eos is not None and ids[-1] == eos:
+        ids.pop()
+    if not ids and response:
+        return None
+    text = tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+    return ids if text == response else None
+
+
 class Scorer:
     """A loaded scoring model: `token_logprobs(prompts, responses)` and `score(...)`.
 
@@ -197,23 +224,29 @@ class Scorer:
             self.tokenizer = self.llm.get_tokenizer()
             self.model = None
 
-    def encode(self, prompt: str, response: str) -> tuple[list[int], list[int]]:
+    def encode(self, prompt: str, response: str, stored_ids: Sequence[int] | None = None) -> tuple[list[int], list[int]]:
+        """(prompt ids, response ids): the stored generated ids where they are exactly `response`, else encoded."""
         prompt_ids = list(self.tokenizer(prompt).input_ids)
-        response_ids = list(self.tokenizer(response, add_special_tokens=False).input_ids)
+        response_ids = stored_response_ids(self.tokenizer, response, stored_ids)
+        if response_ids is None:
+            response_ids = list(self.tokenizer(response, add_special_tokens=False).input_ids)
         return prompt_ids, response_ids
 
-    def token_logprobs(self, prompts: Sequence[str], responses: Sequence[str]) -> tuple[list, list[list[float]]]:
+    def token_logprobs(self, prompts: Sequence[str], responses: Sequence[str],
+                       stored_ids: Sequence[Sequence[int] | None] | None = None) -> tuple[list, list[list[float]]]:
         if len(prompts) != len(responses):
             raise UserError(f"{len(prompts)} prompts but {len(responses)} responses.", "pass one prompt per response.")
-        pairs = [self.encode(p, r) for p, r in zip(prompts, responses)]
+        stored_ids = list(stored_ids) if stored_ids is not None else [None] * len(responses)
+        pairs = [self.encode(p, r, ids) for p, r, ids in zip(prompts, responses, stored_ids)]
         if self.backend == "hf":
             pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
             return pairs, hf_token_logprobs(self.model, pairs, self.max_batch_tokens, pad_id=pad)
         return pairs, vllm_token_logprobs(self.llm, pairs)
 
     def score(self, prompts: Sequence[str], responses: Sequence[str],
-              min_copy_len: int = DEFAULT_MIN_COPY_LEN) -> list[ResponseScore]:
-        pairs, lps = self.token_logprobs(prompts, responses)
+              min_copy_len: int = DEFAULT_MIN_COPY_LEN,
+              stored_ids: Sequence[Sequence[int] | None] | None = None) -> list[ResponseScore]:
+        pairs, lps = self.token_logprobs(prompts, responses, stored_ids)
         return [summarize(lp, copied_mask(p, r, min_copy_len)) for (p, r), lp in zip(pairs, lps)]
 
     def close(self) -> None:
@@ -238,7 +271,8 @@ def score_samples(samples, prompt_by_problem: Mapping[str, str], scoring_model, 
 
     source: whose responses these are (e.g. "rl", "base", "ground_truth");
     scorer: the scoring model's label (e.g. "base"). Pass `scorer_obj` to
-    reuse a loaded Scorer across several sources.
+    reuse a loaded Scorer across several sources. A `token_ids` column (the
+    store's generated ids) is used where it matches the text exactly.
     """
     import pandas as pd
 
@@ -247,10 +281,14 @@ def score_samples(samples, prompt_by_problem: Mapping[str, str], scoring_model, 
         raise UserError(f"no prompt for problem ids {missing[:5]}{'...' if len(missing) > 5 else ''}.",
                         "pass the rendered prompt of every problem that has samples.")
     prompts = [prompt_by_problem[p] for p in samples["problem_id"]]
+    texts = list(samples["text"])
+    stored = list(samples["token_ids"]) if "token_ids" in samples else [None] * len(samples)
     own = scorer_obj is None
     scorer_obj = scorer_obj or Scorer(scoring_model, backend=backend, **scorer_kwargs)
     try:
-        scores = scorer_obj.score(prompts, list(samples["text"]), min_copy_len)
+        scores = scorer_obj.score(prompts, texts, min_copy_len, stored)
+        used = ["stored" if stored_response_ids(scorer_obj.tokenizer, t, ids) is not None else "retokenized"
+                for t, ids in zip(texts, stored)]
     finally:
         if own:
             scorer_obj.close()
@@ -265,4 +303,5 @@ def score_samples(samples, prompt_by_problem: Mapping[str, str], scoring_model, 
         "ppl": [s.ppl for s in scores],
         "ppl_excl_copied": [s.ppl_excl_copied for s in scores],
         "n_tokens_excl_copied": [s.n_tokens_excl_copied for s in scores],
+        "response_tokens": used,
     }, columns=COLUMNS)

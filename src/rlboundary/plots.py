@@ -32,6 +32,7 @@ ROLE_COLORS = {
     "instruct": "#029e73",
     "teacher": "#cc78bc",
     "distilled": "#ca9161",
+    "rft": "#56b4e9",
 }
 # RL algorithms (Figure 8): warm shades, distinct from the role colours.
 ALGORITHM_COLORS = {
@@ -106,7 +107,10 @@ def passk_curves(curves: pd.DataFrame, roles: Mapping[str, str], crossovers: pd.
     `roles`: model name -> role (colour). `crossovers`: metrics.crossover rows.
     `grader_curves`: the same curves under several graders (+ `grader`): the
     spread between them is a hatched band. `maj_curves`: maj@k
-    (majority.maj_at_k_curve), drawn dashed with crosses."""
+    (majority.maj_at_k_curve), drawn dashed with crosses.
+    No curves (a study that did not run, e.g. code without a code model): no figure, None."""
+    if curves.empty:
+        return None
     benchmarks = list(dict.fromkeys(curves["benchmark"]))
     styles = model_styles({m: roles[m] for m in dict.fromkeys(curves["model"])})
     fig, axes = _grid(len(benchmarks), ncols)
@@ -278,8 +282,13 @@ def training_step_curves(steps: pd.DataFrame, k_label: str = "pass@k", title: st
         ax.fill_between(g["step"], g["pass_at_1_low"], g["pass_at_1_high"], color=c, alpha=0.15, lw=0)
         ax.fill_between(g["step"], g["pass_at_k_low"], g["pass_at_k_high"], color=c, alpha=0.15, lw=0)
     ax.set_xticks(sorted(steps["step"].unique()))
+    return _finish_step_axes(fig, ax, "pass rate", title)
+
+
+def _finish_step_axes(fig, ax, ylabel: str, title: str | None):
+    """Shared finish of the per-training-step plots: labels, 0-1 scale, legend."""
     ax.set_xlabel("RL training step")
-    ax.set_ylabel("pass rate")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7, ncols=2)
     if title:
@@ -288,12 +297,91 @@ def training_step_curves(steps: pd.DataFrame, k_label: str = "pass@k", title: st
     return fig
 
 
+def reward_curves(curves: pd.DataFrame, window: int = 10, title: str | None = None):
+    """RL training reward vs step, one colour per algorithm: all prompts (thin) and
+    frontier-level prompts (thick), each a running mean over `window` steps; a mark
+    where training stopped. `curves`: algorithm, step, reward, frontier_reward, stopped."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    if curves.empty:
+        ax.text(0.5, 0.5, "no training-reward curves: the RL models were not trained here", ha="center",
+                va="center", transform=ax.transAxes, fontsize=8)
+        ax.set_axis_off()
+        return fig
+    for algorithm, g in curves.groupby("algorithm", sort=False):
+        g = g.sort_values("step")
+        c = algorithm_color(algorithm)
+        smooth = g[["reward", "frontier_reward"]].rolling(window, min_periods=1).mean()
+        ax.plot(g["step"], smooth["reward"], "-", color=c, lw=0.8, alpha=0.6, label=f"{algorithm}: all prompts")
+        ax.plot(g["step"], smooth["frontier_reward"], "-", color=c, lw=2, label=f"{algorithm}: frontier level")
+        ax.plot(g["step"].iloc[-1], smooth["frontier_reward"].iloc[-1], "o", color=c, ms=5)
+    return _finish_step_axes(fig, ax, f"training reward (running mean, {window} steps)", title)
+
+
+def reach_levels(levels: pd.DataFrame, n: int, frontier: Mapping[int, int], unseen: int, title: str | None = None):
+    """Luck-free pass@1 and pass@n per level, one line per model, CIs over seeds and
+    problems as bands; the frontier level(s) and the unseen level shaded.
+
+    `levels`: model, level, lf_pass_at_1(_lo/_hi), lf_pass_at_n(_lo/_hi)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    models = list(dict.fromkeys(levels["model"]))
+    palette = plt.get_cmap("tab10")
+    for ax, col, label in zip(axes, ("lf_pass_at_1", "lf_pass_at_n"), ("luck-free pass@1", f"luck-free pass@{n}")):
+        for level in sorted(set(frontier.values())):
+            ax.axvspan(level - 0.4, level + 0.4, color="#f0e442", alpha=0.25, lw=0)
+        ax.axvspan(unseen - 0.4, unseen + 0.4, color="#999999", alpha=0.2, lw=0)
+        for i, model in enumerate(models):
+            g = levels[levels["model"] == model].sort_values("level")
+            c = ROLE_COLORS["base"] if model == "base" else palette(i % 10)
+            ax.plot(g["level"], g[col], "-o", ms=3, color=c, label=model, lw=2 if model == "base" else 1)
+            ax.fill_between(g["level"], g[f"{col}_lo"], g[f"{col}_hi"], color=c, alpha=0.12, lw=0)
+        ax.set_xlabel("level (turns); yellow: frontier, grey: unseen")
+        ax.set_title(label)
+        ax.set_ylim(-0.02, 1.05)
+    axes[0].set_ylabel("share of problems / samples")
+    axes[1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def reach_forest(reach: pd.DataFrame, n: int, margin: float | None = None, title: str | None = None):
+    """Model minus base, luck-free pass@n, with CIs, at the frontier and unseen levels;
+    0 (no change) and the equivalence margin marked. `reach`: model, endpoint, d_lf_pass_at_n(_lo/_hi)."""
+    import matplotlib.pyplot as plt
+
+    endpoints = [e for e in ("frontier", "unseen") if e in set(reach["endpoint"])]
+    fig, axes = plt.subplots(1, len(endpoints), figsize=(5 * len(endpoints), 0.4 * reach["model"].nunique() + 1.4),
+                             sharey=True, squeeze=False)
+    for ax, endpoint in zip(axes[0], endpoints):
+        g = reach[reach["endpoint"] == endpoint].reset_index(drop=True)
+        y = range(len(g))
+        ax.errorbar(g["d_lf_pass_at_n"], y, xerr=[g["d_lf_pass_at_n"] - g["d_lf_pass_at_n_lo"],
+                                                  g["d_lf_pass_at_n_hi"] - g["d_lf_pass_at_n"]],
+                    fmt="o", color="#333333", capsize=3)
+        ax.axvline(0, color="#0173b2", lw=1)
+        if margin is not None:
+            ax.axvline(margin, color="#0173b2", lw=1, ls=":")
+        ax.set_yticks(list(y), g["model"])
+        ax.set_xlabel(f"Δ luck-free pass@{n} (model − base)")
+        ax.set_title(f"{endpoint} level")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def horizon_curves(points: pd.DataFrame, fits: pd.DataFrame, roles: Mapping[str, str], title: str | None = None):
     """pass@k vs number of steps with the fitted logistic and its 50 % horizon, one panel per k.
 
     `points`: model, k, n_steps, pass_at_k, ci_low, ci_high (means per step count).
-    `fits`: model, k, h50, scale, ci_low, ci_high, extrapolated (horizon.horizon_fit rows)."""
-    from .horizon import logistic
+    `fits`: model, k, h50, scale, floor, ci_low, ci_high, extrapolated (horizon.horizon_fit rows).
+    The fitted curve decays to its chance floor (grey dashed line: what guessing alone scores)."""
+    from .horizon import logistic, with_floor
 
     ks = sorted(points["k"].unique())
     styles = model_styles({m: roles[m] for m in dict.fromkeys(points["model"])})
@@ -308,10 +396,15 @@ def horizon_curves(points: pd.DataFrame, fits: pd.DataFrame, roles: Mapping[str,
             fit = fits[(fits["model"] == model) & (fits["k"] == k)]
             if len(fit):
                 f = fit.iloc[0]
-                ax.plot(grid, logistic(grid, f["h50"], f["scale"]), color=st["color"], ls=st["linestyle"], lw=1.2)
+                floor = float(f.get("floor", 0.0))
+                ax.plot(grid, with_floor(logistic(grid, f["h50"], f["scale"]), floor), color=st["color"],
+                        ls=st["linestyle"], lw=1.2)
                 if not f["extrapolated"]:
                     ax.axvline(f["h50"], color=st["color"], ls=":", lw=1)
-        ax.axhline(0.5, color="#999999", lw=0.8)
+        floors = fits.loc[fits["k"] == k, "floor"] if "floor" in fits else pd.Series([0.0])
+        if len(floors) and floors.iloc[0] > 0:
+            ax.axhline(floors.iloc[0], color="#999999", ls="--", lw=0.8)
+            ax.annotate("chance", (grid[0], floors.iloc[0]), fontsize=7, va="bottom", color="#777777")
         ax.set_ylim(0, 1.05)
         ax.set_xlabel("reasoning steps")
         ax.set_ylabel(f"pass@{k}")
@@ -372,9 +465,14 @@ def figures_dir() -> Path:
 
 
 def save_figure(fig, name: str) -> dict[str, Path]:
-    """Write `fig` as <figures_dir>/<name>.png and .pdf; return both paths."""
+    """Write `fig` as <figures_dir>/<name>.png and .pdf; return both paths.
+
+    `fig=None` (a study that did not run) writes nothing and returns {}; the
+    report accepts a notebook without figures only when its verdict is "not run"."""
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"figure name {name!r} must be a plain file stem")
+    if fig is None:
+        return {}
     out = figures_dir()
     out.mkdir(parents=True, exist_ok=True)
     paths = {"png": out / f"{name}.png", "pdf": out / f"{name}.pdf"}

@@ -11,10 +11,14 @@ this very Python (a kernelspec written under outputs/, so a fresh venv needs
 no `ipykernel install`), convert the executed notebook to HTML with nbconvert
 (code hidden unless --show-code), and collect what the notebook saved: its
 figures (PNG + PDF, `plots.save_figure`) and its headline numbers
-(`record_headlines`). Then write outputs/report/index.html linking every
-figure with its one-line claim and headline table. A notebook that fails is
-marked in the index and makes the run fail (non-zero exit naming it and its
-error) after the remaining notebooks have run.
+and verdict (`record_headlines`). Then write outputs/report/index.html: a
+table of every claim with its computed verdict (supported / contradicted /
+inconclusive / not run), the numbers behind it and the rule that decided it
+(`rlboundary.verdicts`), then each notebook's figures and headline table. A
+notebook that fails, or records no verdict, is marked in the index and makes
+the run fail (non-zero exit naming it and its error) after the remaining
+notebooks have run. "ok" means the notebook ran; the verdict says what its
+numbers say.
 
 Layout under outputs/report/:
     index.html, run.json
@@ -42,33 +46,31 @@ from .errors import UserError
 from .params import Params, all_notebooks, load_params
 from .paths import NOTEBOOKS_DIR, cache_dir, report_dir
 from .plots import FIGURES_ENV
+from .verdicts import CLAIMS, NOT_RUN, Verdict
 
 
 @dataclass(frozen=True)
 class NotebookInfo:
     name: str
     title: str
-    claim: str  # one line: what the figure tests (also the notebook's opening)
+
+    @property
+    def claim(self) -> str:
+        """The claim the notebook tests (its opening line and its verdict's claim)."""
+        return CLAIMS[self.name]
 
 
-# Report order; the claims are the paper's (DESIGN.md), tested here.
+# Report order; the claims and the rules that decide them live in verdicts.py.
 NOTEBOOKS = [
-    NotebookInfo("fig01_passk_math", "Figures 1-2: pass@k on math, base vs RL",
-                 "RL models win at small k, but base models catch up and overtake them as k grows."),
-    NotebookInfo("fig03_passk_code", "Figures 3-4: pass@k on code, base vs RL",
-                 "On code with executed tests, too, the base model's pass@k overtakes the RL model's at large k."),
-    NotebookInfo("fig05_accuracy_and_coverage", "Figure 5 and the coverage table",
-                 "RL piles probability on problems the base model already solves; the problems RL solves are (nearly) a subset of the base model's."),
-    NotebookInfo("fig06_perplexity", "Figure 6: perplexity of RL outputs under the base model",
-                 "RL's responses are ones the base model already finds likely: they have low perplexity under the base model."),
-    NotebookInfo("fig07_distillation", "Figure 7: distillation vs RL",
-                 "Distillation from a stronger teacher, unlike RL, expands the base model's reasoning boundary."),
-    NotebookInfo("fig08_rl_algorithms", "Figure 8: RL algorithms and training steps",
-                 "Every RL algorithm raises pass@1 but stays far below the base model's pass@k (a large sampling-efficiency gap ΔSE)."),
-    NotebookInfo("cot_validity", "Chain-of-thought validity",
-                 "Correct answers at low pass rates are mostly backed by valid reasoning, not lucky guesses."),
-    NotebookInfo("horizon", "Long-horizon reasoning",
-                 "If RL created long-horizon ability that sampling cannot reach, its pass@k horizon would exceed the base model's."),
+    NotebookInfo("fig01_passk_math", "Figures 1-2: pass@k on math, base vs RL"),
+    NotebookInfo("fig03_passk_code", "Figures 3-4: pass@k on code, base vs RL"),
+    NotebookInfo("fig05_accuracy_and_coverage", "Figure 5 and the coverage table"),
+    NotebookInfo("fig06_perplexity", "Figure 6: perplexity of RL outputs under the base model"),
+    NotebookInfo("fig07_distillation", "Figure 7: distillation vs RL"),
+    NotebookInfo("fig08_rl_algorithms", "Figure 8: RL algorithms and training steps"),
+    NotebookInfo("cot_validity", "Chain-of-thought validity"),
+    NotebookInfo("horizon", "Long-horizon reasoning"),
+    NotebookInfo("organism_reach", "The organism: does RL extend valid reach? (pre-registered rule)"),
 ]
 NOTEBOOK_INFO = {nb.name: nb for nb in NOTEBOOKS}
 KERNEL_NAME = "rlboundary"
@@ -82,15 +84,20 @@ def headlines_path(notebook: str) -> Path:
     return Path(env) if env else report_dir() / "headlines" / "interactive" / f"{notebook}.json"
 
 
-def record_headlines(notebook: str, table, note: str = "") -> Path:
-    """Save a notebook's headline numbers (a small DataFrame) for the index page.
+def record_headlines(notebook: str, table, note: str = "", *, verdict: Verdict) -> Path:
+    """Save a notebook's headline numbers (a small DataFrame) and its computed
+    verdict (`rlboundary.verdicts`) for the index page.
 
-    Called once at the end of a notebook; the runner shows the table beside
-    the notebook's claim. Non-finite numbers are kept as null."""
+    Called once at the end of a notebook; the runner shows the verdict, the
+    numbers behind it and its rule beside the notebook's claim, then the
+    table. Non-finite numbers are kept as null."""
     import math
 
     if notebook not in NOTEBOOK_INFO:
         raise UserError(f"unknown notebook '{notebook}'.", f"use one of: {', '.join(NOTEBOOK_INFO)}.")
+    if not isinstance(verdict, Verdict) or verdict.claim != CLAIMS[notebook]:
+        raise UserError(f"{notebook}: the verdict recorded is not one computed for this notebook's claim.",
+                        "pass the Verdict that a rule of rlboundary.verdicts returned for this notebook.")
     rows = []
     for row in table.to_dict(orient="records"):
         clean = {}
@@ -105,7 +112,7 @@ def record_headlines(notebook: str, table, note: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"notebook": notebook, "columns": [str(c) for c in table.columns],
-                               "rows": rows, "note": note}, indent=1))
+                               "rows": rows, "note": note, "verdict": verdict.as_dict()}, indent=1))
     tmp.replace(path)
     return path
 
@@ -253,10 +260,13 @@ def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: b
     _to_html(executed, page, show_code)
     figures = sorted(fig_dir.glob("*.png")) if fig_dir.exists() else []
     head = json.loads(headlines.read_text()) if headlines.exists() else None
-    if not error and not figures:
-        error = "the notebook saved no figure (plots.save_figure)"
+    not_run = head is not None and (head.get("verdict") or {}).get("verdict") == NOT_RUN
     if not error and head is None:
         error = "the notebook recorded no headline numbers (report.record_headlines)"
+    if not error and not head.get("verdict"):
+        error = "the notebook recorded no verdict (report.record_headlines(..., verdict=...))"
+    if not error and not figures and not not_run:
+        error = "the notebook saved no figure (plots.save_figure)"
     return NotebookResult(name, not error, seconds, error, page, figures, head)
 
 
@@ -323,11 +333,56 @@ h1{font-size:1.6em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #d
 .figs img{width:100%;border:1px solid #eee} figcaption{font-size:.8em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0} td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f5f5f5} .note{font-size:.85em;color:#555} .meta{font-size:.85em;color:#666}
+.verdicts td{text-align:left;vertical-align:top} .verdicts ul{margin:0;padding-left:1.1em}
+.rule{font-size:.85em;color:#444} .v{font-weight:bold;white-space:nowrap}
+.v-supported{color:#1b7f3b} .v-contradicted{color:#b00020} .v-inconclusive{color:#8a6d00} .v-not-run{color:#666}
 """
 
 
+def _verdict_badge(verdict: dict | None) -> str:
+    if not verdict:
+        return "<span class='v v-not-run'>no verdict</span>"
+    v = verdict["verdict"]
+    return f"<span class='v v-{v.replace(' ', '-')}'>{html.escape(v)}</span>"
+
+
+def _verdict_numbers(verdict: dict) -> str:
+    """The numbers behind a verdict: one line per comparison, value [CI] → its verdict."""
+    from .verdicts import number_line
+
+    items = "".join(f"<li>{html.escape(number_line(row))}</li>" for row in verdict.get("numbers", []))
+    return f"<ul>{items}</ul>" if items else ""
+
+
+def verdict_html(verdict: dict | None) -> str:
+    """A notebook's verdict block: verdict and reason, the numbers, the rule."""
+    if not verdict:
+        return "<p class='fail'>no verdict recorded</p>"
+    return (f"<p>Verdict: {_verdict_badge(verdict)} — {html.escape(verdict['reason'])}</p>"
+            f"{_verdict_numbers(verdict)}<p class='rule'>Rule: {html.escape(verdict['rule'])}</p>")
+
+
+def verdict_table_html(results: list[NotebookResult]) -> str:
+    """The index's summary: every claim beside its computed verdict, the numbers and the rule."""
+    rows = []
+    for r in results:
+        info = NOTEBOOK_INFO[r.name]
+        verdict = (r.headlines or {}).get("verdict")
+        if not r.ok:
+            cell = f"<span class='fail'>FAILED</span>"
+        else:
+            cell = _verdict_badge(verdict)
+        rows.append(f"<tr><td><a href='#{r.name}'>{html.escape(r.name)}</a></td><td>{html.escape(info.claim)}</td>"
+                    f"<td>{cell}</td><td>{html.escape(verdict['reason']) if verdict else ''}"
+                    f"{_verdict_numbers(verdict) if verdict else ''}</td>"
+                    f"<td class='rule'>{html.escape(verdict['rule']) if verdict else ''}</td></tr>")
+    return ("<table class='verdicts'><thead><tr><th>notebook</th><th>claim tested</th><th>verdict</th>"
+            "<th>numbers behind it</th><th>rule</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
 def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str], seconds: float) -> Path:
-    """outputs/report/index.html: every notebook's claim, status, figures and headline table.
+    """outputs/report/index.html: every claim with its verdict, numbers and rule; then each
+    notebook's status, figures and headline table.
 
     Self-contained (inline CSS, relative links, no scripts or web fonts) so it
     opens from disk or any static server with nothing fetched from outside."""
@@ -335,15 +390,21 @@ def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str]
              f"<title>rlboundary report</title><link rel='icon' href='data:,'><style>{_CSS}</style></head><body>",
              "<h1>rlboundary: does RL expand the base model's reasoning boundary?</h1>",
              f"<p class='meta'>parameters: {html.escape(' + '.join(map(str, sources)))} · "
-             f"{sum(r.ok for r in results)}/{len(results)} notebooks ok · {seconds:.0f} s · "
-             f"{html.escape(time.strftime('%Y-%m-%d %H:%M'))}</p>"]
+             f"{sum(r.ok for r in results)}/{len(results)} notebooks ran · {seconds:.0f} s · "
+             f"{html.escape(time.strftime('%Y-%m-%d %H:%M'))}</p>",
+             "<p class='note'>Each notebook tests one claim of the paper. Its verdict is computed from its own "
+             "numbers and confidence intervals by the rule shown beside it (rlboundary.verdicts); "
+             "\"ran ok\" below only means the notebook executed.</p>",
+             verdict_table_html(results)]
     for r in results:
         info = NOTEBOOK_INFO[r.name]
-        status = "<span class='ok'>ok</span>" if r.ok else f"<span class='fail'>FAILED: {html.escape(r.error)}</span>"
+        status = "<span class='ok'>ran ok</span>" if r.ok else f"<span class='fail'>FAILED: {html.escape(r.error)}</span>"
+        verdict = (r.headlines or {}).get("verdict")
         parts.append(f"<section id='{r.name}'><h2><a href='{r.name}.html'>{html.escape(info.title)}</a></h2>"
-                     f"<p class='claim'>Claim: {html.escape(info.claim)}</p>"
-                     f"<p class='meta'>{status} · {r.seconds:.1f} s · <a href='notebooks/{r.name}.ipynb'>executed notebook</a></p>")
-        if r.headlines:
+                     f"<p class='claim'>Claim tested: {html.escape(info.claim)}</p>"
+                     + (verdict_html(verdict) if r.ok else "")
+                     + f"<p class='meta'>{status} · {r.seconds:.1f} s · <a href='notebooks/{r.name}.ipynb'>executed notebook</a></p>")
+        if r.headlines and r.headlines.get("rows"):
             parts.append(headline_table_html(r.headlines))
         if r.figures:
             parts.append("<div class='figs'>")

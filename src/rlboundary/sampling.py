@@ -95,6 +95,7 @@ class Completion:
     text: str
     num_tokens: int
     finish_reason: str  # "stop" | "length" | backend-specific
+    token_ids: tuple[int, ...] | None = None  # the generated ids, where the backend returns them (stored for perplexity)
 
 
 class Backend(Protocol):

@@ -40,20 +40,25 @@ LOCK_FILE = ".lock"
 PART_PREFIX = "part-"
 TEMP_PREFIX = ".tmp-"
 SAMPLE_COLUMNS = ("problem_id", "sample_idx", "text", "num_tokens", "finish_reason")
+# Written since the column was added: the generated token ids where the backend
+# returns them (null otherwise). Parts written before lack it; readers fill null.
+TOKEN_IDS = "token_ids"
 
 
-def sample_schema():
+def sample_schema(with_token_ids: bool = True):
+    """The schema of a part file; `with_token_ids=False` is that of parts written before the column existed."""
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            ("problem_id", pa.string()),
-            ("sample_idx", pa.int32()),
-            ("text", pa.string()),
-            ("num_tokens", pa.int32()),
-            ("finish_reason", pa.string()),
-        ]
-    )
+    fields = [
+        ("problem_id", pa.string()),
+        ("sample_idx", pa.int32()),
+        ("text", pa.string()),
+        ("num_tokens", pa.int32()),
+        ("finish_reason", pa.string()),
+    ]
+    if with_token_ids:
+        fields.append((TOKEN_IDS, pa.list_(pa.int32())))
+    return pa.schema(fields)
 
 
 def run_dir_for(model: str, benchmark: str, settings_hash: str, seed: int, root: Path | None = None) -> Path:
@@ -211,7 +216,7 @@ class RunStore:
 
         cols = list(columns) if columns is not None else list(SAMPLE_COLUMNS)
         read_cols = list(dict.fromkeys(cols + ["problem_id", "sample_idx"]))
-        tables = [pq.read_table(p, columns=read_cols) for p in self.part_files()]
+        tables = [self._read_part(p, read_cols) for p in self.part_files()]
         if not tables:
             schema = sample_schema()
             return pd.DataFrame({c: pd.Series(dtype=schema.field(c).type.to_pandas_dtype()) for c in cols})
@@ -223,6 +228,18 @@ class RunStore:
         df = table.to_pandas()
         df = df.sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
         return df[cols]
+
+    @staticmethod
+    def _read_part(path: Path, columns: list[str]):
+        """One part's columns; token_ids as nulls in a part written before that column existed."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if TOKEN_IDS in columns and TOKEN_IDS not in pq.read_schema(path).names:
+            table = pq.read_table(path, columns=[c for c in columns if c != TOKEN_IDS])
+            nulls = pa.nulls(table.num_rows, type=sample_schema().field(TOKEN_IDS).type)
+            return table.append_column(TOKEN_IDS, nulls).select(columns)
+        return pq.read_table(path, columns=columns)
 
     def stored_index(self):
         """(problem_id, sample_idx) of every stored row: only those two columns are read."""
@@ -259,19 +276,22 @@ class RunStore:
     # -- writing ------------------------------------------------------------
 
     def write_chunk(self, rows) -> Path | None:
-        """Write rows (a DataFrame or list of dicts with SAMPLE_COLUMNS) as one part file, atomically."""
+        """Write rows (a DataFrame or list of dicts with SAMPLE_COLUMNS, optionally token_ids) as one part file, atomically."""
         import pandas as pd
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self._require_lock()
-        df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=list(SAMPLE_COLUMNS))
+        df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
         if len(df) == 0:
             return None
         missing_cols = [c for c in SAMPLE_COLUMNS if c not in df.columns]
         if missing_cols:
             raise ValueError(f"sample rows lack columns {missing_cols}")
-        table = pa.Table.from_pandas(df[list(SAMPLE_COLUMNS)], schema=sample_schema(), preserve_index=False)
+        if TOKEN_IDS not in df.columns:
+            df = df.assign(**{TOKEN_IDS: None})
+        df = df.assign(**{TOKEN_IDS: [None if ids is None else [int(t) for t in ids] for ids in df[TOKEN_IDS]]})
+        table = pa.Table.from_pandas(df[[*SAMPLE_COLUMNS, TOKEN_IDS]], schema=sample_schema(), preserve_index=False)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         # Time-ordered, unique names: sorting part files gives write order.
         name = f"{PART_PREFIX}{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"

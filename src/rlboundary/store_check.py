@@ -325,6 +325,7 @@ class _Checker:
         from .store import RunStore, sample_schema
 
         expected = sample_schema()
+        legacy = sample_schema(with_token_ids=False)  # parts written before token_ids was stored
         seen: dict[tuple[str, int], tuple[str, str]] = {}  # key -> (file, text)
         chunks = RunStore(self.run_dir).part_files()
         for path in chunks:
@@ -333,7 +334,7 @@ class _Checker:
             except Exception as err:  # pyarrow raises several types for a damaged file
                 self.quarantine(path, "unreadable-chunk", f"not a readable Parquet file ({_why(err, path)})")
                 continue
-            if not table.schema.remove_metadata().equals(expected):
+            if not (table.schema.remove_metadata().equals(expected) or table.schema.remove_metadata().equals(legacy)):
                 self.quarantine(path, "wrong-schema", f"schema {_schema_str(table.schema)} is not the sample schema {_schema_str(expected)}")
                 continue
             pids = table.column("problem_id").to_pylist()

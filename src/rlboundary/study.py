@@ -261,7 +261,7 @@ def _unit_rows(u, comps, settings: SamplingSettings) -> list[dict]:
         raise RuntimeError(f"backend returned {len(comps)} samples for a unit of {len(idx)}")
     keep = set(u.missing)
     return [{"problem_id": u.problem_id, "sample_idx": i, "text": c.text, "num_tokens": c.num_tokens,
-             "finish_reason": c.finish_reason} for i, c in zip(idx, comps) if i in keep]
+             "finish_reason": c.finish_reason, "token_ids": c.token_ids} for i, c in zip(idx, comps) if i in keep]
 
 
 def _generate_batch(engine, units, prompts: dict, settings: SamplingSettings, seed: int) -> list[dict]:

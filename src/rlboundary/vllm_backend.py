@@ -108,7 +108,8 @@ class VLLMBackend:
         result = []
         for req, out in zip(requests, outputs):
             comps = [
-                Completion(text=o.text, num_tokens=len(o.token_ids), finish_reason=str(o.finish_reason))
+                Completion(text=o.text, num_tokens=len(o.token_ids), finish_reason=str(o.finish_reason),
+                           token_ids=tuple(int(t) for t in o.token_ids))
                 for o in sorted(out.outputs, key=lambda o: o.index)
             ]
             if len(comps) != req.n:  # a vLLM contract, checked because the store relies on it

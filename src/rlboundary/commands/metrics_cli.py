@@ -1,7 +1,7 @@
 """The `passk` command: pass@k with bootstrap CIs from graded runs.
 
     rlboundary passk RUN_DIR [RUN_DIR ...] [--k 1 --k 16 ...] [--out passk.parquet]
-    rlboundary passk --base BASE_RUN --rl RL_RUN      # adds crossover k, ΔSE, coverage
+    rlboundary passk --base BASE_RUN --rl RL_RUN      # adds where each is ahead, crossover, ΔSE@n, coverage
     rlboundary passk RUN_DIR --graders math-verify,math-equal,source   # per grader + disagreements
     rlboundary passk RUN_DIR --maj                    # maj@k (majority vote) beside pass@k
 
@@ -174,7 +174,10 @@ def _answers(run_dir: Path, kind: str) -> pd.DataFrame | None:
 def _print_comparison(base: pd.DataFrame, rl: pd.DataFrame, n_boot: int, ci: float, seed: int) -> None:
     cross = metrics.crossover(base, rl, n_boot=n_boot, ci=ci, seed=seed).iloc[0]
     gap = metrics.sampling_efficiency_gap(base, rl, n_boot=n_boot, ci=ci, seed=seed).iloc[0]
-    cover = metrics.coverage_sets(base, rl)
+    pair = metrics.align_problems(base, rl)
+    # Coverage compares "solved at least once" at equal n; otherwise both at the smaller n by the estimator.
+    cover_k = None if (pair.base_n == pair.rl_n).all() else pair.n_min
+    cover = metrics.coverage_sets(base, rl, k=cover_k)
 
     def k_text(value: float) -> str:
         return "beyond n" if value == float("inf") else f"{int(value)}"
@@ -184,11 +187,19 @@ def _print_comparison(base: pd.DataFrame, rl: pd.DataFrame, n_boot: int, ci: flo
         cross_ci = (f"; {ci:.0%} CI [{k_text(cross.ci_low)}, {k_text(cross.ci_high)}]; "
                     f"no crossover in {cross.frac_no_crossover:.1%} of bootstrap replicates")
         gap_ci = f", {ci:.0%} CI [{gap.ci_low:.4f}, {gap.ci_high:.4f}]"
-    typer.echo(f"crossover ({cross.base_model} reaches {cross.rl_model}): {cross.description}{cross_ci}")
-    typer.echo(f"ΔSE = base pass@{int(gap.k_max)} − RL pass@1 = {gap.base_pass_at_kmax:.4f} − {gap.rl_pass_at_1:.4f} "
+    if n_boot:
+        typer.echo(f"paired base − RL pass@k, {ci:.0%} CI above 0 (base ahead) at k = {cross.base_ahead_k}; "
+                   f"below 0 (RL ahead) at k = {cross.rl_ahead_k}")
+    typer.echo(f"crossover ({cross.base_model} reaches {cross.rl_model}): {cross.description}{cross_ci}; "
+               f"the mean difference changes sign {cross.sign_changes} time(s) over k = 1..{cross.n}")
+    typer.echo(f"{gap.label} = base pass@{int(gap.k_max)} − RL pass@1 = {gap.base_pass_at_kmax:.4f} − {gap.rl_pass_at_1:.4f} "
                f"= {gap.delta_se:.4f}{gap_ci}")
-    typer.echo("coverage (solved = at least one correct sample): "
-               + ", ".join(f"{r.set}={r.n_problems}" for r in cover.itertuples()))
+    if cover_k is None:
+        typer.echo("coverage (solved = at least one correct sample, both at the same n): "
+                   + ", ".join(f"{r.set}={r.n_problems}" for r in cover.itertuples()))
+    else:
+        typer.echo(f"coverage at k={cover_k} tries for both (n differs between the runs; expected counts by the "
+                   "unbiased estimator): " + ", ".join(f"{r.set}={r.n_problems:.2f}" for r in cover.itertuples()))
 
 
 def _grader_list(graders: str | None) -> list[str]:

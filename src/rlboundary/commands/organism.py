@@ -1,13 +1,17 @@
 """The `organism` commands: build the model organism, evaluate it.
 
-    rlboundary organism build [--preset default|micro|large] [--seed 0] [--out DIR] [--force]
+    rlboundary organism build [--preset default|micro|large] [--seed 0 | --seeds 0,1,2] [--out DIR] [--force]
     rlboundary organism eval  [--preset default] [--seed 0] [--n 256] [--model base --model rl-grpo ...]
+    rlboundary organism eval  --seeds 0,1,2 [--n 256]
 
-`build` trains base, instruct, teacher, distilled and RL models (see
-rlboundary/organism/build.py) and prints where they are and how long it
-took; `eval` samples them on the evaluation split and prints pass@k with
-CIs, the validity of correct answers by pass-rate bucket, and the
-guessability baseline.
+`build` trains every model of the organism (see rlboundary/organism/build.py)
+and prints where they are and how long it took; `eval` samples them on the
+evaluation split and prints pass@k with CIs, the validity of correct
+answers by pass-rate bucket, and the guessability baseline. With
+`--seeds`, `eval` evaluates every seed's build on the same problems and
+prints, per level, luck-free pass@1 and pass@n with CIs over seeds and
+problems, then the pre-registered reach comparison (organism/reach.py)
+with its computed verdicts.
 """
 
 from __future__ import annotations
@@ -25,6 +29,17 @@ organism_app = typer.Typer(help="The model organism: tiny models trained here on
 PRESET_HELP = "micro (seconds, for tests) | default (2-core CPU, <= 15 min) | large (GPU)"
 
 
+def _parse_seeds(seeds: str) -> list[int]:
+    try:
+        out = [int(x) for x in seeds.split(",") if x.strip()]
+    except ValueError:
+        out = []
+    if not out or any(x < 0 for x in out) or len(set(out)) != len(out):
+        raise UserError(f"--seeds {seeds!r} is not a list of distinct non-negative integers.",
+                        "pass e.g. --seeds 0,1,2.")
+    return out
+
+
 def _check_preset(preset: str) -> None:
     from ..organism.presets import PRESETS
 
@@ -38,11 +53,19 @@ def build(
     seed: int = typer.Option(0, help="build seed (every stage is deterministic in it)"),
     out: Optional[Path] = typer.Option(None, help="directory for the models (default: outputs/models/organism/<preset>-seed<seed>)"),
     force: bool = typer.Option(False, help="rebuild even if a complete build exists"),
+    seeds: Optional[str] = typer.Option(None, help="several builds, one after the other: e.g. 0,1,2"),
 ) -> None:
-    """Train every organism model: base, instruct, teacher, distilled, RL (several algorithms)."""
+    """Train every organism model: base, frontier, instruct, RFT, teachers, distilled, RL (several algorithms)."""
     _check_preset(preset)
     if seed < 0:
         raise UserError(f"--seed {seed} is negative.", "pass --seed 0 or another integer >= 0.")
+    if seeds is not None and out is not None:
+        raise UserError("--out names one build directory, --seeds asks for several.", "drop --out or --seeds.")
+    for s in (_parse_seeds(seeds) if seeds is not None else [seed]):
+        _build_one(preset, s, out, force)
+
+
+def _build_one(preset: str, seed: int, out: Optional[Path], force: bool) -> None:
     from ..organism.build import build_organism
 
     models = build_organism(preset, seed, out=out, log=typer.echo, force=force)
@@ -50,6 +73,9 @@ def build(
     typer.echo(f"organism {m['preset']} seed {m['seed']}: {len(models)} models in {models.root}")
     typer.echo(f"build time {m['build_seconds']:.0f} s on {m['device']} "
                f"({m['machine']['torch_threads']} torch threads, load {m['machine']['loadavg_start'][0]:.1f})")
+    f = m["frontier"]
+    typer.echo(f"frontier level {f['frontier']} (in range: {f['in_range']}); base luck-free pass@n on training "
+               f"problems: " + ", ".join(f"level {k}: {v['luck_free_pass_at_n']:.3f}" for k, v in f["base_reach"].items()))
     for e in m["models"]:
         typer.echo(f"  {e['name']:<22} {e['role']:<10} step {e['step']}")
 
@@ -61,12 +87,22 @@ def evaluate(
     n: int = typer.Option(256, help="samples per evaluation problem"),
     model: Optional[List[str]] = typer.Option(None, help="model names (default: every final model)"),
     guess_n: int = typer.Option(64, help="no-reasoning samples per problem for the guessability baseline (0: skip)"),
+    seeds: Optional[str] = typer.Option(None, help="evaluate several builds, e.g. 0,1,2: per-level table with CIs "
+                                                   "over seeds and problems, and the pre-registered verdicts"),
 ) -> None:
     """pass@k with CIs, trace validity by pass-rate bucket and guessability on the evaluation split."""
     _check_preset(preset)
     if n < 1:
         raise UserError(f"--n {n} must be >= 1.", "pass --n 256 (the paper's largest k here).")
-    from ..organism.evaluate import evaluate_organism, format_table
+    from ..organism.evaluate import evaluate_organism, evaluate_seeds, format_levels, format_reach, format_table
+
+    if seeds is not None:
+        result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
+                                log=typer.echo)
+        typer.echo(format_levels(result))
+        typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")
+        typer.echo(format_reach(result))
+        return
 
     models = None
     if model:

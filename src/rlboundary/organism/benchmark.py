@@ -11,7 +11,7 @@ organism's chat turns (`<|user|>…<|assistant|>`), so that the `raw` prompt
 template samples the models exactly as they were trained. The question
 alone is in `metadata["question"]`; `metadata["n_steps"]` is the difficulty.
 The evaluation split spans every difficulty from 1 to the preset's
-`eval_max_steps` (beyond the longest training chain where that is larger)
+`unseen_level` (one turn longer than any chain any model trained on)
 and is disjoint from every training problem (`splits.py`).
 """
 

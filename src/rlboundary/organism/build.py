@@ -6,11 +6,24 @@
     models.manifest                            # the full manifest (roles, steps, times)
 
 Stages, in order (each a module of this package):
-1. base: pretrained from scratch on the mixed-writer corpus (pretrain.py);
-2. instruct: base fine-tuned on clean systematic traces (sft.py);
-3. teacher: a larger model pretrained on clean traces in every order;
-4. distilled: base fine-tuned on the teacher's verified samples (distill.py);
-5. RL: base trained with each RL algorithm, checkpoints at several steps (rl.py).
+1. base: pretrained from scratch on the mixed-writer corpus, chains of
+   1..max_steps turns plus rare longer ones (pretrain.py, `Preset.exposure`);
+2. frontier: the base measured on training-split problems of the rare
+   levels; the frontier level is chosen by a fixed rule (frontier.py);
+3. instruct: base fine-tuned on clean systematic traces (sft.py);
+4. rft: base fine-tuned on its own verified samples (rejection sampling);
+5. teacher-matched / distilled-matched: a teacher grown from the base and
+   trained on clean traces of the base's own level mix (its reach is
+   measured beside the base's), and the base fine-tuned on its verified
+   samples;
+6. teacher / distilled: a teacher grown from the base and trained on clean
+   traces of every level up to the longest pretraining level (stronger
+   than the base at the frontier), and the base distilled from it;
+7. RL: base trained with each RL algorithm until the frontier reward
+   plateaus (rl.py).
+RL, RFT and both distillations draw their prompts from one distribution
+(`frontier.training_problems`): the comparison between them is about the
+training signal, not the problems.
 
 Layout: `paths.models_dir()/organism/<preset>-seed<seed>/` holding
 `base/ instruct/ teacher/ distilled/ rl-<algo>/step-<k>/` (Hugging Face
@@ -36,7 +49,7 @@ from ..errors import UserError
 from .presets import Preset, get_preset
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: frontier, RFT, matched-reach teacher
 
 
 class OrganismModels(dict):
@@ -119,17 +132,27 @@ STAGE_FILE = "stage.json"
 
 def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
     """What a stage's output depends on (a changed value invalidates it)."""
-    common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device}
+    common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device,
+              "base": {"train": p.base_train, "shape": p.base_shape, "exposure": p.exposure}}
+    frontier = {"range": p.frontier_range, "problems": p.frontier_problems, "n": p.frontier_n,
+                "share": p.frontier_share, "candidates": p.frontier_candidates()}
     per_stage = {
-        "base": {"shape": p.base_shape, "train": p.base_train},
-        "instruct": {"base": p.base_train, "train": p.instruct_train},
-        "teacher": {"shape": p.teacher_shape, "train": p.teacher_train, "reach": p.teacher_reach,
-                    "base": p.base_train if "extra_layers" in p.teacher_shape else None},
-        "distilled": {"base": p.base_train, "teacher": p.teacher_train, "teacher_shape": p.teacher_shape,
+        "base": {},
+        "frontier": {"frontier": frontier},
+        "instruct": {"train": p.instruct_train},
+        "rft": {"frontier": frontier, "train": p.distill_train, "problems": p.distill_problems,
+                "samples": p.rft_samples},
+        "teacher-matched": {"frontier": frontier, "shape": p.teacher_shape, "train": p.matched_teacher_train},
+        "teacher": {"frontier": frontier, "shape": p.teacher_shape, "train": p.teacher_train,
+                    "reach": p.teacher_reach},
+        "distilled-matched": {"frontier": frontier, "teacher": p.matched_teacher_train,
+                              "teacher_shape": p.teacher_shape, "train": p.distill_train,
+                              "problems": p.distill_problems, "samples": p.distill_samples},
+        "distilled": {"frontier": frontier, "teacher": p.teacher_train, "teacher_shape": p.teacher_shape,
                       "reach": p.teacher_reach, "train": p.distill_train,
                       "problems": p.distill_problems, "samples": p.distill_samples},
     }
-    value = per_stage.get(stage, {"base": p.base_train, "rl": p.rl})
+    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl})
     return json.loads(json.dumps({**common, "stage": stage, **value}, default=repr))
 
 
@@ -143,6 +166,7 @@ def _done(root: Path, stage: str, settings: dict) -> dict | None:
 
 def _record(root: Path, stage: str, settings: dict, entries: list[dict], seconds: float) -> dict:
     record = {"settings": settings, "entries": entries, "seconds": seconds}
+    (root / stage).mkdir(parents=True, exist_ok=True)
     tmp = root / stage / (STAGE_FILE + ".tmp")
     tmp.write_text(json.dumps(record, indent=2))
     tmp.rename(root / stage / STAGE_FILE)
@@ -154,6 +178,18 @@ def _log_fn(log, name):
                                                     for k, v in row.items()))
 
 
+def frontier_of(root: Path) -> dict:
+    """The frontier stage's record (level, rule, measured reach) of a build directory."""
+    return json.loads((root / "frontier" / STAGE_FILE).read_text())["entries"][0]
+
+
+def _post_training_problems(p: Preset, seed: int, root: Path, tag: str):
+    from .frontier import training_problems
+
+    return training_problems(tag, seed, p.distill_problems, p.width, frontier_of(root)["frontier"],
+                             p.frontier_share)
+
+
 def stage_base(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     import torch
 
@@ -161,14 +197,32 @@ def stage_base(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]
     from .corpus import BASE_MIX
     from .pretrain import pretrain
 
-    log(f"[base] pretraining {p.base_shape} for {p.base_train.steps} steps on {device}")
+    log(f"[base] pretraining {p.base_shape} for {p.base_train.steps} steps on {device}, chains of 1-{p.max_steps} "
+        f"turns, rare longer chains {dict(p.exposure)}")
     torch.manual_seed(seed)
     tok = build_char_tokenizer()
     model, hist = pretrain(tok, p.base_shape, p.base_train, seed, p.width, p.max_steps, BASE_MIX,
-                           on_log=_log_fn(log, "base"), device=device)
+                           on_log=_log_fn(log, "base"), device=device, exposure=dict(p.exposure))
     save_model(model.cpu(), tok, root / "base")
     return [{"name": "base", "role": "base", "path": "base", "params": _param_count(model), "algorithm": None,
-             "step": p.base_train.steps, "final_loss": hist[-1]["loss"] if hist else None}]
+             "step": p.base_train.steps, "final_loss": hist[-1]["loss"] if hist else None,
+             "exposure": {str(k): v for k, v in p.exposure}}]
+
+
+def stage_frontier(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    from .frontier import choose_frontier, measure_reach
+
+    candidates = p.frontier_candidates()
+    log(f"[frontier] base on {p.frontier_problems} training problems x n={p.frontier_n} at levels {candidates}")
+    reach = measure_reach(root / "base", candidates, p.frontier_problems, p.frontier_n, seed, p.width,
+                          p.max_completion_tokens())
+    choice = choose_frontier(reach, candidates, p.frontier_range)
+    for level, r in reach.items():
+        log(f"[frontier] level {level}: luck-free pass@{p.frontier_n} {r['luck_free_pass_at_n']:.3f}, "
+            f"pass@{p.frontier_n} {r['pass_at_n']:.3f}, pass@1 {r['pass_at_1']:.3f}")
+    log(f"[frontier] frontier = level {choice['frontier']} (in range: {choice['in_range']})")
+    (root / "frontier").mkdir(parents=True, exist_ok=True)
+    return [{**choice, "base_reach": {str(k): v for k, v in reach.items()}, "unseen_level": p.unseen_level}]
 
 
 def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
@@ -183,67 +237,101 @@ def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[d
              "algorithm": "sft", "step": p.instruct_train.steps}]
 
 
-def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    from ..tinymodel import build_char_tokenizer, save_model
-    from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn, pretrain
+def _grow_teacher(p: Preset, seed: int, root: Path, device: str, log, name: str, cfg, max_steps: int,
+                  exposure: dict | None) -> list[dict]:
+    """The base grown by identity layers, trained on clean traces (any order)."""
+    from ..tinymodel import save_model
+    from .frontier import measure_reach
+    from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn
     from .sft import finetune
 
-    reach = p.teacher_reach
-    if "extra_layers" in p.teacher_shape:
-        extra = p.teacher_shape["extra_layers"]
-        log(f"[teacher] the base grown by {extra} layers, trained on clean traces "
-            f"of 1-{reach} turns for {p.teacher_train.steps} steps")
-        # No curriculum: the base already solves short chains.
-        batches = make_batch_fn(seed + 1, p.width, reach, p.teacher_train.batch_size, p.teacher_train.steps,
-                                CLEAN_MIX, curriculum=0.0)
-        model, tok, hist = finetune(root / "base", batches, p.teacher_train, seed + 1, device,
-                                    transform=lambda base: grow_deeper(base, extra, seed + 1),
-                                    on_log=_log_fn(log, "teacher"))
-    else:
-        log(f"[teacher] pretraining {p.teacher_shape} on clean traces of 1-{reach} turns "
-            f"for {p.teacher_train.steps} steps")
-        tok = build_char_tokenizer()
-        model, hist = pretrain(tok, p.teacher_shape, p.teacher_train, seed + 1, p.width, reach, CLEAN_MIX,
-                               on_log=_log_fn(log, "teacher"), device=device)
-    save_model(model.cpu(), tok, root / "teacher")
-    return [{"name": "teacher", "role": "teacher", "path": "teacher", "params": _param_count(model),
-             "algorithm": None, "step": p.teacher_train.steps, "final_loss": hist[-1]["loss"] if hist else None,
-             "max_turns_trained": reach}]
+    extra = p.teacher_shape["extra_layers"]
+    salt = {"teacher": 1, "teacher-matched": 2}[name]
+    log(f"[{name}] the base grown by {extra} layers, trained on clean traces of 1-{max_steps} turns "
+        f"(+ {exposure or 'nothing rarer'}) for {cfg.steps} steps")
+    # No curriculum: the base already solves short chains.
+    batches = make_batch_fn(seed + salt, p.width, max_steps, cfg.batch_size, cfg.steps, CLEAN_MIX,
+                            curriculum=0.0, exposure=exposure)
+    model, tok, hist = finetune(root / "base", batches, cfg, seed + salt, device,
+                                transform=lambda base: grow_deeper(base, extra, seed + salt),
+                                on_log=_log_fn(log, name))
+    save_model(model.cpu(), tok, root / name)
+    # Its reach at the frontier, measured exactly as the base's was.
+    front = frontier_of(root)["frontier"]
+    reach = measure_reach(root / name, [front], p.frontier_problems, p.frontier_n, seed, p.width,
+                          p.max_completion_tokens())
+    log(f"[{name}] luck-free pass@{p.frontier_n} at the frontier (level {front}): "
+        f"{reach[front]['luck_free_pass_at_n']:.3f}")
+    return [{"name": name, "role": "teacher", "path": name, "params": _param_count(model), "algorithm": None,
+             "step": cfg.steps, "final_loss": hist[-1]["loss"] if hist else None, "max_turns_trained": max_steps,
+             "frontier_reach": reach[front]}]
+
+
+def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    return _grow_teacher(p, seed, root, device, log, "teacher", p.teacher_train, p.teacher_reach, None)
+
+
+def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    return _grow_teacher(p, seed, root, device, log, "teacher-matched", p.matched_teacher_train or p.teacher_train,
+                         p.max_steps, dict(p.exposure))
+
+
+def _fine_tune_on_verified(p: Preset, seed: int, root: Path, device: str, log, name: str, source: str,
+                           samples: int, role: str, algorithm: str) -> list[dict]:
+    """The base fine-tuned on `source`'s verified samples of the shared prompts."""
+    from ..tinymodel import save_model
+    from .distill import verified_solutions
+    from .sft import finetune, pair_batches
+
+    problems = _post_training_problems(p, seed, root, "posttrain")
+    pairs, stats = verified_solutions(root / source, problems, samples, seed, p.max_completion_tokens())
+    cfg = p.distill_train
+    if not pairs:  # nothing verified to learn from: record it, keep the base weights (0 SFT steps)
+        log(f"[{name}] WARNING: {source} solved none of its problems; {name} = base (0 steps)")
+        cfg = replace(cfg, steps=0)
+        stats["warning"] = f"{source} solved nothing; {name} is the base model"
+    log(f"[{name}] {source} kept {stats['kept']}/{stats['samples']} verified samples "
+        f"({stats['kept_with_valid_trace']} with valid traces); SFT for {cfg.steps} steps")
+    model, tok, _ = finetune(root / "base", pair_batches(pairs, seed, cfg.batch_size), cfg, seed, device)
+    save_model(model, tok, root / name)
+    return [{"name": name, "role": role, "path": name, "params": _param_count(model), "algorithm": algorithm,
+             "step": cfg.steps, "source": source, **stats}]
+
+
+def stage_rft(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    return _fine_tune_on_verified(p, seed, root, device, log, "rft", "base", p.rft_samples, "rft", "rft")
+
+
+def stage_distilled_matched(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    return _fine_tune_on_verified(p, seed, root, device, log, "distilled-matched", "teacher-matched",
+                                  p.distill_samples, "distilled", "distillation")
 
 
 def stage_distilled(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    from ..tinymodel import save_model
-    from .distill import teacher_solutions
-    from .sft import finetune, pair_batches
-
-    pairs, stats = teacher_solutions(root / "teacher", p.distill_problems, p.distill_samples, seed, p.width,
-                                     p.teacher_reach, p.max_completion_tokens())
-    cfg = p.distill_train
-    if not pairs:  # nothing verified to learn from: record it, keep the base weights (0 SFT steps)
-        log("[distilled] WARNING: the teacher solved none of its problems; distilled = base (0 steps)")
-        cfg = replace(cfg, steps=0)
-        stats["warning"] = "teacher solved nothing; distilled is the base model"
-    log(f"[distilled] teacher kept {stats['kept']}/{stats['teacher_samples']} verified samples; "
-        f"SFT for {cfg.steps} steps")
-    model, tok, _ = finetune(root / "base", pair_batches(pairs, seed, cfg.batch_size), cfg, seed, device)
-    save_model(model, tok, root / "distilled")
-    return [{"name": "distilled", "role": "distilled", "path": "distilled", "params": _param_count(model),
-             "algorithm": "distillation", "step": cfg.steps, **stats}]
+    return _fine_tune_on_verified(p, seed, root, device, log, "distilled", "teacher", p.distill_samples,
+                                  "distilled", "distillation")
 
 
 def stage_rl(algo: str, p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    from .frontier import training_problems
     from .rl import train_rl
 
-    log(f"[rl-{algo}] {p.rl.steps} steps, {p.rl.prompts_per_step} prompts x {p.rl.num_generations} samples")
-    result = train_rl(algo, root / "base", root / f"rl-{algo}", p.rl, seed, p.width, p.max_steps, device)
+    front = frontier_of(root)["frontier"]
+    s = p.rl
+    log(f"[rl-{algo}] up to {s.steps} steps (plateau rule after {s.min_steps}), {s.prompts_per_step} prompts x "
+        f"{s.num_generations} samples, levels 1-{front} ({p.frontier_share:.0%} at the frontier)")
+    problems = training_problems("rl", seed, s.n_train_problems, p.width, front, p.frontier_share)
+    result = train_rl(algo, root / "base", root / f"rl-{algo}", s, seed, problems, front, device)
     shutil.rmtree(root / f"rl-{algo}" / "_trl", ignore_errors=True)
+    (root / f"rl-{algo}" / "reward_curve.json").write_text(json.dumps(result["curve"], indent=1))
     params = next(m["params"] for m in json.loads((root / "base" / STAGE_FILE).read_text())["entries"])
-    rewards = [r["reward"] for r in result["log"] if "reward" in r]
+    final = max(result["checkpoints"])
+    log(f"[rl-{algo}] stopped at step {final} ({result['stopped']})")
     entries = [{"name": f"rl-{algo}-step{k}", "role": "rl", "path": f"rl-{algo}/step-{k}", "algorithm": algo,
                 "step": k, "params": params} for k in sorted(result["checkpoints"])]
-    final = max(result["checkpoints"])
     entries.append({"name": f"rl-{algo}", "role": "rl", "path": f"rl-{algo}/step-{final}", "algorithm": algo,
-                    "step": final, "params": params, "final": True, "train_reward_log": rewards})
+                    "step": final, "params": params, "final": True, "stopped": result["stopped"],
+                    "beta": result["beta"], "reward_curve": result["curve"]})
     return entries
 
 
@@ -271,16 +359,20 @@ def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
     if stage.startswith("rl-"):
         entries = stage_rl(stage[3:], p, seed, root, device, log)
     else:
-        entries = {"base": stage_base, "instruct": stage_instruct, "teacher": stage_teacher,
-                   "distilled": stage_distilled}[stage](p, seed, root, device, log)
+        entries = STAGES[stage](p, seed, root, device, log)
     seconds = time.perf_counter() - t
     for e in entries:
         e["train_seconds"] = seconds
     return _record(root, stage, settings, entries, seconds)
 
 
+STAGES = {"base": stage_base, "frontier": stage_frontier, "instruct": stage_instruct, "rft": stage_rft,
+          "teacher-matched": stage_teacher_matched, "distilled-matched": stage_distilled_matched,
+          "teacher": stage_teacher, "distilled": stage_distilled}
+
+
 def stage_names(p: Preset) -> list[str]:
-    return ["base", "instruct", "teacher", "distilled"] + [f"rl-{a}" for a in p.rl_algorithms]
+    return list(STAGES) + [f"rl-{a}" for a in p.rl_algorithms]
 
 
 def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
@@ -299,6 +391,9 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
         "seed": seed,
         "width": p.width,
         "max_steps": p.max_steps,
+        "exposure": {str(k): v for k, v in p.exposure},
+        "frontier": records["frontier"]["entries"][0],
+        "unseen_level": p.unseen_level,
         "eval_max_steps": max(p.eval_steps),
         "device": device,
         # Sum of the stages' own times: equals the wall time of an uninterrupted
@@ -312,5 +407,5 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
             "loadavg_end": list(os.getloadavg()),
             "platform": platform.platform(),
         },
-        "models": [e for r in records.values() for e in r["entries"]],
+        "models": [e for r in records.values() for e in r["entries"] if "name" in e],
     }

@@ -114,6 +114,66 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
             "guessing": pd.DataFrame(guesses), "rows": rows, "counts": counts}
 
 
+REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "distilled-matched", "distilled")
+# (those a build has; the default build trains GRPO and RLOO)
+
+
+def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
+                   names: list[str] | None = None, eval_seed: int = 0, log=print) -> dict:
+    """Every seed's organism on the same evaluation problems; the pre-registered reach comparison.
+
+    Returns {"levels": per model x level pass@1 / luck-free pass@1 / pass@n / luck-free pass@n with CIs
+    over seeds and problems, "reach": each model vs the base at the frontier and unseen levels with the
+    rule's verdict (`reach.py`), "frontier": {seed: level}, "unseen": level, "per_problem", "rows"}."""
+    import pandas as pd
+
+    from .build import ensure_organism
+    from .presets import get_preset
+    from .reach import level_table, per_problem, reach_table
+
+    frames, frontier = [], {}
+    for s in seeds:
+        models = ensure_organism(preset, s, log=log)
+        frontier[s] = models.manifest["frontier"]["frontier"]
+        chosen = [m for m in (names or REACH_MODELS) if m in models]
+        r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log)
+        frames.append(r["rows"].assign(seed=s))
+    rows = pd.concat(frames, ignore_index=True)
+    table = per_problem(rows, n)
+    unseen = get_preset(preset).unseen_level
+    return {"levels": level_table(table), "reach": reach_table(table, frontier, unseen), "frontier": frontier,
+            "unseen": unseen, "per_problem": table, "rows": rows, "n": n}
+
+
+def format_levels(result: dict) -> str:
+    """Per level and model: luck-free pass@1 and pass@n with CIs (plain text)."""
+    t, n = result["levels"], result["n"]
+    lines = [f"{'level':<6}{'model':<20}{'pass@1':<22}{'luck-free pass@1':<22}{f'pass@{n}':<22}"
+             f"{f'luck-free pass@{n}':<22}"]
+    for _, r in t.sort_values(["level", "model"]).iterrows():
+        cells = "".join(f"{r[c]:.3f} [{r[c + '_lo']:.3f},{r[c + '_hi']:.3f}]".ljust(22)
+                        for c in ("pass_at_1", "lf_pass_at_1", "pass_at_n", "lf_pass_at_n"))
+        lines.append(f"{int(r.level):<6}{r.model:<20}{cells}")
+    return "\n".join(lines)
+
+
+def format_reach(result: dict) -> str:
+    """The pre-registered comparison with its verdicts (plain text)."""
+    n = result["n"]
+    lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}",
+             f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'d luck-free pass@1':<26}verdict"]
+    for _, r in result["reach"].iterrows():
+        d_n = f"{r.d_lf_pass_at_n:+.3f} [{r.d_lf_pass_at_n_lo:+.3f},{r.d_lf_pass_at_n_hi:+.3f}]"
+        d_1 = f"{r.d_lf_pass_at_1:+.3f} [{r.d_lf_pass_at_1_lo:+.3f},{r.d_lf_pass_at_1_hi:+.3f}]"
+        claim = f"  (paper's claim: {r.paper_claim})" if r.paper_claim else ""
+        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{d_1:<26}{r.verdict}{claim}")
+    from .reach import overall_paper_claim
+
+    lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm: "
+                 f"{overall_paper_claim(result['reach'])}")
+    return "\n".join(lines)
+
+
 def format_table(result: dict, key: str = "passk") -> str:
     """A plain-text pass@k table: one row per model, `p [lo, hi]` per k."""
     passk = result[key]

@@ -44,46 +44,76 @@ class Preset:
     rl: RLSettings
     rl_algorithms: tuple[str, ...] = ("grpo", "dr_grpo", "rloo")
     device: str = "cpu"
-    # Longest evaluation problem; above max_steps the evaluation also asks for
-    # chains longer than any seen in training (the horizon notebook's question).
-    eval_max_steps: int | None = None
-    # Longest chain in the teacher's training and the distillation problems
-    # (default: max_steps). A teacher_shape with "extra_layers" grows the
-    # teacher from the base (pretrain.grow_deeper) instead of training it from scratch.
-    teacher_max_steps: int | None = None
+    # Rare longer chains in the base's pretraining: ((level, share of batches), ...),
+    # meant to give the base a frontier (partial reach) above its main range (`frontier.py`).
+    exposure: tuple[tuple[int, float], ...] = ()
+    # The frontier is the trained level whose luck-free pass@k (k = frontier_n) on
+    # training-split problems lies in this range (closest to its middle).
+    frontier_range: tuple[float, float] = (0.05, 0.5)
+    frontier_problems: int = 16  # training-split problems per candidate level
+    frontier_n: int = 256  # samples per problem when measuring the frontier
+    # RL, rejection sampling and both distillations train on levels 1..frontier;
+    # this share of their prompts is at the frontier level, the rest uniform below it.
+    frontier_share: float = 0.5
+    rft_samples: int = 8  # base samples per prompt for rejection-sampling fine-tuning
+    # Steps of the matched-reach teacher (trained on the base's own level mix).
+    matched_teacher_train: TrainConfig | None = None
     notes: dict = field(default_factory=dict)
 
     @property
+    def longest_trained(self) -> int:
+        """The longest chain in the base's pretraining."""
+        return max([self.max_steps] + [level for level, _ in self.exposure])
+
+    @property
+    def unseen_level(self) -> int:
+        """One turn longer than anything any model may train on (the highest
+        possible frontier, which post-training may use, is longest_trained + 1)."""
+        return self.longest_trained + 2
+
+    @property
     def eval_steps(self) -> range:
-        return range(1, (self.eval_max_steps or self.max_steps) + 1)
+        return range(1, self.unseen_level + 1)
 
     @property
     def teacher_reach(self) -> int:
-        return self.teacher_max_steps or self.max_steps
+        """The stronger teacher trains on clean traces of every level up to the
+        highest possible frontier."""
+        return self.longest_trained + 1
+
+    def frontier_candidates(self) -> list[int]:
+        """Every level the base trained on, and one more: a base that learned less
+        than planned (pretraining is abrupt and seed-dependent) has its frontier lower
+        down, one that generalises past its longest chains has it beyond them."""
+        return list(range(1, self.longest_trained + 2))
 
     def max_completion_tokens(self) -> int:
-        """Longest clean trace any sampler asks for (evaluation or the teacher's
-        distillation problems): steps of `X±T=Y;` plus the boxed answer, with slack."""
-        longest = max(max(self.eval_steps), self.teacher_reach)
-        return longest * (3 * self.width + 3) + self.width + 8 + 8
+        """Longest clean trace any sampler asks for (evaluation or training
+        prompts): steps of `X±T=Y;` plus the boxed answer, with slack."""
+        return self.unseen_level * (3 * self.width + 3) + self.width + 8 + 8
 
 
 def _micro() -> Preset:
     return Preset(
         name="micro",
         width=1,
-        max_steps=3,
+        max_steps=2,
+        exposure=((3, 0.1),),
+        frontier_problems=4,
+        frontier_n=8,
         eval_per_level=3,
         base_shape=dict(hidden_size=64, num_layers=2, num_heads=2),
         teacher_shape=dict(extra_layers=1),  # grown from the base, as in the default
         base_train=TrainConfig(steps=12, batch_size=16, warmup=3, log_every=4),
-        teacher_train=TrainConfig(steps=10, batch_size=16, warmup=3, log_every=5),
+        teacher_train=TrainConfig(steps=6, batch_size=16, warmup=3, log_every=3),
+        matched_teacher_train=TrainConfig(steps=6, batch_size=16, warmup=3, log_every=3),
         instruct_train=TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup=1, log_every=2),
         distill_train=TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup=1, log_every=2),
-        distill_problems=16,
-        distill_samples=8,
-        rl=RLSettings(steps=3, prompts_per_step=2, num_generations=4, max_completion_length=24,
-                      save_at=(1, 2, 3), n_train_problems=16),
+        distill_problems=8,
+        distill_samples=4,
+        rft_samples=4,
+        rl=RLSettings(steps=3, min_steps=3, plateau_window=1, prompts_per_step=2, num_generations=4,
+                      max_completion_length=24, save_every=1, n_train_problems=16),
     )
 
 
@@ -91,20 +121,25 @@ def _default() -> Preset:
     return Preset(
         name="default",
         width=1,
-        max_steps=4,
-        eval_max_steps=5,  # one turn longer than any training chain
-        eval_per_level=16,  # one-turn problems: only 7 exist in the evaluation bucket, all are used
+        max_steps=4,  # the base's main pretraining range: chains of 1-4 turns
+        # 5- and 6-turn chains are rare in pretraining: the frontier candidates. Which one
+        # is the frontier is measured on training problems after pretraining (frontier.py).
+        exposure=((5, 0.05), (6, 0.02)),
+        eval_per_level=8,  # 6 one-turn problems exist in the evaluation bucket: all are used (62 problems in all)
         base_shape=dict(hidden_size=128, num_layers=4, num_heads=4),
-        teacher_shape=dict(extra_layers=2),  # the base grown to 6 layers, then trained on clean traces
-        teacher_max_steps=5,  # the teacher also learns chains one turn longer than the base saw
+        teacher_shape=dict(extra_layers=2),  # teachers: the base grown to 6 layers, then trained on clean traces
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),
-        teacher_train=TrainConfig(steps=300, batch_size=64, lr=1e-3, warmup=30, log_every=50),
+        teacher_train=TrainConfig(steps=200, batch_size=64, lr=1e-3, warmup=20, log_every=50),
+        matched_teacher_train=TrainConfig(steps=200, batch_size=64, lr=1e-3, warmup=20, log_every=50),
         instruct_train=TrainConfig(steps=100, batch_size=64, lr=3e-4, warmup=10, log_every=25),
         distill_train=TrainConfig(steps=100, batch_size=64, lr=3e-4, warmup=10, log_every=25),
         distill_problems=256,
-        distill_samples=4,
-        rl=RLSettings(steps=60, prompts_per_step=8, num_generations=8, learning_rate=1e-4,
-                      max_completion_length=48, save_at=(20, 40, 60), n_train_problems=2048),
+        distill_samples=8,
+        rft_samples=8,
+        rl=RLSettings(steps=240, min_steps=60, plateau_window=30, prompts_per_step=8, num_generations=8,
+                      learning_rate=1e-4, max_completion_length=56, save_every=60, n_train_problems=4096),
+        # Two objectives in the default build (the CPU budget); the atlas compares more.
+        rl_algorithms=("grpo", "rloo"),
     )
 
 
@@ -113,17 +148,19 @@ def _large() -> Preset:
         name="large",
         width=3,
         max_steps=8,
+        exposure=((9, 0.05), (10, 0.02)),
         eval_per_level=32,
         base_shape=dict(hidden_size=384, num_layers=6, num_heads=12),
-        teacher_shape=dict(hidden_size=512, num_layers=8, num_heads=16),
+        teacher_shape=dict(extra_layers=2),
         base_train=TrainConfig(steps=8000, batch_size=128, lr=1e-3, warmup=400, log_every=200),
-        teacher_train=TrainConfig(steps=8000, batch_size=128, lr=1e-3, warmup=400, log_every=200),
+        teacher_train=TrainConfig(steps=2000, batch_size=128, lr=5e-4, warmup=100, log_every=200),
+        matched_teacher_train=TrainConfig(steps=2000, batch_size=128, lr=5e-4, warmup=100, log_every=200),
         instruct_train=TrainConfig(steps=400, batch_size=128, lr=2e-4, warmup=40, log_every=100),
         distill_train=TrainConfig(steps=400, batch_size=128, lr=2e-4, warmup=40, log_every=100),
         distill_problems=4096,
-        distill_samples=4,
-        rl=RLSettings(steps=300, prompts_per_step=16, num_generations=8, learning_rate=1e-4,
-                      max_completion_length=128, save_at=(100, 200, 300), n_train_problems=8192),
+        distill_samples=8,
+        rl=RLSettings(steps=1000, min_steps=200, plateau_window=100, prompts_per_step=16, num_generations=8,
+                      learning_rate=1e-4, max_completion_length=160, save_every=200, n_train_problems=16384),
         rl_algorithms=("grpo", "dr_grpo", "dapo", "rloo"),
         device="cuda",
     )

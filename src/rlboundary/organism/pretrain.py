@@ -37,13 +37,19 @@ def make_batch_fn(
     total_steps: int,
     mix: dict[str, float],
     curriculum: float = 0.5,
+    exposure: dict[int, float] | None = None,
 ) -> Callable[[int], list[tuple[str, str]]]:
     """A deterministic stream of training-split (prompt, trace) pairs."""
     rng = random.Random(f"pretrain-{seed}")
+    exposure = dict(exposure or {})
+    if sum(exposure.values()) >= 1:
+        raise ValueError(f"exposure shares {exposure} must sum to less than 1")
 
     def batch(step: int) -> list[tuple[str, str]]:
         # One length per batch: examples of equal length need no padding.
-        n = curriculum_steps(step, total_steps, max_steps, curriculum, rng)
+        n = _exposed_level(rng, exposure) if exposure else None
+        if n is None:
+            n = curriculum_steps(step, total_steps, max_steps, curriculum, rng)
         out = []
         for _ in range(batch_size):
             p = draw_problem(rng, n, width, "train")
@@ -51,6 +57,16 @@ def make_batch_fn(
         return out
 
     return batch
+
+
+def _exposed_level(rng: random.Random, exposure: dict[int, float]) -> int | None:
+    """A rare level drawn with its exposure share, or None (the usual range)."""
+    u = rng.random()
+    for level, share in sorted(exposure.items()):
+        if u < share:
+            return level
+        u -= share
+    return None
 
 
 def pretrain(
@@ -63,6 +79,7 @@ def pretrain(
     mix: dict[str, float] = BASE_MIX,
     on_log=None,
     device: str = "cpu",
+    exposure: dict[int, float] | None = None,
 ):
     """A fresh tiny Llama trained on `mix` traces; returns (model, loss log)."""
     import torch
@@ -71,7 +88,7 @@ def pretrain(
 
     torch.manual_seed(seed)
     model = make_llama(tokenizer, seed=seed, **shape).to(device)
-    batch_fn = make_batch_fn(seed, width, max_steps, cfg.batch_size, cfg.steps, mix)
+    batch_fn = make_batch_fn(seed, width, max_steps, cfg.batch_size, cfg.steps, mix, exposure=exposure)
     log = train_lm(model, ChatEncoder(tokenizer), batch_fn, cfg, on_log=on_log)
     return model, log
 

@@ -1,9 +1,19 @@
 """Reinforcement learning from verifiable rewards on the organism, with TRL.
 
-The base model is trained on training-split problems; the reward is the
+The base model is trained on training-split problems drawn from the prompt
+distribution every post-training method shares (`frontier.training_problems`:
+half at the base's frontier level, the rest below it); the reward is the
 verifier alone: 1 when the boxed final answer is right, 0 otherwise (no
-format or step bonus, as in the paper's RLVR setups). Algorithms, all from
-TRL 1.16:
+format or step bonus, as in the paper's RLVR setups).
+
+How long: until the training reward on frontier-level prompts plateaus.
+After `min_steps`, training stops at the first step where the mean
+frontier reward of the last `plateau_window` steps is not above that of
+the window before by more than `plateau_gain`, or at `steps` (a cap). The
+per-step reward curve (all prompts and frontier prompts) is returned and
+saved; checkpoints every `save_every` steps and at the last step. KL
+weight `beta` (0 by default: no reference-model passes on a CPU) is
+recorded with the run. Algorithms, all from TRL 1.16:
 
 | algo    | trainer        | loss                                                 |
 |---------|----------------|------------------------------------------------------|
@@ -22,51 +32,74 @@ requested optimizer steps by a callback (`step-<k>/`).
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .splits import draw_problem
-from .task import check_trace, parse_prompt
+from .task import LockProblem, check_trace, parse_prompt
 
 ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo")
 
 
 @dataclass
 class RLSettings:
-    steps: int = 60
+    steps: int = 240  # cap on optimizer steps
+    min_steps: int = 60  # never stop for a plateau before this
+    plateau_window: int = 30  # steps per window of the plateau rule
+    plateau_gain: float = 0.02  # a window must beat the one before by more than this
     prompts_per_step: int = 4
     num_generations: int = 8
     learning_rate: float = 2e-4
     max_completion_length: int = 64
     temperature: float = 1.0
     beta: float = 0.0  # no KL penalty: no reference-model forward passes on the CPU
-    save_at: tuple[int, ...] = (20, 40, 60)
+    save_every: int = 60
     n_train_problems: int = 2000
     extra: dict = field(default_factory=dict)
 
 
+class RewardLog:
+    """The verifier as a TRL reward function that also records, per call,
+    each reward with its prompt's level (the training-reward curve)."""
+
+    __name__ = "verifier_reward"  # TRL names reward columns after the function
+
+    def __init__(self):
+        self.calls: list[list[tuple[int, float]]] = []
+
+    def __call__(self, prompts, completions, **kwargs) -> list[float]:
+        rewards, record = [], []
+        for prompt, completion in zip(prompts, completions):
+            prompt_text = prompt[-1]["content"] if isinstance(prompt, list) else prompt
+            text = completion[-1]["content"] if isinstance(completion, list) else completion
+            problem = parse_prompt(prompt_text)
+            r = 1.0 if check_trace(problem, text).correct else 0.0
+            rewards.append(r)
+            record.append((problem.n_steps, r))
+        self.calls.append(record)
+        return rewards
+
+
 def verifier_reward(prompts, completions, **kwargs) -> list[float]:
     """1.0 when the final boxed answer is right, else 0.0 (TRL reward function)."""
-    rewards = []
-    for prompt, completion in zip(prompts, completions):
-        prompt_text = prompt[-1]["content"] if isinstance(prompt, list) else prompt
-        text = completion[-1]["content"] if isinstance(completion, list) else completion
-        rewards.append(1.0 if check_trace(parse_prompt(prompt_text), text).correct else 0.0)
-    return rewards
+    return RewardLog()(prompts, completions)
 
 
-def rl_dataset(seed: int, n: int, width: int, max_steps: int):
-    """Training-split prompts, difficulties uniform over 1..max_steps."""
+def plateaued(frontier_rewards: list[float], s: RLSettings) -> bool:
+    """The stopping rule (module docstring) on the per-step frontier rewards so far."""
+    w, step = s.plateau_window, len(frontier_rewards)
+    if step < max(s.min_steps, 2 * w):
+        return False
+    last = sum(frontier_rewards[-w:]) / w
+    before = sum(frontier_rewards[-2 * w:-w]) / w
+    return last <= before + s.plateau_gain
+
+
+def rl_dataset(problems: list[LockProblem]):
+    """The prompts as a TRL conversational dataset."""
     from datasets import Dataset
 
-    rng = random.Random(f"rl-{seed}")
-    rows = []
-    for _ in range(n):
-        p = draw_problem(rng, rng.randint(1, max_steps), width, "train")
-        rows.append({"prompt": [{"role": "user", "content": p.prompt()}]})
-    return Dataset.from_list(rows)
+    return Dataset.from_list([{"prompt": [{"role": "user", "content": p.prompt()}]} for p in problems])
 
 
 def _config(algo: str, s: RLSettings, out_dir: Path, seed: int, device: str):
@@ -109,11 +142,13 @@ def _config(algo: str, s: RLSettings, out_dir: Path, seed: int, device: str):
 
 
 def train_rl(
-    algo: str, base_dir: Path, out_dir: Path, s: RLSettings, seed: int, width: int, max_steps: int, device: str = "cpu"
+    algo: str, base_dir: Path, out_dir: Path, s: RLSettings, seed: int, problems: list[LockProblem], frontier: int,
+    device: str = "cpu"
 ) -> dict:
-    """Train `algo` from the base model at `base_dir`; checkpoints under out_dir/step-<k>/.
+    """Train `algo` from the base model at `base_dir` on `problems`; checkpoints under out_dir/step-<k>/.
 
-    Returns {"checkpoints": {step: path}, "log": [...], "seconds": float}.
+    Returns {"checkpoints": {step: path}, "log": [...], "curve": [{step, reward, frontier_reward}],
+    "stopped": "plateau"|"cap", "seconds": float}.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
@@ -128,28 +163,42 @@ def train_rl(
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     checkpoints: dict[int, str] = {}
+    rewards = RewardLog()
+    curve: list[dict] = []
+    stopped = ["cap"]
 
-    class SaveAt(TrainerCallback):
-        """Write HF-format checkpoints at the requested optimizer steps."""
+    class CurveAndCheckpoints(TrainerCallback):
+        """Record the step's rewards, apply the plateau rule, write HF checkpoints."""
 
         def on_step_end(self, args, state, control, **kw):
-            if state.global_step in s.save_at:
-                path = save_model(kw["model"], tok, out_dir / f"step-{state.global_step}")
-                checkpoints[state.global_step] = str(path)
+            step = state.global_step
+            batch = [r for call in rewards.calls for r in call]
+            rewards.calls.clear()
+            front = [r for level, r in batch if level == frontier]
+            curve.append({"step": step, "reward": sum(r for _, r in batch) / max(1, len(batch)),
+                          "frontier_reward": sum(front) / len(front) if front else float("nan"),
+                          "frontier_prompts": len(front)})
+            done = plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
+            if done:
+                stopped[0] = "plateau"
+                control.should_training_stop = True
+            if step % s.save_every == 0 or done or step >= s.steps:
+                path = save_model(kw["model"], tok, out_dir / f"step-{step}")
+                checkpoints[step] = str(path)
 
     args = _config(algo, s, out_dir, seed, device)
-    dataset = rl_dataset(seed, s.n_train_problems, width, max_steps)
+    dataset = rl_dataset(problems)
     if algo == "rloo":
         from trl import RLOOTrainer as Trainer
     else:
         from trl import GRPOTrainer as Trainer
     trainer = Trainer(
         model=model,
-        reward_funcs=verifier_reward,
+        reward_funcs=rewards,
         args=args,
         train_dataset=dataset,
         processing_class=tok,
-        callbacks=[SaveAt()],
+        callbacks=[CurveAndCheckpoints()],
     )
     t0 = time.perf_counter()
     trainer.train()
@@ -158,4 +207,5 @@ def train_rl(
         {k: v for k, v in row.items() if isinstance(v, (int, float))}
         for row in trainer.state.log_history
     ]
-    return {"checkpoints": checkpoints, "log": log, "seconds": seconds}
+    return {"checkpoints": checkpoints, "log": log, "curve": curve, "stopped": stopped[0], "seconds": seconds,
+            "beta": s.beta}

@@ -46,7 +46,8 @@ def _level_of_split(n_steps: int, width: int, want_eval: bool) -> tuple[LockProb
     from itertools import combinations_with_replacement, product
 
     values = ["".join(d) for d in product("0123456789", repeat=width)]
-    turns = [sign + v for v in values for sign in "+-"]
+    # No identity turns, as `task.make_problem` draws none.
+    turns = [sign + v for v in values for sign in "+-" if set(v) != {"0"}]
     return tuple(p for start in values for combo in combinations_with_replacement(turns, n_steps)
                  if is_eval_key((p := LockProblem(start, combo)).key()) == want_eval)
 
@@ -55,7 +56,7 @@ def draw_problems(seed: int, split: str, steps: range, per_level: int, width: in
     """Up to `per_level` distinct problems for each n_steps in `steps`, deterministic in seed.
 
     A level small enough to enumerate (one-turn problems of width 1 have only
-    200 orderings, 7 of them in the evaluation bucket) gives every problem of
+    180 orderings, a handful of them in the evaluation bucket) gives every problem of
     the split when it holds fewer than `per_level`; larger levels are drawn
     at random, so they always give `per_level`.
     """

@@ -25,6 +25,17 @@ Why this task (and not Countdown or graph search):
   luck. The `large` preset (GPU) uses width 3 (1000 answers).
 - Exact verification of the final answer and of every step (`check_trace`).
 
+Equivalent forms (why the checker accepts more than the given turns):
+- A turn's effect is a digit-wise shift mod 10, so `+3` and `-7` do the
+  same thing, and so do `+5` and `-5`. A step may write any turn whose
+  effect equals that of an unused turn of the problem; it then uses that
+  turn up. Rejecting `-5` for `+5` would call valid reasoning invalid.
+- Identity turns (`+0`, `-0`, `+00`, ...) change nothing. The generator
+  never draws them (so every turn is a real step and `n_steps` is the true
+  number of operations), and the checker lets a trace skip one where a
+  problem has it anyway (problems read from elsewhere), since skipping a
+  no-op is valid reasoning.
+
 Pure Python, no dependencies: used by the corpus writer, the RL reward, the
 grader and the validity analysis.
 
@@ -89,12 +100,24 @@ def solve(problem: LockProblem) -> str:
     return value
 
 
+def turn_effect(turn: str) -> tuple[int, ...]:
+    """The digit-wise shift mod 10 a turn applies: `+3` and `-7` both give (3,)."""
+    step = 1 if turn[0] == "+" else -1
+    return tuple((step * int(d)) % 10 for d in turn[1:])
+
+
+def is_identity(turn: str) -> bool:
+    return not any(turn_effect(turn))
+
+
 def make_problem(rng, n_steps: int, width: int) -> LockProblem:
-    """A random problem; `rng` is a `random.Random`."""
+    """A random problem with no identity turns; `rng` is a `random.Random`."""
     start = "".join(str(rng.randrange(10)) for _ in range(width))
     turns = []
-    for _ in range(n_steps):
+    while len(turns) < n_steps:
         digits = "".join(str(rng.randrange(10)) for _ in range(width))
+        if set(digits) == {"0"}:  # a no-op is not a step (see the module docstring)
+            continue
         turns.append(rng.choice("+-") + digits)
     return LockProblem(start, tuple(turns))
 
@@ -150,10 +173,12 @@ def check_trace(problem: LockProblem, text: str) -> TraceCheck:
     """Verify the final answer and every step of `text`.
 
     A step `X±T=Y;` is valid when X is the current value (the start value
-    for the first step), ±T is one of the problem's turns not used yet (as a
-    multiset), and Y is X±T digit-wise mod 10. The trace is valid when every
-    step is valid, every turn is used exactly once, and the boxed answer is
-    the last value. Any order of the turns is a valid path.
+    for the first step), ±T has the same effect as one of the problem's
+    turns not used yet (as a multiset; `-7` stands for `+3`), and Y is X±T
+    digit-wise mod 10. The trace is valid when every step is valid, every
+    turn that changes anything is used exactly once (identity turns may be
+    skipped), and the boxed answer is the last value. Any order of the turns
+    and any equivalent form of each is a valid path.
     """
     answer = extract_answer(text)
     truth = solve(problem)
@@ -169,17 +194,31 @@ def check_trace(problem: LockProblem, text: str) -> TraceCheck:
             reason = f"step {i} is not of the form X±T=Y: {step[:40]!r}"
         elif m.group(1) != value:
             reason = f"step {i} starts from {m.group(1)}, current value is {value}"
-        elif m.group(2) not in remaining:
-            reason = f"step {i} applies {m.group(2)}, not an unused turn"
+        elif len(m.group(2)) - 1 != len(value):
+            reason = f"step {i} applies {m.group(2)}, whose width is not the value's"
+        elif (used := _matching_turn(remaining, m.group(2))) is None:
+            reason = f"step {i} applies {m.group(2)}, not (equivalent to) an unused turn"
         elif m.group(3) != apply_turn(value, m.group(2)):
             reason = f"step {i} computes {m.group(3)}, should be {apply_turn(value, m.group(2))}"
         if reason:
             return TraceCheck(answer, correct, False, i + 1, i, reason, steps)
-        remaining.remove(m.group(2))
+        remaining.remove(used)
         value = m.group(3)
     n = len(steps)
+    remaining = [t for t in remaining if not is_identity(t)]  # skipping a no-op is valid
     if remaining:
         return TraceCheck(answer, correct, False, n, n, f"{len(remaining)} turn(s) never applied", steps)
     if answer != value:
         return TraceCheck(answer, correct, False, n, n, "boxed answer is not the last value", steps)
     return TraceCheck(answer, correct, True, n, None, "", steps)
+
+
+def _matching_turn(remaining: list[str], written: str) -> str | None:
+    """An unused turn with the same effect as `written` (the exact one first), or None.
+
+    Turns with equal effects are interchangeable, so taking any of them
+    never rejects a trace that another choice would accept."""
+    if written in remaining:
+        return written
+    effect = turn_effect(written)
+    return next((t for t in remaining if turn_effect(t) == effect), None)

@@ -1,0 +1,213 @@
+"""Does a post-trained model reach problems its base cannot? The organism's decision rule.
+
+Pre-registered (written into the README before any multi-seed result was
+seen, and applied by code, never by hand):
+
+- Unit of evidence: the *luck-free* pass@k per problem (a sample counts
+  only when its answer is right AND every step of its trace is valid), at
+  k = n = the samples drawn per problem (256 by default), and pass@1.
+- For a model M built from seed s, compare it with the base of the same
+  seed on the same evaluation problems: d(s, problem) = lf-pass@n(M) -
+  lf-pass@n(base). Levels are analysed separately: the *frontier* level
+  (where the base's reach on training problems was partial; M trained on
+  it) is the primary endpoint, the *unseen* level (longer than anything any
+  model trained on) the secondary one.
+- Mean difference over seeds and problems, with a 95 % percentile
+  bootstrap CI that resamples seeds and problems (hierarchical: seeds with
+  replacement, then each drawn seed's problems with replacement; B = 2000).
+- Verdict at a level: "extends" when the CI's lower end is > 0, "narrows"
+  when its upper end is < 0, "no change detected" otherwise. With one seed
+  the CI covers problems only, and the verdict says so.
+
+The paper's claim ("RL does not extend the base's reach"), per RL algorithm
+at the frontier: contradicted if the verdict is "extends"; supported if the
+CI's upper end is below +EQUIVALENCE_MARGIN (RL adds at most 5 points of
+luck-free reach; "no change detected" alone is absence of evidence);
+inconclusive otherwise (`paper_claim`).
+
+Every post-trained model (each RL algorithm, RFT, both distillations) is
+judged by the same rule against the same base. When builds disagree on
+the frontier level (it is measured per seed), each seed's own frontier is
+used for its own rows.
+
+    from rlboundary.organism.reach import reach_table, decide
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+N_BOOT = 2000
+VERDICTS = ("extends", "narrows", "no change detected")
+EQUIVALENCE_MARGIN = 0.05
+
+
+def per_problem(rows: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Per (seed, model, problem): level, pass@1, luck-free pass@1, pass@n, luck-free pass@n.
+
+    `rows` are per-sample rows with seed, model, problem_id, n_steps, correct, trace_valid;
+    every (seed, model, problem) must have exactly n samples."""
+    r = rows.assign(valid_correct=rows["correct"] & rows["trace_valid"])
+    g = r.groupby(["seed", "model", "problem_id"], sort=False)
+    out = g.agg(level=("n_steps", "first"), samples=("correct", "size"), c=("correct", "sum"),
+                c_valid=("valid_correct", "sum")).reset_index()
+    bad = out[out["samples"] != n]
+    if len(bad):
+        raise ValueError(f"{len(bad)} (seed, model, problem) groups do not have n={n} samples, e.g. "
+                         f"{bad.iloc[0].to_dict()}")
+    out["pass_at_1"] = out["c"] / n
+    out["lf_pass_at_1"] = out["c_valid"] / n
+    # pass@k at k = n is "at least one success among the n samples": exact, no estimator needed.
+    out["pass_at_n"] = (out["c"] > 0).astype(float)
+    out["lf_pass_at_n"] = (out["c_valid"] > 0).astype(float)
+    return out
+
+
+def bootstrap_seeds_problems(per_seed: list[np.ndarray], n_boot: int = N_BOOT, ci: float = 0.95,
+                             seed: int = 0) -> tuple[float, float, float]:
+    """Mean over seeds of each seed's mean over problems, with a hierarchical
+    percentile bootstrap CI: resample seeds, then each drawn seed's problems."""
+    per_seed = [np.asarray(v, dtype=float) for v in per_seed if len(v)]
+    if not per_seed:
+        raise ValueError("no values to bootstrap")
+    rng = np.random.default_rng(seed)
+    s = len(per_seed)
+    means = np.empty(n_boot)
+    for b in range(n_boot):
+        drawn = rng.integers(0, s, size=s)
+        means[b] = np.mean([per_seed[i][rng.integers(0, len(per_seed[i]), size=len(per_seed[i]))].mean()
+                            for i in drawn])
+    alpha = (1 - ci) / 2
+    point = float(np.mean([v.mean() for v in per_seed]))
+    return point, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def decide(ci_low: float, ci_high: float) -> str:
+    """The rule's verdict from a CI of (model - base)."""
+    if ci_low > 0:
+        return "extends"
+    if ci_high < 0:
+        return "narrows"
+    return "no change detected"
+
+
+def paper_claim(ci_low: float, ci_high: float) -> str:
+    """The paper's claim for one RL model at the frontier, from its CI of (RL - base)."""
+    if ci_low > 0:
+        return "contradicted"
+    if ci_high < EQUIVALENCE_MARGIN:
+        return "supported"
+    return "inconclusive"
+
+
+def _per_seed(table: pd.DataFrame, model: str, column: str, level: int, baseline: str | None) -> list[np.ndarray]:
+    """Per seed, the per-problem values of `column` at one level (minus the
+    baseline model's on the same problems, when given)."""
+    sub = table[table["level"] == level]
+    out = []
+    for s, g in sub.groupby("seed", sort=True):
+        mine = g[g["model"] == model].set_index("problem_id")[column]
+        if baseline is not None:
+            base = g[g["model"] == baseline].set_index("problem_id")[column]
+            common = mine.index.intersection(base.index)
+            mine = mine.loc[common] - base.loc[common]
+        out.append(mine.to_numpy())
+    return out
+
+
+def level_table(table: pd.DataFrame, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Per model and level: pass@1, luck-free pass@1 and pass@n with CIs over seeds and problems."""
+    rows = []
+    for (model, level), _ in table.groupby(["model", "level"], sort=True):
+        rec = {"model": model, "level": int(level), "seeds": table[table.model == model]["seed"].nunique(),
+               "problems": int(table[(table.model == model) & (table.level == level)]["problem_id"].nunique())}
+        for col in ("pass_at_1", "lf_pass_at_1", "pass_at_n", "lf_pass_at_n"):
+            m, lo, hi = bootstrap_seeds_problems(_per_seed(table, model, col, level, None), n_boot)
+            rec.update({col: m, f"{col}_lo": lo, f"{col}_hi": hi})
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base: str = "base",
+                n_boot: int = N_BOOT) -> pd.DataFrame:
+    """The pre-registered comparison: every model vs the base at the frontier and unseen levels.
+
+    `frontier` maps each seed to its frontier level; when seeds disagree the
+    rows of each seed are relabelled so that "frontier" means that seed's own."""
+    t = table.copy()
+    t["endpoint"] = None
+    for s, level in frontier.items():
+        t.loc[(t["seed"] == s) & (t["level"] == level), "endpoint"] = "frontier"
+        t.loc[(t["seed"] == s) & (t["level"] == unseen), "endpoint"] = "unseen"
+    t = t[t["endpoint"].notna()]
+    out = []
+    for endpoint in ("frontier", "unseen"):
+        e = t[t["endpoint"] == endpoint].assign(level=0)  # one pooled "level" per endpoint
+        for model in [m for m in e["model"].unique() if m != base]:
+            rec = {"model": model, "endpoint": endpoint, "seeds": int(e[e.model == model]["seed"].nunique())}
+            for col in ("lf_pass_at_n", "lf_pass_at_1"):
+                m, lo, hi = bootstrap_seeds_problems(_per_seed(e, model, col, 0, base), n_boot)
+                rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
+            rec["verdict"] = decide(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
+            rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
+                                  if model.startswith("rl-") and endpoint == "frontier" else "")
+            if rec["seeds"] < 2:
+                rec["verdict"] += " (one seed: CI over problems only)"
+            out.append(rec)
+    return pd.DataFrame(out)
+
+
+def overall_paper_claim(reach: pd.DataFrame) -> str:
+    """Over every RL algorithm: contradicted if any is, supported if all are, else inconclusive."""
+    claims = [c for c in reach.get("paper_claim", []) if c]
+    if not claims:
+        return "not run"
+    if "contradicted" in claims:
+        return "contradicted"
+    return "supported" if all(c == "supported" for c in claims) else "inconclusive"
+
+
+def frontier_table(preset: str, seeds) -> pd.DataFrame:
+    """Per seed: the frontier level the rule chose, whether it was in range, and the
+    measured training-split reach (base per level; both teachers at the frontier)."""
+    from .build import ensure_organism
+
+    rows = []
+    for s in seeds:
+        m = ensure_organism(preset, s).manifest
+        f = m["frontier"]
+        teachers = {e["name"]: e.get("frontier_reach", {}).get("luck_free_pass_at_n")
+                    for e in m["models"] if e["role"] == "teacher"}
+        rows.append({"seed": s, "frontier": f["frontier"], "in_range": f["in_range"],
+                     **{f"base lf@n level {k}": v["luck_free_pass_at_n"] for k, v in f["base_reach"].items()},
+                     **{f"{name} lf@n at frontier": v for name, v in teachers.items()}})
+    return pd.DataFrame(rows)
+
+
+
+
+def reach_study(params) -> dict:
+    """Everything the organism_reach notebook shows, with its computed verdict."""
+    from .. import verdicts
+    from .evaluate import evaluate_seeds
+
+    names = [str(m["path"]).split(":", 1)[1] for m in params.models]
+    seeds = tuple(params.organism_seeds)
+    result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None)
+    r = result["reach"]
+    rl = r[r["paper_claim"] != ""]
+    numbers = [{"what": f"{row.model} − base, luck-free pass@{result['n']} at the frontier",
+                "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo, "ci_high": row.d_lf_pass_at_n_hi,
+                "verdict": row.paper_claim} for row in rl.itertuples()]
+    overall = overall_paper_claim(r)
+    reason = "; ".join(f"{n['what'].split(' ')[0]}: {n['verdict']}" for n in numbers) or "no RL model listed"
+    verdict = verdicts.Verdict(claim=verdicts.CLAIMS["organism_reach"], verdict=overall, reason=reason,
+                               rule=" ".join((paper_claim.__doc__ or "").split()) + " " +
+                               " ".join((overall_paper_claim.__doc__ or "").split()) +
+                               f" CIs: hierarchical bootstrap over {len(seeds)} seed(s) and problems.",
+                               numbers=numbers)
+    headline = r[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi",
+                  "d_lf_pass_at_1", "verdict", "paper_claim"]].round(3)
+    return {**result, "verdict": verdict, "headline": headline,
+            "frontier_table": frontier_table(params.organism_preset, seeds)}

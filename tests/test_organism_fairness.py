@@ -1,0 +1,190 @@
+"""The organism as a fair instrument: a checker that accepts every valid path and
+rejects every one-step corruption; the frontier, plateau and reach rules as data."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rlboundary.organism.frontier import choose_frontier, training_problems
+from rlboundary.organism.reach import bootstrap_seeds_problems, decide, paper_claim, per_problem, reach_table
+from rlboundary.organism.rl import RLSettings, plateaued
+from rlboundary.organism.splits import draw_problem
+from rlboundary.organism.task import (LockProblem, apply_turn, check_trace, format_step, make_problem,
+                                      turn_effect)
+
+
+def equivalent_forms(turn: str) -> list[str]:
+    """Every way to write a turn with the same digit-wise effect (`+3` and `-7`)."""
+    effect = turn_effect(turn)
+    plus = "+" + "".join(str(d) for d in effect)
+    minus = "-" + "".join(str((10 - d) % 10) for d in effect)
+    return sorted({plus, minus})
+
+
+def trace_from(problem: LockProblem, written: list[str]) -> str:
+    value, parts = problem.start, []
+    for t in written:
+        result = apply_turn(value, t)
+        parts.append(format_step(value, t, result))
+        value = result
+    return "".join(parts) + f"\\boxed{{{value}}}"
+
+
+def random_problems(n: int, seed: int = 0):
+    rng = random.Random(seed)
+    return [make_problem(rng, rng.randint(1, 4), rng.choice([1, 1, 2, 3])) for _ in range(n)]
+
+
+def test_generator_draws_no_identity_turns():
+    rng = random.Random(0)
+    for _ in range(2000):
+        p = make_problem(rng, 5, rng.choice([1, 2]))
+        assert all(any(turn_effect(t)) for t in p.turns)
+
+
+@pytest.mark.parametrize("problem", random_problems(60))
+def test_every_valid_path_passes(problem):
+    # Any order of the turns, each written in any equivalent form.
+    rng = random.Random(hash(problem.key()) % 1000)
+    orders = list(itertools.permutations(range(problem.n_steps)))
+    for order in rng.sample(orders, min(6, len(orders))):
+        for _ in range(3):
+            written = [rng.choice(equivalent_forms(problem.turns[i])) for i in order]
+            c = check_trace(problem, trace_from(problem, written))
+            assert c.trace_valid and c.correct, (problem, written, c.reason)
+
+
+def test_equivalent_turns_and_skipped_no_ops_are_valid_reasoning():
+    p = LockProblem("3", ("+5", "+4"))
+    assert check_trace(p, "3-5=8;8+4=2;\\boxed{2}").trace_valid  # -5 is +5 mod 10
+    assert check_trace(p, "3-6=7;7-5=2;\\boxed{2}").trace_valid  # -6 is +4
+    with_noop = LockProblem("3", ("+4", "-0"))  # problems read from elsewhere may hold a no-op
+    assert check_trace(with_noop, "3+4=7;\\boxed{7}").trace_valid  # skipping it is valid
+    assert check_trace(with_noop, "3+4=7;7-0=7;\\boxed{7}").trace_valid  # so is applying it
+    # Equivalence is by effect, not by any sign flip: +4 is not -4.
+    assert not check_trace(LockProblem("3", ("+4",)), "3-4=9;\\boxed{9}").trace_valid
+
+
+def one_step_corruptions(problem: LockProblem, written: list[str]) -> list[str]:
+    """Traces that differ from a valid one by a single wrong step (or answer)."""
+    out = []
+    values = [problem.start]
+    for t in written:
+        values.append(apply_turn(values[-1], t))
+    steps = [format_step(values[i], t, values[i + 1]) for i, t in enumerate(written)]
+    box = f"\\boxed{{{values[-1]}}}"
+    width = problem.width
+    for i, t in enumerate(written):
+        wrong = str((int(values[i + 1]) + 1) % 10 ** width).zfill(width)  # an arithmetic slip
+        out.append("".join(steps[:i]) + format_step(values[i], t, wrong) + "".join(steps[i + 1:]) + box)
+        # A turn with another effect than every unused turn (here: the sign flipped, when that differs).
+        flipped = ("-" if t[0] == "+" else "+") + t[1:]
+        remaining = [turn_effect(x) for x in problem.turns]
+        if turn_effect(flipped) not in remaining:
+            out.append("".join(steps[:i]) + format_step(values[i], flipped, apply_turn(values[i], flipped))
+                       + "".join(steps[i + 1:]) + box)
+        out.append("".join(steps[:i]) + "".join(steps[i + 1:]) + box)  # a step left out
+        out.append("".join(steps[:i + 1]) + steps[i] + "".join(steps[i + 1:]) + box)  # a step repeated
+    out.append("".join(steps) + f"\\boxed{{{str((int(values[-1]) + 3) % 10 ** width).zfill(width)}}}")
+    return out
+
+
+@pytest.mark.parametrize("problem", random_problems(60, seed=1))
+def test_every_one_step_corruption_fails(problem):
+    written = [random.Random(0).choice(equivalent_forms(t)) for t in problem.turns]
+    for bad in one_step_corruptions(problem, written):
+        assert not check_trace(problem, bad).trace_valid, (problem, bad)
+
+
+REACH = {5: {"luck_free_pass_at_n": 0.9}, 6: {"luck_free_pass_at_n": 0.3}, 7: {"luck_free_pass_at_n": 0.0}}
+
+
+@pytest.mark.parametrize("reach,expected,in_range", [
+    (REACH, 6, True),
+    ({5: {"luck_free_pass_at_n": 0.2}, 6: {"luck_free_pass_at_n": 0.3}}, 6, True),  # closest to the middle
+    ({5: {"luck_free_pass_at_n": 1.0}, 6: {"luck_free_pass_at_n": 0.6}}, 6, False),  # none in range: nearest
+    ({5: {"luck_free_pass_at_n": 0.0}, 6: {"luck_free_pass_at_n": 0.0}}, 5, False),
+])
+def test_frontier_rule_as_data(reach, expected, in_range):
+    choice = choose_frontier(reach, sorted(reach), (0.05, 0.5))
+    assert (choice["frontier"], choice["in_range"]) == (expected, in_range)
+
+
+def test_post_training_prompts_share_the_frontier_mix_and_the_training_split():
+    from rlboundary.organism.splits import is_eval_key
+
+    ps = training_problems("rl", 0, 2000, 1, 5, 0.5)
+    share = np.mean([p.n_steps == 5 for p in ps])
+    assert 0.45 < share < 0.55 and {p.n_steps for p in ps} == {1, 2, 3, 4, 5}
+    assert not any(is_eval_key(p.key()) for p in ps)
+
+
+def test_plateau_rule():
+    s = RLSettings(min_steps=4, plateau_window=2, plateau_gain=0.02)
+    assert not plateaued([0.1, 0.2, 0.3], s)  # before min_steps
+    assert not plateaued([0.1, 0.1, 0.3, 0.4], s)  # still rising
+    assert plateaued([0.3, 0.4, 0.36, 0.36], s)  # the last window is no better
+    assert plateaued([0.4, 0.4, 0.41, 0.40], s)  # gain below the threshold
+
+
+def synthetic_rows(model_rates: dict[str, float], seeds=(0, 1, 2), problems=24, n=16, level=5, rng_seed=0):
+    """Per-sample rows where each model's samples are valid and correct with a given probability."""
+    rng = np.random.default_rng(rng_seed)
+    rows = []
+    for s in seeds:
+        for m, rate in model_rates.items():
+            for p in range(problems):
+                ok = rng.random(n) < rate
+                rows += [{"seed": s, "model": m, "problem_id": f"p{p}", "n_steps": level, "correct": bool(x),
+                          "trace_valid": bool(x)} for x in ok]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("rates,verdict", [
+    ({"base": 0.02, "rl": 0.3}, "extends"),  # RL solves many problems the base never does
+    ({"base": 0.3, "rl": 0.005}, "narrows"),
+    ({"base": 0.1, "rl": 0.1}, "no change detected"),
+])
+def test_reach_rule_gives_each_verdict(rates, verdict):
+    table = per_problem(synthetic_rows(rates), n=16)
+    out = reach_table(table, frontier={0: 5, 1: 5, 2: 5}, unseen=6, n_boot=500)
+    row = out[(out.model == "rl") & (out.endpoint == "frontier")].iloc[0]
+    assert row.verdict == verdict
+    assert row.d_lf_pass_at_n_lo <= row.d_lf_pass_at_n <= row.d_lf_pass_at_n_hi
+
+
+def test_reach_difference_matches_a_direct_computation():
+    rows = synthetic_rows({"base": 0.05, "rl": 0.1}, rng_seed=3)
+    table = per_problem(rows, n=16)
+    out = reach_table(table, frontier={0: 5, 1: 5, 2: 5}, unseen=6, n_boot=200)
+    got = out[(out.model == "rl") & (out.endpoint == "frontier")].iloc[0]
+    # Direct: any valid correct sample among 16, per seed and problem; mean of the differences.
+    hit = rows.assign(v=rows.correct & rows.trace_valid).groupby(["seed", "model", "problem_id"])["v"].any()
+    direct = (hit.xs("rl", level="model").astype(float) - hit.xs("base", level="model").astype(float)).mean()
+    assert got.d_lf_pass_at_n == pytest.approx(direct, abs=1e-12)
+
+
+def test_bootstrap_over_seeds_and_problems():
+    # Identical seeds: the CI is the problems' CI; a constant gives a zero-width interval.
+    m, lo, hi = bootstrap_seeds_problems([np.ones(10)] * 3, n_boot=200)
+    assert m == lo == hi == 1.0
+    # Seeds that disagree widen the interval beyond any single seed's.
+    rng = np.random.default_rng(0)
+    agree = [rng.random(40) for _ in range(3)]
+    disagree = [v + off for v, off in zip(agree, (-0.5, 0.0, 0.5))]
+    _, lo_a, hi_a = bootstrap_seeds_problems(agree, n_boot=1000)
+    _, lo_d, hi_d = bootstrap_seeds_problems(disagree, n_boot=1000)
+    assert hi_d - lo_d > 2 * (hi_a - lo_a)
+    assert decide(0.01, 0.2) == "extends" and decide(-0.2, -0.01) == "narrows" and decide(-0.1, 0.1) == "no change detected"
+
+
+def test_paper_claim_rule_gives_each_outcome():
+    assert paper_claim(0.02, 0.3) == "contradicted"
+    assert paper_claim(-0.1, 0.04) == "supported"  # within the equivalence margin
+    assert paper_claim(-0.3, -0.1) == "supported"  # RL narrows reach
+    assert paper_claim(-0.05, 0.2) == "inconclusive"  # too wide to tell
