@@ -9,8 +9,9 @@ A run directory is one sample-store run (`samples/<model>/<benchmark>/<hash>-see
 that `rlboundary verify` has graded: verdicts are read from
 `run_dir/verdicts/<grader_id>/*.parquet`, the model and benchmark names from
 `run_dir/meta.json`. Prints a table (rows k, one column per model) and
-writes the tidy frame (model, benchmark, grader, metric, k, n, n_problems,
-pass_at_k, ci_low, ci_high) to Parquet with --out.
+writes the tidy frame (model, benchmark, metric, k, n, n_problems,
+pass_at_k, ci_low, ci_high; + `grader` with --graders, + `what` = pass@k |
+maj@k with --maj) to Parquet with --out.
 
 `--graders a,b,...` reads each grader by name (`verify.compare.run_verdicts`:
 project graders are graded now if their verdicts are missing; `source` is
@@ -276,7 +277,9 @@ def passk(
             _print_comparison(counts_by[(base, name)], counts_by[(rl, name)], n_boot, ci, seed)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        curve.to_parquet(out, index=False)
+        # `grader` only with --graders, `what` only with --maj: the plain frame keeps its columns.
+        plain = [c for c, keep in (("grader", curve["grader"].notna().any()), ("what", maj)) if not keep]
+        curve.drop(columns=plain).to_parquet(out, index=False)
         typer.echo(f"wrote {len(curve)} rows to {out}")
 
 
