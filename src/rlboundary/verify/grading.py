@@ -11,7 +11,9 @@ Fast by structure, not by tuning:
 2. **Dedupe**: samples of one problem that gave the same key share one
    verdict, so each distinct (problem_id, key) is graded once and the
    verdict is fanned out to every sample that gave it. At large n most
-   samples repeat a handful of answers.
+   samples repeat a handful of answers. A key that turns out not to decide
+   (the grader answers REFINE) is graded again per sample, by
+   `grader.refine_key(text, problem)`.
 3. **Cache** (`grade_run`): verdicts are stored beside the samples as
    Parquet parts under `run_dir/verdicts/<grader_id>/`, appended
    atomically (temp file + rename) as grading goes, so a killed run keeps
