@@ -115,6 +115,7 @@ def _console():
 
 
 def _print_tables(curve: pd.DataFrame, ci: float) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
@@ -129,7 +130,7 @@ def _print_tables(curve: pd.DataFrame, ci: float) -> None:
         table.add_column("k", justify="right")
         for model, grader, what in columns:
             label = model + (f" [{grader}]" if grader else "") + (f" {what}" if what != "pass@k" else "")
-            table.add_column(label, justify="right")
+            table.add_column(escape(label), justify="right")  # "[grader]" is not rich markup
         by_key = {(r.model, r.grader, r.what, r.k): r for r in group.itertuples()}
         for k in sorted(group["k"].unique()):
             cells = []
@@ -141,6 +142,7 @@ def _print_tables(curve: pd.DataFrame, ci: float) -> None:
 
 
 def _print_disagreements(run_dir: Path, verdicts: dict, answers: pd.DataFrame | None, rows: int) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from ..verify.compare import disagreements, pairwise_agreement
@@ -148,13 +150,14 @@ def _print_disagreements(run_dir: Path, verdicts: dict, answers: pd.DataFrame | 
     names = list(verdicts)
     table = disagreements(verdicts, answers)
     pairs = "; ".join(f"{a} vs {b}: {d} of {n} samples differ" for a, b, d, n in pairwise_agreement(verdicts, names))
-    out = Table(title=f"grader disagreements in {run_dir} ({table.attrs['samples_disagreeing']} of "
-                      f"{table.attrs['samples_compared']} samples; showing {min(rows, len(table))} of {len(table)} rows)",
-                caption=pairs)
+    out = Table(title=escape(f"grader disagreements in {run_dir} ({table.attrs['samples_disagreeing']} of "
+                             f"{table.attrs['samples_compared']} samples; showing {min(rows, len(table))} of {len(table)} rows)"),
+                caption=escape(pairs))
     for col in ["problem", "answer", *names, "samples"]:
         out.add_column(col, justify="right" if col == "samples" else "left", overflow="fold")
     for r in table.head(rows).itertuples(index=False):
-        out.add_row(str(r[0]), str(r[1])[:60], *[str(x) for x in r[2:-1]], str(r[-1]))
+        # Answers are LaTeX ("[1,2)"): escaped, so rich shows them instead of reading markup.
+        out.add_row(escape(str(r[0])), escape(str(r[1])[:60]), *[escape(str(x)) for x in r[2:-1]], str(r[-1]))
     _console().print(out)
 
 
