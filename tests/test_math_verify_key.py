@@ -61,10 +61,16 @@ TABLE = [  # (response, gold): each a case a box-only key would get wrong
 ]
 
 
+# math-verify's timeouts are wall-clock alarms: generous ones on both sides,
+# so that a loaded machine cannot turn a parse into a timeout on one side only.
+SLOW_OK_S = 60
+
+
 def _naive(text: str, gold: str) -> bool:
     from math_verify import parse, verify
 
-    return bool(verify(parse("\\boxed{" + gold + "}"), parse(text)))
+    gold_parsed = parse("\\boxed{" + gold + "}", parsing_timeout=SLOW_OK_S)
+    return bool(verify(gold_parsed, parse(text, parsing_timeout=SLOW_OK_S), timeout_seconds=SLOW_OK_S))
 
 
 def _random_responses(n: int, seed: int) -> list[tuple[str, str]]:
@@ -87,10 +93,10 @@ def test_short_keys_parse_as_the_whole_response():
         if key.startswith(WHOLE):
             assert key == WHOLE + text
             continue
-        staged = boxed_stage_parse(key, 5)
+        staged = boxed_stage_parse(key, SLOW_OK_S)
         if staged is None:
             continue  # the box does not parse: the grader regrades the whole response
-        whole = parse(text)
+        whole = parse(text, parsing_timeout=SLOW_OK_S)
         assert [type(x) for x in staged] == [type(x) for x in whole] and [str(x) for x in staged] == [str(x) for x in whole], text
         shown += 1
     assert shown > 50  # the check was not vacuous
@@ -100,7 +106,7 @@ def _grade(cases: list[tuple[str, str]]) -> tuple[pd.DataFrame, list]:
     problems = [GradingProblem(str(i), "", gold, {}) for i, (_, gold) in enumerate(cases)]
     frame = pd.DataFrame({"problem_id": [str(i) for i in range(len(cases))], "sample_idx": 0,
                           "text": pd.Series([t for t, _ in cases], dtype=object)})
-    verdicts = grade_frame(frame, problems, get_grader("math-verify"))
+    verdicts = grade_frame(frame, problems, get_grader("math-verify", item_timeout_s=SLOW_OK_S))
     got = dict(zip(verdicts["problem_id"], verdicts["correct"]))
     wrong = [(t, g, got[str(i)]) for i, (t, g) in enumerate(cases) if got[str(i)] != _naive(t, g)]
     return verdicts, wrong
