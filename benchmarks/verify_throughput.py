@@ -127,15 +127,18 @@ def build_samples(problems, solutions: dict, n: int, seed: int, tricky: float = 
     )
 
 
-def naive_grade(samples: pd.DataFrame, gold_by_id: dict) -> list[bool]:
+def naive_grade(samples: pd.DataFrame, gold_by_id: dict, timeout_s: int) -> list[bool]:
+    """Plain math-verify per sample, with the grader's timeouts: math-verify's
+    alarms are wall-clock, so on a loaded machine a shorter one would turn
+    slow parses into "wrong" on one side only."""
     from math_verify import parse, verify
 
     gold_cache = {}
     out = []
     for pid, text in zip(samples["problem_id"], samples["text"]):
         if pid not in gold_cache:
-            gold_cache[pid] = parse("\\boxed{" + gold_by_id[pid] + "}")
-        out.append(bool(verify(gold_cache[pid], parse(text))))
+            gold_cache[pid] = parse("\\boxed{" + gold_by_id[pid] + "}", parsing_timeout=timeout_s)
+        out.append(bool(verify(gold_cache[pid], parse(text, parsing_timeout=timeout_s), timeout_seconds=timeout_s)))
     return out
 
 
@@ -178,6 +181,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--tricky", type=float, default=0.05, help="share of responses with an ending other than one plain box")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--timeout", type=int, default=10, help="math-verify's timeouts (s), the same on both sides")
     ap.add_argument("--data-dir", default=os.environ.get("RLBOUNDARY_MATH_DATA", DEFAULT_DATA))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -218,7 +222,7 @@ def main(argv=None) -> int:
         # included); CPU = this process + its workers (counted once they exit).
         children_before = _children_cpu_s()
         cpu_start, start = time.process_time(), time.perf_counter()
-        out = grade_frame(samples, bench, MathVerifyGrader(), workers=workers)
+        out = grade_frame(samples, bench, MathVerifyGrader(item_timeout_s=args.timeout), workers=workers)
         wall = time.perf_counter() - start
         cpu_parent = time.process_time() - cpu_start
         close_worker_pools()
@@ -247,7 +251,7 @@ def main(argv=None) -> int:
     else:
         subset, label = samples, "measured on every sample"
     cpu_start, start = time.process_time(), time.perf_counter()
-    naive = naive_grade(subset, gold_by_id)
+    naive = naive_grade(subset, gold_by_id, args.timeout)
     t_naive_measured = time.perf_counter() - start
     cpu_naive_measured = time.process_time() - cpu_start
     scale = total / len(subset)
@@ -267,7 +271,7 @@ def main(argv=None) -> int:
         firsts = ours.drop_duplicates(["problem_id", "extracted"])[["problem_id", "sample_idx"]]
         cover = samples.merge(firsts, on=["problem_id", "sample_idx"])
         start = time.perf_counter()
-        naive_cover = naive_grade(cover, gold_by_id)
+        naive_cover = naive_grade(cover, gold_by_id, args.timeout)
         print(f"coverage check: naive on one sample of each of {len(cover)} distinct (problem, answer) pairs "
               f"({time.perf_counter() - start:.0f} s, not timed against ours)")
         bad += _compare(cover, naive_cover, ours, gold_by_id)
