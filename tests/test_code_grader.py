@@ -100,6 +100,20 @@ def test_extraction_of_fenced_and_raw_completions(humaneval):
     assert extract_completion("no code here", "f") == "no code here"
 
 
+def test_a_reasoning_models_draft_inside_think_is_not_the_answer(humaneval):
+    p0 = humaneval[0]
+    grader = CodeExecGrader()
+    body = p0.reference["canonical_solution"]
+    header = p0.prompt[p0.prompt.index("def has_close_elements"):].split("\n")[0]
+    draft = f"```python\n{header}\n    return None  # draft\n```"  # defines the entry point, and is wrong
+    answer = f"```python\nfrom typing import List\n\n{header}\n{body}```"
+    text = f"<think>\nFirst try:\n{draft}\nNo, compare every pair.\n</think>\n\nFinal solution:\n{answer}\n"
+    key = grader.extract(text, p0)
+    assert "# draft" not in key and grader.grade(key, p0)[0] == "correct"
+    # Without the thinking marker the first defining block is taken, as before.
+    assert "# draft" in grader.extract(f"{draft}\n{answer}", p0)
+
+
 def test_missing_reference_is_a_user_error():
     bad = GradingProblem("x", "def f():\n", {"prompt": "def f():\n"}, {})
     with pytest.raises(UserError):

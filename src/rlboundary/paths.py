@@ -40,3 +40,8 @@ def report_dir() -> Path:
 def cache_dir() -> Path:
     """Small derived artefacts (metric tables, perplexities)."""
     return outputs_dir() / "cache"
+
+
+def imported_benchmarks_dir() -> Path:
+    """Ad-hoc benchmarks made by `rlboundary import` from a file's own gold answers."""
+    return outputs_dir() / "benchmarks"

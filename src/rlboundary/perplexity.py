@@ -198,10 +198,9 @@ class Scorer:
             self.model, self.tokenizer = load_model_and_tokenizer(path, tok_path, dev, resolve_dtype(dtype, dev))
             self.llm = None
         else:
-            try:
-                from vllm import LLM
-            except ImportError as err:
-                raise UserError("vLLM is not installed.", "install the [cpu] or [gpu] extra, or use backend='hf'.") from err
+            from .vllm_backend import _import_vllm, start_engine
+
+            _import_vllm()  # the engine defaults, and a one-line error without vLLM
             from vllm.platforms import current_platform
 
             is_spec = not (isinstance(model, str) or hasattr(model, "__fspath__"))
@@ -220,7 +219,7 @@ class Scorer:
                 kwargs["dtype"] = "float32"  # vLLM would pick bf16; transformers scores in fp32 on the CPU
             if max_model_len:
                 kwargs["max_model_len"] = max_model_len
-            self.llm = LLM(**kwargs)
+            self.llm = start_engine(**kwargs)
             self.tokenizer = self.llm.get_tokenizer()
             self.model = None
 

@@ -143,12 +143,14 @@ def jupyter_env(root: Path) -> dict[str, str]:
         d.mkdir(parents=True, exist_ok=True)
     env = {k: str(v) for k, v in dirs.items()}
     env["JUPYTER_PLATFORM_DIRS"] = "1"
-    # vLLM in the kernel's own process, with a small KV cache on a CPU (FACTS.md):
-    # a separate engine process sometimes dies at exit, and unset the CPU
-    # cache reserves about 16 GiB. Only defaults: a user's setting wins.
-    for key, value in (("VLLM_ENABLE_V1_MULTIPROCESSING", "0"), ("VLLM_CPU_KVCACHE_SPACE", "1"),
-                       ("TOKENIZERS_PARALLELISM", "false"), ("VLLM_LOGGING_LEVEL", "WARNING")):
-        env[key] = os.environ.get(key, value)
+    # vLLM in the kernel's own process with a bounded CPU KV cache (the
+    # package's engine defaults, vllm_backend.engine_env_defaults), quiet
+    # start-up logs. Only defaults: a user's setting wins.
+    from .vllm_backend import engine_env_defaults
+
+    defaults = {**engine_env_defaults(), "TOKENIZERS_PARALLELISM": "false", "VLLM_LOGGING_LEVEL": "WARNING"}
+    for key, value in defaults.items():
+        env[key] = os.environ.get(key) or value
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning in every kernel
     return env
 
@@ -270,12 +272,50 @@ def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: b
     return NotebookResult(name, not error, seconds, error, page, figures, head)
 
 
+def report_params(sources: Sequence[str] = ("default",), only: Iterable[str] | None = None
+                  ) -> tuple[dict[str, Params], dict[str, str]]:
+    """The validated parameters of every notebook the report runs, and the
+    notebooks it leaves out with the reason.
+
+    A parameter-set directory parameterises the notebooks it has a
+    `<notebook>.yaml` for (params/onegpu has no file for the organism-only
+    notebooks): the others are left out, unless named with `only`, where a
+    missing file is an error. Every kept notebook is validated here, before
+    anything runs."""
+    from .params import resolve_source
+
+    names = all_notebooks(only)
+    skipped: dict[str, str] = {}
+    if not only:
+        dirs = [resolve_source(s) for s in sources]
+        dirs = [d for d in dirs if d.is_dir()]
+        for name in names:
+            missing = [d for d in dirs if not (d / f"{name}.yaml").exists()]
+            if missing:
+                skipped[name] = f"{_shown(missing[0])} has no {name}.yaml"
+        if len(skipped) == len(names):
+            raise UserError(f"no notebook has parameters in {', '.join(map(str, sources))}.",
+                            "add <notebook>.yaml files to the directory, or pass a named set (default, paper, onegpu, micro).")
+    params = {name: load_params(name, *sources) for name in names if name not in skipped}
+    return params, skipped
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None = None,
                show_code: bool = False, echo=print) -> list[NotebookResult]:
     """Execute, convert and index the notebooks; raise UserError if any failed."""
-    names = all_notebooks(only)
     # Validate every notebook's parameters before spending time on any of them.
-    params = {name: load_params(name, *sources) for name in names}
+    params, skipped = report_params(sources, only)
+    names = list(params)
+    for name, why in skipped.items():
+        echo(f"[report] {name}: skipped ({why})")
     out = report_dir()
     out.mkdir(parents=True, exist_ok=True)
     env = jupyter_env(cache_dir() / "jupyter")
@@ -290,9 +330,9 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
             status = "ok" if res.ok else f"FAILED: {res.error}"
             echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
     total = time.perf_counter() - started
-    write_index(out, results, sources, total)
+    write_index(out, results, sources, total, skipped)
     (out / "run.json").write_text(json.dumps({
-        "params": list(map(str, sources)), "seconds": round(total, 1),
+        "params": list(map(str, sources)), "seconds": round(total, 1), "skipped": skipped,
         "notebooks": [{"name": r.name, "ok": r.ok, "seconds": round(r.seconds, 1), "error": r.error,
                        "figures": [f.name for f in r.figures]} for r in results]}, indent=1))
     echo(f"[report] {out / 'index.html'} ({total:.0f} s)")
@@ -380,7 +420,8 @@ def verdict_table_html(results: list[NotebookResult]) -> str:
             "<th>numbers behind it</th><th>rule</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str], seconds: float) -> Path:
+def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str], seconds: float,
+                skipped: dict[str, str] | None = None) -> Path:
     """outputs/report/index.html: every claim with its verdict, numbers and rule; then each
     notebook's status, figures and headline table.
 
@@ -396,6 +437,10 @@ def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str]
              "numbers and confidence intervals by the rule shown beside it (rlboundary.verdicts); "
              "\"ran ok\" below only means the notebook executed.</p>",
              verdict_table_html(results)]
+    if skipped:
+        parts.append("<p class='meta'>not run with these parameters: "
+                     + "; ".join(f"{html.escape(NOTEBOOK_INFO[n].title)} ({html.escape(why)})" for n, why in skipped.items())
+                     + "</p>")
     for r in results:
         info = NOTEBOOK_INFO[r.name]
         status = "<span class='ok'>ran ok</span>" if r.ok else f"<span class='fail'>FAILED: {html.escape(r.error)}</span>"

@@ -215,6 +215,8 @@ class RunStore:
         import pyarrow.parquet as pq
 
         cols = list(columns) if columns is not None else list(SAMPLE_COLUMNS)
+        if "text" in cols:
+            self._require_text()
         read_cols = list(dict.fromkeys(cols + ["problem_id", "sample_idx"]))
         tables = [self._read_part(p, read_cols) for p in self.part_files()]
         if not tables:
@@ -228,6 +230,16 @@ class RunStore:
         df = table.to_pandas()
         df = df.sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
         return df[cols]
+
+    def _require_text(self) -> None:
+        """Runs imported from outcome counts hold no response text: say so in one line."""
+        meta = self.read_meta() or {}
+        if meta.get("import", {}).get("has_text") is False:
+            raise UserError(
+                f"run {self.run_dir} was imported from outcome counts ({meta['import'].get('format')}) and holds no "
+                f"response text: only the count-based figures (pass@k, crossover, coverage, histograms) run on it.",
+                "use `rlboundary passk RUN --grader source`, or import the generations themselves to regrade or score them.",
+            )
 
     @staticmethod
     def _read_part(path: Path, columns: list[str]):

@@ -279,7 +279,12 @@ class _Checker:
         try:
             from .sampling import SamplingSettings
 
-            recomputed = SamplingSettings(n=1, **meta["settings"]).settings_hash()
+            if "import" in meta:  # an imported run: its "settings" are the source file and format
+                from .imports.importer import imported_settings_hash
+
+                recomputed = imported_settings_hash(meta["settings"])
+            else:
+                recomputed = SamplingSettings(n=1, **meta["settings"]).settings_hash()
             if recomputed != meta["settings_hash"]:
                 problems.append(f"settings hash {meta['settings_hash']!r} does not match its settings (they hash to {recomputed!r})")
         except (TypeError, UserError) as err:

@@ -160,7 +160,7 @@ def sample_run(
     `device` ("auto", "cpu", "cuda") is passed to a named backend; a device
     this machine lacks is refused before anything is stored.
     """
-    from .benchmarks import get_benchmark
+    from .benchmarks import data_source, get_benchmark
     from .prompts import get_template, render_prompt
 
     spec = _as_spec(model_spec)
@@ -178,6 +178,7 @@ def sample_run(
     elif device != "auto":
         raise UserError(f"device={device!r} was given with an already built backend.", "build the backend on that device instead.")
     bench = get_benchmark(benchmark_name, data_dir=data_dir, limit=limit)
+    source = data_source(benchmark_name, data_dir)  # recorded, so `verify` finds the same data
     eff = effective_settings(spec, settings)
     store = RunStore(run_dir_for(spec.name, bench.name, eff.settings_hash(), seed))
 
@@ -193,7 +194,8 @@ def sample_run(
     with store.lock():
         store.ensure_meta(
             run_identity(spec, bench.name, eff, seed),
-            target={"n": eff.n, "problem_ids": bench.problem_ids, "limit": limit, "data_dir": data_dir},
+            target={"n": eff.n, "problem_ids": bench.problem_ids, "limit": limit, "data_dir": data_dir,
+                    "data_source": source},
         )
         store.remove_temp_files()  # leftovers of a killed writer; we hold the lock
         units = store.missing_units(bench.problem_ids, eff)

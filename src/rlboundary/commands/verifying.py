@@ -5,8 +5,9 @@
     rlboundary verify                                          # every stored run
 
 A run directory is one sample-store run (`samples/<model>/<benchmark>/<hash>-seed<s>/`);
-its benchmark is read from `meta.json` and loaded (`--data-dir` for local
-jsonl files). Verdicts go to `run_dir/verdicts/<grader_id>/`; grading again
+its benchmark is read from `meta.json` and loaded from the source the run
+recorded when it was sampled (a local file's path, or the hub dataset), so
+no `--data-dir` is needed; `--data-dir` overrides it. Verdicts go to `run_dir/verdicts/<grader_id>/`; grading again
 only grades samples added since. One summary line per run: samples,
 cached vs new, distinct answers graded, accuracy and verdict counts.
 """
@@ -30,19 +31,21 @@ def _meta_name(value) -> str | None:
     return str(value) if value else None
 
 
-def _run_benchmark(run_dir: Path) -> str:
+def _run_benchmark(run_dir: Path) -> tuple[str, dict]:
+    """The run's benchmark name and where its problems came from (meta.json)."""
     import json
 
     meta_path = run_dir / "meta.json"
-    name = None
+    name, meta = None, {}
     if meta_path.exists():
         try:
-            name = _meta_name(json.loads(meta_path.read_text()).get("benchmark"))
+            meta = json.loads(meta_path.read_text())
         except json.JSONDecodeError as err:
             raise UserError(f"{meta_path} is not valid JSON ({err.msg}).", "restore the run's meta.json.")
+        name = _meta_name(meta.get("benchmark"))
     if name is None:
         raise UserError(f"{run_dir} has no meta.json naming its benchmark.", "pass a run directory written by `rlboundary sample`.")
-    return name
+    return name, (meta.get("target") or {}).get("data_source") or {}
 
 
 def _select_runs(runs: list[Path] | None, model: str | None, benchmark: str | None, root: str | None) -> list[Path]:
@@ -78,13 +81,13 @@ def verify(
     model: Optional[str] = typer.Option(None, "--model", help="Only runs of this model name."),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="Only runs of this benchmark."),
     grader: Optional[str] = typer.Option(None, "--grader", help="math-verify (default for math) | math-equal (the paper's) | code | organism."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Directory of local benchmark jsonl files."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Directory of local benchmark jsonl files (default: where the run was sampled from)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: all cores)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="CPU seconds one distinct answer may take to grade (math default 10)."),
     root: Optional[str] = typer.Option(None, "--root", help="Sample store root (default: outputs/samples)."),
 ) -> None:
     """Grade stored samples: each distinct answer once, verdicts cached beside the samples."""
-    from ..benchmarks import get_benchmark
+    from ..benchmarks import get_benchmark, recorded_data_dir
     from ..verify.grading import get_grader, grade_run
 
     if workers is not None and workers < 1:
@@ -92,7 +95,9 @@ def verify(
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout {timeout} must be positive.", "pass --timeout in seconds, e.g. 10.")
     for run_dir in _select_runs(runs, model, benchmark, root):
-        bench = get_benchmark(_run_benchmark(run_dir), data_dir=data_dir)
+        name, source = _run_benchmark(run_dir)
+        # Without --data-dir, the data the run was sampled from (recorded in meta.json).
+        bench = get_benchmark(name, data_dir=data_dir if data_dir is not None else recorded_data_dir(name, source))
         name = grader or DEFAULT_GRADER.get(bench.kind)
         if name is None:
             raise UserError(f"no default grader for benchmark kind {bench.kind!r}.", "pass --grader.")

@@ -8,27 +8,25 @@ so what vLLM sees is exactly what the models were trained on.
         texts = s.sample(questions, n=8, temperature=0.6, top_p=0.95, max_tokens=64, seed=0)
 
 vLLM runs eager with chunked prefill off (seeded sampling crashes otherwise
-on the CPU, ../shared/FACTS.md) and a small KV cache.
+on the CPU, ../shared/FACTS.md) and the package's engine defaults
+(`vllm_backend.start_engine`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
 class OrganismSampler:
     def __init__(self, model_dir: str | Path, max_model_len: int = 256, seed: int = 0):
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         from transformers import AutoTokenizer
-        from vllm import LLM
 
+        from ..vllm_backend import start_engine
         from .training import ChatEncoder
 
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         self.encoder = ChatEncoder(self.tokenizer)
-        self.llm = LLM(
+        self.llm = start_engine(
             model=str(model_dir),
             dtype="float32",
             max_model_len=max_model_len,

@@ -45,7 +45,9 @@ Verdicts: sandbox status passed -> "correct"; failed / memory / killed ->
 "incorrect"; timeout -> "timeout"; error (the sandbox could not start) ->
 "error". `extra` carries the sandbox status and detail.
 
-Completion extraction (`extract`): if the response contains a fenced code
+Completion extraction (`extract`): a reasoning model's response (R1-style,
+with a closing `</think>`) counts only after its last `</think>`, so that a
+draft written while thinking is never graded as the answer. Then, if the response contains a fenced code
 block (```python ... ```), the first block that defines the entry point
 (else the first block) is the completion; it is appended to the prompt
 like a continuation, which works because a HumanEval prompt ends with a
@@ -77,8 +79,9 @@ from rlboundary.errors import UserError
 from . import sandbox
 
 # Bump when the program layout or verdict mapping changes: part of grader_id.
-ADAPTER_VERSION = "1"
+ADAPTER_VERSION = "2"  # 2: code after a closing </think> only
 
+_THINK_END = "</think>"
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _SCAFFOLD = re.compile(r"^(?:if __name__|print\(|assert |```)", re.MULTILINE)
 
@@ -116,6 +119,9 @@ def normalize_completion(completion: str) -> str:
 
 def extract_completion(text: str, entry_point: str) -> str:
     """The code in a response that is appended to the prompt (see module doc)."""
+    if _THINK_END in text:
+        # A reasoning model's answer follows its thinking; drafts inside it are not the answer.
+        text = text.rsplit(_THINK_END, 1)[1]
     blocks = _FENCE.findall(text)
     if blocks:
         defining = [b for b in blocks if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", b, re.MULTILINE)]
