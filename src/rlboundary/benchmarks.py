@@ -28,6 +28,10 @@ assertion is added to the prompt (`\"\"\"\\n<task>\\n<assert ...>\\n\"\"\"\\n`),
 and the entry point is the first function that assertion calls which the
 reference code defines (not the first `def`: helpers come first).
 
+The paper's other two: `omni_math:train` / `omni_math:test` (Omni-MATH-Rule,
+our 2,000 / 821 split; see OMNI_MATH_SOURCE) and `livecodebench` (release
+v5, the paper's 2024-08..2025-01 window), local files or the hub likewise.
+
 Other modules add benchmarks with `register_benchmark`; the organism's is
 registered lazily on first use of a name starting with "organism" (see
 `LAZY_BENCHMARKS`), so importing this module imports nothing heavy.
@@ -36,13 +40,18 @@ registered lazily on first use of a name starting with "organism" (see
 from __future__ import annotations
 
 import ast
+import base64
 import builtins
 import gzip
+import hashlib
 import importlib
+import io
 import json
 import os
+import pickle
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -222,11 +231,11 @@ def _hub_offline() -> bool:
     return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
 
 
-def _load_hub_rows(dataset_id: str, config: str | None, split: str) -> list[dict]:
+def _load_hub_rows(dataset_id: str, config: str | None, split: str, revision: str | None = None) -> list[dict]:
     """Rows of a hub dataset through `datasets` (uses its cache when offline)."""
     import datasets
 
-    ds = datasets.load_dataset(dataset_id, config, split=split)
+    ds = datasets.load_dataset(dataset_id, config, split=split, revision=revision)
     return [dict(r) for r in ds]
 
 
@@ -239,6 +248,7 @@ class Source:
     hub_id: str
     hub_config: str | None
     hub_split: str
+    hub_revision: str | None = None  # a branch or PR ref where the split lives (None: main)
 
     def local_dir(self, data_dir: str | None) -> Path | None:
         d = data_dir or os.environ.get(self.env_var)
@@ -275,7 +285,7 @@ class Source:
             why = "huggingface.co is unreachable; set HF_DATASETS_OFFLINE=1 to use the datasets cache"
         if why is None or _hub_offline():
             try:
-                rows = _load_hub_rows(self.hub_id, self.hub_config, self.hub_split)
+                rows = _load_hub_rows(self.hub_id, self.hub_config, self.hub_split, self.hub_revision)
             except ImportError:
                 why = "the `datasets` package is not installed"
             except Exception as err:  # network, missing cache, unknown id: all mean "not available"
@@ -578,12 +588,114 @@ def recorded_data_dir(name: str, recorded: dict | None) -> str | None:
     return str(path.parent)
 
 
+# --------------------------------------------------------------------------
+# The paper's other benchmarks: Omni-MATH-Rule (Figure 8) and LiveCodeBench (Figure 3)
+
+# Omni-MATH-Rule: the 2,821 Omni-MATH problems its authors checked to be
+# gradable by rules (github KbsdJames/omni-math-rule, `omni_math_rule.jsonl`;
+# on the hub only as the split of an open pull request). The paper split it
+# into 2,000 training and 821 test problems; neither the paper nor its
+# official code says how, so the split here is ours: problems ordered by a
+# hash of their text, the first 2,000 train, the rest test. It never depends
+# on the file's row order; it is not the paper's split.
+OMNI_MATH_SOURCE = Source(("omni_math_rule.jsonl",), MATH_DATA_ENV, "KbsdJames/Omni-MATH", None,
+                          "test_rule_based", hub_revision="refs/pr/2")
+OMNI_MATH_TRAIN_SIZE = 2000
+OMNI_MATH_VARIANTS = ("test", "train", "all")
+
+
+def _omni_math_id(row: dict) -> str:
+    key = "\0".join(str(row.get(k, "")) for k in ("problem", "answer", "source"))
+    return "omni-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _parse_omni_math(row: dict, pid: str) -> Problem:
+    answer = str(row["answer"]).strip().strip("$").strip()
+    meta = {k: row.get(k) for k in ("domain", "difficulty", "source")}
+    meta["solution"] = row.get("solution")
+    return Problem(pid, _question(row, answer), answer, meta)
+
+
+def _load_omni_math(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+    split = variant or "test"
+    if split not in OMNI_MATH_VARIANTS:
+        raise UserError(f"omni_math has no split {split!r}.", f"use omni_math:{' | omni_math:'.join(OMNI_MATH_VARIANTS)}.")
+    rows = OMNI_MATH_SOURCE.rows(f"omni_math:{split}", data_dir)
+    ids: dict[str, int] = {}
+    problems = []
+    for row in rows:
+        pid = _omni_math_id(row)
+        ids[pid] = ids.get(pid, 0) + 1
+        # An exact duplicate row keeps its own id (suffix by occurrence).
+        problems.append(_parse_omni_math(row, pid if ids[pid] == 1 else f"{pid}-{ids[pid]}"))
+    problems.sort(key=lambda p: p.id)
+    if split == "all":
+        return problems
+    return problems[:OMNI_MATH_TRAIN_SIZE] if split == "train" else problems[OMNI_MATH_TRAIN_SIZE:]
+
+
+# LiveCodeBench code generation, release v5, restricted to the paper's window
+# (problems whose contest date is in 2024-08 .. 2025-01: 279 problems).
+# Local: a jsonl of the hub rows (e.g. its test4.jsonl and test5.jsonl,
+# concatenated as livecodebench_v5.jsonl). Variant "all" keeps every row.
+LIVECODEBENCH_SOURCE = Source(("livecodebench*.jsonl", "livecodebench*.jsonl.gz"), CODE_DATA_ENV,
+                              "livecodebench/code_generation_lite", "release_v5", "test")
+LIVECODEBENCH_WINDOW = ("2024-08-01", "2025-02-01")  # [start, end) on contest_date
+
+
+class _NoGlobals(pickle.Unpickler):
+    """Unpickles plain data only: LiveCodeBench ships its private tests as a
+    pickled string; anything that names a class or function is refused."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from benchmark data")
+
+
+def decode_livecodebench_tests(field: Any) -> list[dict]:
+    """Test cases from a LiveCodeBench field: a JSON list, or (private tests)
+    base64 of zlib of a pickled JSON string."""
+    if isinstance(field, list):
+        return field
+    try:
+        return json.loads(field)
+    except (TypeError, ValueError):
+        pass
+    try:
+        blob = zlib.decompress(base64.b64decode(str(field).encode("utf-8")))
+        return json.loads(_NoGlobals(io.BytesIO(blob)).load())
+    except Exception as err:  # any malformed field: the row cannot be graded
+        raise UserError(f"a LiveCodeBench test field could not be decoded ({type(err).__name__}).",
+                        "use the rows of livecodebench/code_generation_lite unchanged.") from err
+
+
+def _parse_livecodebench(row: dict, i: int) -> Problem:
+    meta_field = row.get("metadata") or "{}"
+    meta = json.loads(meta_field) if isinstance(meta_field, str) else dict(meta_field)
+    tests = decode_livecodebench_tests(row["public_test_cases"]) + decode_livecodebench_tests(row["private_test_cases"])
+    reference = {"entry_point": meta.get("func_name"), "starter_code": row.get("starter_code") or "",
+                 "lcb_tests": [{"input": t["input"], "output": t["output"], "testtype": t["testtype"]} for t in tests]}
+    info = {k: row.get(k) for k in ("question_title", "platform", "contest_id", "contest_date", "difficulty")}
+    return Problem(str(row.get("question_id", i)), row["question_content"], reference, info)
+
+
+def _load_livecodebench(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+    if variant not in (None, "all"):
+        raise UserError(f"livecodebench has no variant {variant!r}.", "use livecodebench (the paper's window) or livecodebench:all.")
+    rows = LIVECODEBENCH_SOURCE.rows("livecodebench", data_dir)
+    start, end = LIVECODEBENCH_WINDOW
+    if variant is None:
+        rows = [r for r in rows if start <= str(r.get("contest_date", ""))[:10] < end]
+    return [_parse_livecodebench(r, i) for i, r in enumerate(rows)]
+
+
 def _register_builtins() -> None:
     for name, spec in MATH_BENCHMARKS.items():
         register_benchmark(name, "math", _math_loader(name, spec))
     register_benchmark("humaneval", "code", _load_humaneval)
     for name, source in CODE_SOURCES.items():
         register_benchmark(name, "code", _code_loader(name, source))
+    register_benchmark("omni_math", "math", _load_omni_math)
+    register_benchmark("livecodebench", "code", _load_livecodebench)
 
 
 _register_builtins()

@@ -54,8 +54,9 @@ def organism_models(params: Params) -> dict[str, str]:
     return {name: str(path) for name, path in ensure_organism(params.organism_preset, params.organism_seed).items()}
 
 
-def model_spec(params: Params, entry: dict):
-    """A models.ModelSpec for one `models:` entry (organism paths resolved)."""
+def model_spec(params: Params, entry: dict, benchmark: str | None = None):
+    """A models.ModelSpec for one `models:` entry (organism paths resolved),
+    with its template for `benchmark` (`template_per_benchmark`)."""
     from .models import ModelSpec
 
     path = entry["path"]
@@ -66,10 +67,21 @@ def model_spec(params: Params, entry: dict):
             raise UserError(f"model '{entry['name']}': the organism has no model '{key}'.",
                             f"use organism:<one of {', '.join(sorted(built))}>.")
         path = built[key]
-    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=entry["template"],
-                     dtype=entry["dtype"], max_model_len=entry["max_model_len"], stop=list(entry["stop"]),
+    template = params.template_for(entry, benchmark) if benchmark is not None else entry["template"]
+    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=template,
+                     dtype=entry["dtype"], max_model_len=params.max_model_len_for(entry),
+                     stop=model_stop(params, {**entry, "template": template}),
                      tokenizer=entry["tokenizer"], tensor_parallel_size=entry["tensor_parallel_size"],
                      data_parallel_size=entry["data_parallel_size"])
+
+
+def model_stop(params: Params, entry: dict) -> list[str]:
+    """A model's stop strings: its own, plus the paper's evaluation-code stops
+    for its template when `official_stops` is on."""
+    from .prompts import official_code_stop
+
+    extra = official_code_stop(entry["template"]) if params.get("official_stops") else ()
+    return list(dict.fromkeys([*entry["stop"], *extra]))
 
 
 @lru_cache(maxsize=32)
@@ -97,11 +109,12 @@ def grader_for(params: Params, kind: str):
     return get_grader(kind)
 
 
-def sampling_settings(params: Params, benchmark_name: str):
+def sampling_settings(params: Params, benchmark_name: str, entry: dict | None = None):
+    """How a model samples a benchmark: its own n and max_tokens where it has them."""
     from .sampling import SamplingSettings
 
-    return SamplingSettings(n=params.n_for(benchmark_name), temperature=params.temperature, top_p=params.top_p,
-                            max_tokens=params.max_tokens, chunk_size=params.chunk_size)
+    return SamplingSettings(n=params.n_for(benchmark_name, entry), temperature=params.temperature, top_p=params.top_p,
+                            max_tokens=params.max_tokens_for(entry), chunk_size=params.chunk_size)
 
 
 # --- samples and verdicts ------------------------------------------------------
@@ -127,13 +140,15 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     frames = []
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
-        settings = sampling_settings(params, bench_name)
         # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
         grader_name = params.math_grader if bench.kind == "math" else bench.kind
         default = None if grader is not None or grader_name == "source" else grader_for(params, bench.kind)
         for entry in wanted_models:
+            if not params.runs_on(entry, bench_name):
+                continue
+            settings = sampling_settings(params, bench_name, entry)
             imported = is_run_ref(entry["path"])
-            spec = None if imported else model_spec(params, entry)
+            spec = None if imported else model_spec(params, entry, bench_name)
             for i, seed in enumerate(params.seeds):
                 if imported:  # an imported run: never sampled
                     store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, seed))
@@ -281,10 +296,13 @@ def headline_table(params: Params, curves: pd.DataFrame, comparisons: pd.DataFra
 def _curves(params: Params, rows: pd.DataFrame) -> pd.DataFrame:
     curves = []
     for bench in params.benchmarks:
-        sub = rows[rows["benchmark"] == bench]
-        ks = sorted(set(params.ks_for(bench)) | {1, headline_k(params, int(sub["n"].min()))})
-        ks = [k for k in ks if k <= int(sub["n"].min())]
-        curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
+        # Per model: a model with its own n for this benchmark (the paper's
+        # LLaMA on OlympiadBench) is plotted up to its own n.
+        for model, sub in rows[rows["benchmark"] == bench].groupby("model", sort=False):
+            n = int(sub["n"].min())
+            ks = sorted(set(params.ks_for(bench, params.model(model))) | {1, headline_k(params, n)})
+            ks = [k for k in ks if k <= n]
+            curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
     return pd.concat(curves, ignore_index=True)
 
 
@@ -684,12 +702,12 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     from .imports.references import is_run_ref, resolve_run
     from .store import RunStore
 
-    settings = sampling_settings(params, bench_name)
+    settings = sampling_settings(params, bench_name, entry)
     if is_run_ref(entry["path"]):  # an imported run (its text; a counts run says it has none)
         store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, params.seeds[0]))
     else:
-        store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
-                           data_dir=params.data_dir, limit=params.limit, progress=False)
+        store = sample_run(model_spec(params, entry, bench_name), bench_name, settings, seed=params.seeds[0],
+                           backend=params.backend, data_dir=params.data_dir, limit=params.limit, progress=False)
     rows = store.samples(columns=["problem_id", "sample_idx", "text", "token_ids"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 
