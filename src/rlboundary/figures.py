@@ -133,11 +133,18 @@ class GradedRun:
     verdicts: pd.DataFrame
 
 
-def graded_runs(params: Params, models: Iterable[str] | None = None,
-                benchmarks: Iterable[str] | None = None) -> Iterable[GradedRun]:
-    """Every (model, benchmark, seed) run, sampling and grading only what is not stored yet."""
-    from .imports.references import is_run_ref, resolve_run, run_verdicts
+def graded_runs(params: Params, models: Iterable[str] | None = None, benchmarks: Iterable[str] | None = None,
+                grader: str | None = None, labels: bool = False) -> Iterable[GradedRun]:
+    """Every (model, benchmark, seed) run, sampling and grading only what is not stored yet.
+
+    `grader`: a grader by name instead of the benchmark's default
+    (`verify.compare.run_verdicts`: `source` for imported runs). `labels`:
+    add each sample's vote label (`majority.vote_labels`) for maj@k."""
+    from .imports.references import is_run_ref, resolve_run
+    from .imports.references import run_verdicts as imported_verdicts
+    from .store import RunStore
     from .study import sample_run
+    from .verify.compare import run_verdicts
     from .verify.grading import grade_run
 
     wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
@@ -145,7 +152,7 @@ def graded_runs(params: Params, models: Iterable[str] | None = None,
         bench = benchmark(params, bench_name)
         # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
         grader_name = params.math_grader if bench.kind == "math" else bench.kind
-        grader = None if grader_name == "source" else grader_for(params, bench.kind)
+        default = None if grader is not None or grader_name == "source" else grader_for(params, bench.kind)
         for entry in wanted_models:
             if not params.runs_on(entry, bench_name):
                 continue
@@ -154,38 +161,55 @@ def graded_runs(params: Params, models: Iterable[str] | None = None,
             spec = None if imported else model_spec(params, entry, bench_name)
             for i, seed in enumerate(params.seeds):
                 if imported:  # an imported run: never sampled
-                    run_dir = resolve_run(entry["path"], entry["name"], bench_name, seed)
-                    v = run_verdicts(run_dir, bench.problems, grader, grader_name)
+                    store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, seed))
+                    v = (run_verdicts(store.run_dir, grader, problems=bench.problems) if grader is not None
+                         else imported_verdicts(store.run_dir, bench.problems, default, grader_name))
                     v = v[v["problem_id"].isin(set(bench.problem_ids))]  # `limit:` applies as for sampled runs
                 else:
-                    if grader is None:
+                    if grader is None and default is None:
                         raise UserError(f"math_grader: source needs imported runs, but model '{entry['name']}' is sampled.",
                                         "use math-verify or math-equal, or give the model path: \"run:<imported run>\".")
                     store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
                                        data_dir=params.data_dir, limit=params.limit, progress=False)
-                    run_dir = store.run_dir
-                    v = grade_run(run_dir, bench.problems, grader)
+                    v = (grade_run(store.run_dir, bench.problems, default) if grader is None
+                         else run_verdicts(store.run_dir, grader, problems=bench.problems))
+                if labels:
+                    v = _with_labels(v, store, bench.kind)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
                 v["sample_idx"] = v["sample_idx"].astype(np.int64) + i * settings.n
-                yield GradedRun(entry, bench_name, seed, i, settings.n, Path(run_dir),
-                                grader.grader_id if grader is not None else grader_name, v)
+                yield GradedRun(entry, bench_name, seed, i, settings.n, Path(store.run_dir),
+                                default.grader_id if default is not None else (grader or grader_name), v)
 
 
 def verdicts(params: Params, models: Iterable[str] | None = None,
-             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
+             benchmarks: Iterable[str] | None = None, grader: str | None = None,
+             labels: bool = False) -> pd.DataFrame:
     """Verdict rows for every (model, benchmark, seed), sampling and grading
     only what is not stored yet. Columns: model, benchmark, seed, problem_id,
-    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
+    sample_idx (pooled over seeds), verdict, correct, + grader extras
+    (`grader`, `labels`: as in `graded_runs`)."""
     frames = []
-    for run in graded_runs(params, models, benchmarks):
+    for run in graded_runs(params, models, benchmarks, grader, labels):
         v = run.verdicts
         v.insert(0, "seed", run.seed)
         v.insert(0, "benchmark", run.benchmark)
         v.insert(0, "model", run.model["name"])
         frames.append(v)
     return pd.concat(frames, ignore_index=True)
+
+
+def _with_labels(v: pd.DataFrame, store, kind: str) -> pd.DataFrame:
+    """Verdict rows plus `label`, the sample's answer as it votes in maj@k."""
+    from .majority import TEXT_ANSWER_KINDS, vote_labels
+
+    if kind in TEXT_ANSWER_KINDS:
+        texts = store.samples(columns=["problem_id", "sample_idx", "text"])
+        texts = texts.assign(problem_id=texts["problem_id"].astype(str),
+                             label=vote_labels(texts["text"].tolist(), kind))[["problem_id", "sample_idx", "label"]]
+        return v.merge(texts, on=["problem_id", "sample_idx"], how="left")
+    return v.assign(label=vote_labels([], kind, v["extracted"].tolist()))
 
 
 def counts(verdict_rows: pd.DataFrame) -> pd.DataFrame:
@@ -212,6 +236,9 @@ class PasskStudy:
     comparisons: pd.DataFrame  # model vs its base per benchmark: difference at k_max, crossover, ΔSE@k (+ CIs)
     headline: pd.DataFrame  # per model and benchmark: pass@1, pass@k, difference, crossover, ΔSE@k
     not_run: str = ""  # why the study did not run (then every frame is empty)
+    grader_curves: pd.DataFrame | None = None  # the curves again, one set per grader (+ `grader`), when several
+    grader_comparisons: pd.DataFrame | None = None  # crossover and ΔSE per grader
+    maj_curves: pd.DataFrame | None = None  # maj@k: model, benchmark, k, maj_at_k, ci_low, ci_high, method
 
     @property
     def note(self) -> str:
@@ -290,10 +317,7 @@ def headline_table(params: Params, curves: pd.DataFrame, comparisons: pd.DataFra
     return pd.DataFrame(rows)
 
 
-def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
-    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
-    bootstrap CIs, and every model compared with its base."""
-    rows = counts(verdicts(params, models))
+def _curves(params: Params, rows: pd.DataFrame) -> pd.DataFrame:
     curves = []
     for bench in params.benchmarks:
         # Per model: a model with its own n for this benchmark (the paper's
@@ -303,9 +327,46 @@ def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStu
             ks = sorted(set(params.ks_for(bench, params.model(model))) | {1, headline_k(params, n)})
             ks = [k for k in ks if k <= n]
             curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
-    curves = pd.concat(curves, ignore_index=True)
+    return pd.concat(curves, ignore_index=True)
+
+
+def maj_curves(params: Params, verdict_rows: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """maj@k at the k of the pass@k curves, per model and benchmark."""
+    from .majority import maj_at_k_curve, vote_frame
+
+    frames = []
+    for (model, bench), g in verdict_rows.groupby(["model", "benchmark"], sort=False):
+        if g["label"].isna().all():
+            continue  # no answers to vote with (an imported run of outcome counts only)
+        ks = curves[(curves["model"] == model) & (curves["benchmark"] == bench)]["k"].tolist()
+        frames.append(maj_at_k_curve(vote_frame(g, g["label"].tolist()), ks, model, bench,
+                                     n_boot=params.bootstrap, ci=params.ci_level))
+    return pd.concat(frames, ignore_index=True)
+
+
+def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
+    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
+    bootstrap CIs, and every model compared with its base. With several
+    `graders`, the first draws the curves and every one its own (the
+    spread); with `maj`, maj@k beside pass@k."""
+    graders = list(params.get("graders") or [])
+    want_maj = bool(params.get("maj", False))
+    v = verdicts(params, models, grader=graders[0] if graders else None, labels=want_maj)
+    rows = counts(v)
+    curves = _curves(params, rows)
     comparisons = compare_to_base(params, rows)
-    return PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+    study = PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+    if want_maj and v["label"].notna().any():
+        study.maj_curves = maj_curves(params, v, curves)
+    if len(graders) > 1:
+        per_grader, per_comparison = [curves.assign(grader=graders[0])], [comparisons.assign(grader=graders[0])]
+        for name in graders[1:]:
+            other = counts(verdicts(params, models, grader=name))
+            per_grader.append(_curves(params, other).assign(grader=name))
+            per_comparison.append(compare_to_base(params, other).assign(grader=name))
+        study.grader_curves = pd.concat(per_grader, ignore_index=True)
+        study.grader_comparisons = pd.concat(per_comparison, ignore_index=True)
+    return study
 
 
 def code_passk_study(params: Params) -> PasskStudy:

@@ -106,7 +106,11 @@ STUDY_FIELDS = [
 
 # Extra fields per notebook, on top of STUDY_FIELDS.
 NOTEBOOK_FIELDS: dict[str, list[Field]] = {
-    "fig01_passk_math": [],
+    "fig01_passk_math": [
+        Field("graders", "list[str]", [], "graders whose spread is drawn as a band (e.g. [math-verify, math-equal, source]); "
+              "[] = math_grader alone. The first one draws the curves"),
+        Field("maj", "bool", True, "also draw maj@k (majority vote over k samples' answers) as dashed lines"),
+    ],
     "fig03_passk_code": [
         Field("code_timeout", "float", 10.0, "seconds per program against its tests"),
     ],

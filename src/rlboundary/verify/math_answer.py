@@ -333,13 +333,3 @@ def normalize_answer(answer: str | None, skip_unit: bool = False) -> str | None:
     if answer is None:
         return None
     return strip_string(strip_string(answer, skip_unit), skip_unit)
-
-
-def latex_key(answer: str | None) -> str | None:
-    """A normalisation that never changes meaning: trims and collapses
-    whitespace runs (LaTeX reads any run of spaces as one). The dedupe key
-    of the `math-verify` grader, whose own parser does the real work."""
-    if answer is None:
-        return None
-    key = " ".join(answer.split())
-    return key or None
