@@ -173,8 +173,8 @@ def graded_runs(params: Params, models: Iterable[str] | None = None, benchmarks:
                                        data_dir=params.data_dir, limit=params.limit, progress=False)
                     v = (grade_run(store.run_dir, bench.problems, default) if grader is None
                          else run_verdicts(store.run_dir, grader, problems=bench.problems))
-                if labels:
-                    v = _with_labels(v, store, bench.kind)
+                if labels:  # a counts run has no answers to vote with: no label, no maj@k
+                    v = _with_labels(v, store, bench.kind) if store.has_text() else v.assign(label=None)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()

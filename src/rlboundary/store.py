@@ -231,6 +231,10 @@ class RunStore:
         df = df.sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
         return df[cols]
 
+    def has_text(self) -> bool:
+        """False for runs imported from outcome counts (no response text)."""
+        return (self.read_meta() or {}).get("import", {}).get("has_text") is not False
+
     def _require_text(self) -> None:
         """Runs imported from outcome counts hold no response text: say so in one line."""
         meta = self.read_meta() or {}
