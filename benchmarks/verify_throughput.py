@@ -12,6 +12,12 @@ Candidates per problem: the gold answer, correct surface variants (dfrac,
 spacing, \\left/\\right), and near misses (off by one, sign, doubled,
 perturbed expressions), drawn from a skewed (Zipf) distribution as real
 samples are, plus a 5 % tail of one-off wrong numbers.
+A share (--tricky, default 5 %) of responses end in a form that is not one
+plain box (TRICKY_ENDINGS): "final answer is $\\boxed{}$" and the same
+answer boxed twice (both still short keys), two different boxes, an unboxed
+`$answer$`, a percentage, a box with words then an unboxed answer. The last
+four are graded whole (math-verify reads more than the box there), so they
+cost what naive math-verify costs.
 
 Both sides grade the same samples in this one run:
 - rlboundary: `grade_frame` with the math-verify grader (extract, dedupe by
@@ -85,7 +91,18 @@ FILLERS = [
 ]
 
 
-def build_samples(problems, solutions: dict, n: int, seed: int) -> pd.DataFrame:
+# Endings that are not one plain box: {a} is the sampled answer, {b} another candidate.
+TRICKY_ENDINGS = [
+    "Therefore, the final answer is $\\boxed{{{a}}}$.",
+    "So $\\boxed{{{a}}}$.\n\n**Final Answer**\n$\\boxed{{{a}}}$",
+    "First I got $\\boxed{{{b}}}$, but correcting the sign, the answer is $\\boxed{{{a}}}$.",
+    "So the answer is ${a}$.",
+    "The probability is $\\boxed{{{a}}}$%.",
+    "Hence \\boxed{{\\text{{see below}}}}: the answer is ${a}$.",
+]
+
+
+def build_samples(problems, solutions: dict, n: int, seed: int, tricky: float = 0.0) -> pd.DataFrame:
     rng = random.Random(seed)
     rows = []
     for p in problems:
@@ -100,22 +117,28 @@ def build_samples(problems, solutions: dict, n: int, seed: int) -> pd.DataFrame:
         picks = np.random.default_rng(rng.randrange(2**32)).choice(len(candidates), size=n, p=weights)
         for i in range(n):
             answer = candidates[picks[i]] if rng.random() > 0.05 else str(rng.randint(1000, 10**6))
-            text = f"{prefix}\n{rng.choice(FILLERS)} (step {i}).\nSo the answer is $\\boxed{{{answer}}}$."
+            ending = f"So the answer is $\\boxed{{{answer}}}$."
+            if rng.random() < tricky:
+                ending = rng.choice(TRICKY_ENDINGS).format(a=answer, b=rng.choice(candidates))
+            text = f"{prefix}\n{rng.choice(FILLERS)} (step {i}).\n{ending}"
             rows.append((p.id, i, text))
     return pd.DataFrame(
         {"problem_id": [r[0] for r in rows], "sample_idx": [r[1] for r in rows], "text": pd.Series([r[2] for r in rows], dtype=object)}
     )
 
 
-def naive_grade(samples: pd.DataFrame, gold_by_id: dict) -> list[bool]:
+def naive_grade(samples: pd.DataFrame, gold_by_id: dict, timeout_s: int) -> list[bool]:
+    """Plain math-verify per sample, with the grader's timeouts: math-verify's
+    alarms are wall-clock, so on a loaded machine a shorter one would turn
+    slow parses into "wrong" on one side only."""
     from math_verify import parse, verify
 
     gold_cache = {}
     out = []
     for pid, text in zip(samples["problem_id"], samples["text"]):
         if pid not in gold_cache:
-            gold_cache[pid] = parse("\\boxed{" + gold_by_id[pid] + "}")
-        out.append(bool(verify(gold_cache[pid], parse(text))))
+            gold_cache[pid] = parse("\\boxed{" + gold_by_id[pid] + "}", parsing_timeout=timeout_s)
+        out.append(bool(verify(gold_cache[pid], parse(text, parsing_timeout=timeout_s), timeout_seconds=timeout_s)))
     return out
 
 
@@ -156,7 +179,9 @@ def main(argv=None) -> int:
         action="store_true",
         help="also check verdicts (not time) on one sample of EVERY distinct (problem, answer) pair with naive math-verify",
     )
+    ap.add_argument("--tricky", type=float, default=0.05, help="share of responses with an ending other than one plain box")
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--timeout", type=int, default=10, help="math-verify's timeouts (s), the same on both sides")
     ap.add_argument("--data-dir", default=os.environ.get("RLBOUNDARY_MATH_DATA", DEFAULT_DATA))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -171,18 +196,24 @@ def main(argv=None) -> int:
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # naive side: no timeout spam
     bench = get_benchmark("math500", data_dir=args.data_dir, limit=args.problems)
     solutions = {}
-    with open(os.path.join(args.data_dir, "math500.jsonl"), encoding="utf-8") as fh:
+    from rlboundary.benchmarks import local_data_file
+
+    with open(local_data_file("math500", args.data_dir), encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
             solutions[row["unique_id"]] = row["solution"]
-    samples = build_samples(bench.problems, solutions, args.samples, args.seed)
+    samples = build_samples(bench.problems, solutions, args.samples, args.seed, args.tricky)
     gold_by_id = {p.id: p.reference for p in bench.problems}
     total = len(samples)
     workers = args.workers or default_workers()
-    answers = samples["text"].str.extract(r"boxed\{(.*)\}\$\.$", expand=False)
-    per_problem = answers.groupby(samples["problem_id"]).nunique().mean()
-    print(f"set: {len(bench.problems)} MATH500 problems x {args.samples} responses = {total} samples; "
-          f"{per_problem:.1f} distinct answers per problem on average")
+    from rlboundary.verify.math_verify_key import WHOLE, response_key
+
+    keys = [response_key(t) for t in samples["text"]]
+    whole = sum(k.startswith(WHOLE) for k in keys)
+    per_problem = pd.Series(keys).groupby(samples["problem_id"]).nunique().mean()
+    print(f"set: {len(bench.problems)} MATH500 problems x {args.samples} responses = {total} samples "
+          f"({args.tricky:.0%} tricky endings); {per_problem:.1f} distinct keys per problem on average; "
+          f"{whole} samples ({whole / total:.1%}) graded as whole responses")
     print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
           "(wall times are shared-machine times; CPU times are each side's own work)")
 
@@ -191,7 +222,7 @@ def main(argv=None) -> int:
         # included); CPU = this process + its workers (counted once they exit).
         children_before = _children_cpu_s()
         cpu_start, start = time.process_time(), time.perf_counter()
-        out = grade_frame(samples, bench, MathVerifyGrader(), workers=workers)
+        out = grade_frame(samples, bench, MathVerifyGrader(item_timeout_s=args.timeout), workers=workers)
         wall = time.perf_counter() - start
         cpu_parent = time.process_time() - cpu_start
         close_worker_pools()
@@ -220,7 +251,7 @@ def main(argv=None) -> int:
     else:
         subset, label = samples, "measured on every sample"
     cpu_start, start = time.process_time(), time.perf_counter()
-    naive = naive_grade(subset, gold_by_id)
+    naive = naive_grade(subset, gold_by_id, args.timeout)
     t_naive_measured = time.perf_counter() - start
     cpu_naive_measured = time.process_time() - cpu_start
     scale = total / len(subset)
@@ -240,7 +271,7 @@ def main(argv=None) -> int:
         firsts = ours.drop_duplicates(["problem_id", "extracted"])[["problem_id", "sample_idx"]]
         cover = samples.merge(firsts, on=["problem_id", "sample_idx"])
         start = time.perf_counter()
-        naive_cover = naive_grade(cover, gold_by_id)
+        naive_cover = naive_grade(cover, gold_by_id, args.timeout)
         print(f"coverage check: naive on one sample of each of {len(cover)} distinct (problem, answer) pairs "
               f"({time.perf_counter() - start:.0f} s, not timed against ours)")
         bad += _compare(cover, naive_cover, ours, gold_by_id)
@@ -248,7 +279,7 @@ def main(argv=None) -> int:
     speedup, cpu_speedup = t_naive / t_ours, cpu_naive / cpu_ours
     note = "" if label.startswith("measured") else f" [naive {label}]"
     print(f"speed-up: {speedup:.1f}x wall (rlboundary {t_ours:.1f} s, mean of 2 runs, vs naive {t_naive:.1f} s), "
-          f"{cpu_speedup:.1f}x CPU ({cpu_ours:.1f} s vs {cpu_naive:.1f} s) (target >= 20x){note}")
+          f"{cpu_speedup:.1f}x CPU ({cpu_ours:.1f} s vs {cpu_naive:.1f} s) (target >= 10x by CPU){note}")
     print(f"grading_speedup={speedup:.1f}")
     return 0 if bad == 0 else 1
 

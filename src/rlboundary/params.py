@@ -32,7 +32,10 @@ from .paths import PARAMS_DIR
 # Model roles, one colour each in every figure (plots.ROLE_COLORS).
 ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
-TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code")
+TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code",
+             # the paper's appendix E prompts (prompts.PAPER_TEMPLATES)
+             "r1-zero", "r1-zero-code", "simplerl-simple", "code-r1-evalplus",
+             "livecodebench", "livecodebench-lcb", "livecodebench-chat")
 BACKENDS = ("vllm", "hf", "ray")
 MATH_GRADERS = ("math-verify", "math-equal", "source")  # source: verdicts imported with a run
 # The parameter sets that ship with the project (directories under params/).
@@ -68,6 +71,10 @@ MODEL_FIELDS = {
         Field("base", "str?", None, "the base model it is compared with (default: the nearest role-base model listed before it)"),
         Field("algorithm", "str?", None, "RL algorithm that trained it (Figure 8)"),
         Field("step", "int?", None, "training step of this checkpoint (Figure 8)"),
+        Field("max_tokens", "int?", None, "longest response of this model (None: the study's max_tokens); must fit its max_model_len"),
+        Field("n_per_benchmark", "dict[str,int]", {}, "per-benchmark n of this model, overriding the study's (paper: LLaMA on OlympiadBench 1024)"),
+        Field("benchmarks", "list[str]?", None, "the study's benchmarks this model runs (None: all of them)"),
+        Field("template_per_benchmark", "dict[str,str]", {}, "prompt template per benchmark, overriding `template` there"),
     ]
 }
 REQUIRED_MODEL_KEYS = ("name", "path")
@@ -84,7 +91,9 @@ STUDY_FIELDS = [
     Field("headline_k", "int", 256, "the large k of the headline table (clipped to n)"),
     Field("temperature", "float", 0.6, "sampling temperature (paper: 0.6)"),
     Field("top_p", "float", 0.95, "nucleus sampling (paper: 0.95)"),
-    Field("max_tokens", "int", 256, "longest response in tokens"),
+    Field("max_tokens", "int", 256, "longest response in tokens (a model's own max_tokens wins)"),
+    Field("max_model_len", "int?", None, "context cap for every model without its own (the paper's code: 4096)"),
+    Field("official_stops", "bool", False, "add the stop strings the paper's evaluation code adds for the template (prompts.OFFICIAL_CODE_STOP)"),
     Field("chunk_size", "int", 64, "samples per seeded work unit"),
     Field("seeds", "list[int]", [0], "sampling seeds; each seed is a separate run"),
     Field("backend", "str", "vllm", "sampling backend", BACKENDS),
@@ -97,7 +106,11 @@ STUDY_FIELDS = [
 
 # Extra fields per notebook, on top of STUDY_FIELDS.
 NOTEBOOK_FIELDS: dict[str, list[Field]] = {
-    "fig01_passk_math": [],
+    "fig01_passk_math": [
+        Field("graders", "list[str]", [], "graders whose spread is drawn as a band (e.g. [math-verify, math-equal, source]); "
+              "[] = math_grader alone. The first one draws the curves"),
+        Field("maj", "bool", True, "also draw maj@k (majority vote over k samples' answers) as dashed lines"),
+    ],
     "fig03_passk_code": [
         Field("code_timeout", "float", 10.0, "seconds per program against its tests"),
     ],
@@ -172,12 +185,32 @@ class Params(dict):
         before = [m for m in self["models"][: self["models"].index(model)] if m["role"] == "base"]
         return before[-1] if before else bases[0]
 
-    def n_for(self, benchmark: str) -> int:
+    def n_for(self, benchmark: str, model: dict | None = None) -> int:
+        """Samples per problem: the model's own n for this benchmark, else the study's."""
+        if model is not None and benchmark in model.get("n_per_benchmark", {}):
+            return model["n_per_benchmark"][benchmark]
         return self["n_per_benchmark"].get(benchmark, self["n"])
 
-    def ks_for(self, benchmark: str) -> list[int]:
+    def runs_on(self, model: dict, benchmark: str) -> bool:
+        """Whether `model` samples `benchmark` (its own `benchmarks:` list, else every one)."""
+        return model.get("benchmarks") is None or benchmark in model["benchmarks"]
+
+    def template_for(self, model: dict, benchmark: str) -> str:
+        return model.get("template_per_benchmark", {}).get(benchmark, model["template"])
+
+    def max_tokens_for(self, model: dict | None = None) -> int:
+        """Longest response: the model's own max_tokens, else the study's."""
+        if model is not None and model.get("max_tokens") is not None:
+            return model["max_tokens"]
+        return self["max_tokens"]
+
+    def max_model_len_for(self, model: dict) -> int | None:
+        """Context cap: the model's own, else the study-level one (None: the model's config)."""
+        return model["max_model_len"] if model["max_model_len"] is not None else self.get("max_model_len")
+
+    def ks_for(self, benchmark: str, model: dict | None = None) -> list[int]:
         """The k values plotted for `benchmark`: never above its n (never extrapolated)."""
-        n = self.n_for(benchmark)
+        n = self.n_for(benchmark, model)
         ks = self["ks"] if self["ks"] is not None else powers_of_two(n)
         return [k for k in ks if k <= n]
 
@@ -321,8 +354,29 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
                             f"use one of: {', '.join(p['benchmarks'])}.")
         if n < 1:
             raise UserError(f"{at} n_per_benchmark.{bench}={n} must be >= 1.", "set a positive n.")
+    for m in p["models"]:
+        where = f"{at} model '{m['name']}':"
+        named = [*m["n_per_benchmark"], *(m["benchmarks"] or []), *m["template_per_benchmark"]]
+        for bench in named:
+            if bench not in p["benchmarks"]:
+                raise UserError(f"{where} names benchmark '{bench}', which is not in benchmarks.",
+                                f"use one of: {', '.join(p['benchmarks'])}.")
+        for bench, template in m["template_per_benchmark"].items():
+            if "{question}" not in template:
+                _check_choices(f"{where} template_per_benchmark.{bench}", template, TEMPLATES)
+        for bench, n in m["n_per_benchmark"].items():
+            if n < 1:
+                raise UserError(f"{where} n_per_benchmark.{bench}={n} must be >= 1.", "set a positive n.")
+        max_tokens, context = p.max_tokens_for(m), p.max_model_len_for(m)
+        if max_tokens < 1:
+            raise UserError(f"{where} max_tokens={max_tokens} must be >= 1.", "set a positive max_tokens.")
+        if context is not None and max_tokens >= context:
+            # The prompt shares the context with the response: a response as
+            # long as the whole context can never be generated.
+            raise UserError(f"{where} max_tokens={max_tokens} does not fit its context max_model_len={context}.",
+                            "lower max_tokens below max_model_len (leave room for the prompt) or raise max_model_len.")
     if p["ks"] is not None:
-        largest_n = max(p.n_for(b) for b in p["benchmarks"])
+        largest_n = max(p.n_for(b, m) for b in p["benchmarks"] for m in p["models"])
         bad = [k for k in p["ks"] if k < 1 or k > largest_n]
         if bad:
             raise UserError(f"{at} ks contains {bad[0]}, outside 1..n={largest_n}.",

@@ -99,11 +99,15 @@ def _grid(n_panels: int, ncols: int = 3, width: float = 3.6, height: float = 3.0
 
 
 def passk_curves(curves: pd.DataFrame, roles: Mapping[str, str], crossovers: pd.DataFrame | None = None,
-                 title: str | None = None, ncols: int = 3):
+                 title: str | None = None, ncols: int = 3, grader_curves: pd.DataFrame | None = None,
+                 maj_curves: pd.DataFrame | None = None):
     """pass@k vs k, one panel per benchmark, CI bands, crossover k marked.
 
     `curves`: model, benchmark, k, pass_at_k, ci_low, ci_high (metrics.pass_at_k_curve).
     `roles`: model name -> role (colour). `crossovers`: metrics.crossover rows.
+    `grader_curves`: the same curves under several graders (+ `grader`): the
+    spread between them is a hatched band. `maj_curves`: maj@k
+    (majority.maj_at_k_curve), drawn dashed with crosses.
     No curves (a study that did not run, e.g. code without a code model): no figure, None."""
     if curves.empty:
         return None
@@ -118,6 +122,15 @@ def passk_curves(curves: pd.DataFrame, roles: Mapping[str, str], crossovers: pd.
             ax.plot(group["k"], group["pass_at_k"], marker="o", markersize=3, label=model, **st)
             if group["ci_low"].notna().any():
                 ax.fill_between(group["k"], group["ci_low"], group["ci_high"], color=st["color"], alpha=0.18, lw=0)
+            if grader_curves is not None and grader_curves["grader"].nunique() > 1:
+                spread = (grader_curves[(grader_curves["model"] == model) & (grader_curves["benchmark"] == bench)]
+                          .groupby("k")["pass_at_k"].agg(["min", "max"]).reset_index())
+                ax.fill_between(spread["k"], spread["min"], spread["max"], facecolor="none", edgecolor=st["color"],
+                                hatch="////", lw=0, label=f"{model}: spread over {grader_curves['grader'].nunique()} graders")
+            if maj_curves is not None:
+                m = maj_curves[(maj_curves["model"] == model) & (maj_curves["benchmark"] == bench)].sort_values("k")
+                ax.plot(m["k"], m["maj_at_k"], color=st["color"], ls="--", marker="x", markersize=3, lw=1,
+                        label=f"{model} maj@k")
         if crossovers is not None and len(crossovers):
             for _, row in crossovers[crossovers["benchmark"] == bench].iterrows():
                 if np.isfinite(row["crossover_k"]) and row.get("rl_ahead_at_k1", True):

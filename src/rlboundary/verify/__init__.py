@@ -7,7 +7,11 @@
 - `workers`: the grading worker processes (per-item CPU and wall limits,
   kill-and-replace, items queued per worker).
 - `math_grader`: the `math-verify` and `math-equal` graders;
-  `math_verify_shortcuts`: exact shortcuts in front of math-verify.
+  `math_verify_key`: math-verify's dedupe key (exact: its verdict is plain
+  math-verify's on the whole response); `math_verify_shortcuts`: exact
+  shortcuts in front of math-verify.
+- `compare`: a run's verdicts by grader name (`source` for imported runs)
+  and where graders disagree.
 - `sandbox` / `code_grader`: executing model-written programs against tests.
 
 Importing this package imports nothing heavy; modules load sympy and

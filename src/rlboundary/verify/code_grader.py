@@ -45,6 +45,11 @@ Verdicts: sandbox status passed -> "correct"; failed / memory / killed ->
 "incorrect"; timeout -> "timeout"; error (the sandbox could not start) ->
 "error". `extra` carries the sandbox status and detail.
 
+LiveCodeBench (`lcb_tests`: stdin/stdout and functional tests, from the
+`livecodebench` benchmark): the program is extracted and run against every
+test by `verify.livecodebench` (its docstring says how), each test in its own
+process inside one sandbox, `timeout_s` per test.
+
 Completion extraction (`extract`): a reasoning model's response (R1-style,
 with a closing `</think>`) counts only after its last `</think>`, so that a
 draft written while thinking is never graded as the answer. Then, if the response contains a fenced code
@@ -76,7 +81,7 @@ from typing import Any, Sequence
 
 from rlboundary.errors import UserError
 
-from . import sandbox
+from . import livecodebench, sandbox
 
 # Bump when the program layout or verdict mapping changes: part of grader_id.
 ADAPTER_VERSION = "2"  # 2: code after a closing </think> only
@@ -99,6 +104,10 @@ def _reference(problem: Any) -> dict:
         raise UserError(f"Code problem {pid} has no reference dict with an entry_point.",
                         "Load code problems through benchmarks.get_benchmark (HumanEval or evalplus format).")
     return ref
+
+
+def _is_livecodebench(ref: dict) -> bool:
+    return "lcb_tests" in ref
 
 
 def _is_evalplus(ref: dict) -> bool:
@@ -280,13 +289,21 @@ class CodeExecGrader:
         return sandbox.Limits(timeout_s=self.timeout_s, memory_bytes=self.memory_bytes)
 
     def extract(self, text: str, problem: Any) -> str:
-        return normalize_completion(extract_completion(text, _reference(problem)["entry_point"]))
+        ref = _reference(problem)
+        if _is_livecodebench(ref):
+            return normalize_completion(livecodebench.extract_code(text))
+        return normalize_completion(extract_completion(text, ref["entry_point"]))
 
     def prepare(self, key: str, problem: Any) -> tuple[str, dict | None, sandbox.Limits, str] | tuple[str, dict]:
         """(program, files, limits, marker), or a finished (verdict, extra)."""
         ref = _reference(problem)
         marker = _marker()
         prompt = _prompt(problem, ref)
+        if _is_livecodebench(ref):
+            program, files = livecodebench.harness_files(key, ref, self.timeout_s, marker)
+            limits = sandbox.Limits(timeout_s=livecodebench.run_timeout_s(ref, self.timeout_s),
+                                    memory_bytes=self.memory_bytes)
+            return program, files, limits, marker
         if not _is_evalplus(ref):
             test = ref.get("tests") or ref.get("test")
             if not test:

@@ -11,7 +11,9 @@ Fast by structure, not by tuning:
 2. **Dedupe**: samples of one problem that gave the same key share one
    verdict, so each distinct (problem_id, key) is graded once and the
    verdict is fanned out to every sample that gave it. At large n most
-   samples repeat a handful of answers.
+   samples repeat a handful of answers. A key that turns out not to decide
+   (the grader answers REFINE) is graded again per sample, by
+   `grader.refine_key(text, problem)`.
 3. **Cache** (`grade_run`): verdicts are stored beside the samples as
    Parquet parts under `run_dir/verdicts/<grader_id>/`, appended
    atomically (temp file + rename) as grading goes, so a killed run keeps
@@ -38,6 +40,11 @@ The `Grader` protocol (math, code and organism graders implement it):
     extract(text, problem) -> str | None     # dedupe key; None = no answer
     grade(key, problem) -> (verdict, extra)  # verdict in VERDICTS; extra: dict
                                              # of scalar columns (may be {})
+    refine_key(text, problem) -> str         # optional: when grade() answers REFINE
+                                             # (the key did not decide), each sample of
+                                             # that key is graded again by this key
+    stored_key(key) -> str                   # optional: what the cache stores as
+                                             # `extracted` (e.g. a digest of a long key)
     grade_fast(key, problem) -> (verdict, extra) | None   # optional: a cheap,
                                              # exact decision made in the calling
                                              # process (None: send to a worker)
@@ -64,7 +71,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
 from ..errors import UserError
-from .workers import VERDICTS  # noqa: F401  (re-exported: part of the grading contract)
+from .workers import REFINE, VERDICTS  # noqa: F401  (re-exported: part of the grading contract)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -222,7 +229,7 @@ def _grade_samples(
     flush_every_s: float = 30.0,
     stats: GradingStats | None = None,
 ) -> pd.DataFrame:
-    """Verdict rows for `samples`; `known` maps (problem_id, key) -> (verdict, extra)
+    """Verdict rows for `samples`; `known` maps (problem_id, stored key) -> (verdict, extra)
     already decided; `on_batch` receives rows as groups finish (for the cache)."""
     import pandas as pd
 
@@ -239,10 +246,66 @@ def _grade_samples(
     # than grading, and pandas would turn None into NaN.
     pids = samples["problem_id"].tolist()
     idxs = samples["sample_idx"].astype("int64").tolist()
-    # Group samples by (problem, key): one grading per group.
-    groups: dict[tuple[str, str], list[int]] = {}
+    stored = getattr(grader, "stored_key", None) or (lambda key: key)
     decided: dict[tuple, tuple[str, dict]] = dict(known or {})
     rows_out: list[dict] = []
+    flushed = [0, time.monotonic()]  # rows handed to on_batch, time of the last hand-over
+
+    def flush(force: bool = False) -> None:
+        if on_batch is None or len(rows_out) <= flushed[0]:
+            return
+        if force or time.monotonic() - flushed[1] > flush_every_s:
+            on_batch(pd.DataFrame(rows_out[flushed[0]:]))
+            flushed[0], flushed[1] = len(rows_out), time.monotonic()
+
+    def grade_groups(groups: dict[tuple[str, str], list[int]]) -> list[tuple[str, str]]:
+        """Verdicts for every (problem, key) group, fanned out to its samples;
+        returns the groups whose grader answered REFINE (not fanned out)."""
+        stats.distinct += len(groups)
+
+        def fan_out(group, verdict, extra):
+            pid, key = group
+            for i in groups[group]:
+                rows_out.append(_row(pid, idxs[i], stored(key), verdict, extra))
+
+        todo = [g for g in groups if (g[0], stored(g[1])) not in decided]
+        stats.graded += len(todo)
+        for g in groups:
+            if (g[0], stored(g[1])) in decided:
+                fan_out(g, *decided[(g[0], stored(g[1]))])
+        # Optional cheap exact decisions (e.g. integer vs integer) in this
+        # process: no worker round trip, no sympy.
+        fast = getattr(grader, "grade_fast", None)
+        slow = []
+        for g in todo:
+            try:
+                quick = fast(g[1], problems[g[0]]) if fast is not None else None
+            except Exception:
+                quick = None
+            if quick is None:
+                slow.append(g)
+            else:
+                fan_out(g, quick[0], dict(quick[1] or {}))
+        stats.in_workers += len(slow)
+        # Rows decided so far (cache hits, fast path) are stored at once:
+        # they must never depend on the worker phase finishing.
+        flush(force=True)
+        refine = []
+        if slow:
+            n_workers = max(1, min(workers or default_workers(), len(slow)))
+            pool = shared_pool(grader, n_workers)
+            killed_before = pool.killed
+            for group, verdict, extra in pool.imap((g, g[1], problems[g[0]]) for g in slow):
+                if verdict == REFINE:
+                    refine.append(group)
+                    continue
+                fan_out(group, verdict, extra)
+                flush()
+            stats.killed_workers += pool.killed - killed_before
+        return refine
+
+    # Group samples by (problem, key): one grading per group.
+    groups: dict[tuple[str, str], list[int]] = {}
     for i, (pid, key, err) in enumerate(zip(pids, keys, extract_errors)):
         if err is not None:
             rows_out.append(_row(pid, idxs[i], None, "error", {"detail": err}))
@@ -250,55 +313,20 @@ def _grade_samples(
             rows_out.append(_row(pid, idxs[i], None, "unparseable", {}))
         else:
             groups.setdefault((pid, key), []).append(i)
-    stats.distinct += len(groups)
-    todo = [g for g in groups if g not in decided]
-    stats.graded += len(todo)
-    # Optional cheap exact decisions (e.g. integer vs integer) in this
-    # process: no worker round trip, no sympy.
-    fast = getattr(grader, "grade_fast", None)
-    if fast is not None:
-        slow = []
-        for g in todo:
-            try:
-                quick = fast(g[1], problems[g[0]])
-            except Exception:
-                quick = None
-            if quick is None:
-                slow.append(g)
-            else:
-                decided[g] = (quick[0], dict(quick[1] or {}))
-        todo = slow
-    stats.in_workers += len(todo)
-
-    def fan_out(group, verdict, extra):
-        pid, key = group
-        for i in groups[group]:
-            rows_out.append(_row(pid, idxs[i], key, verdict, extra))
-
-    for group in groups:
-        if group in decided:
-            fan_out(group, *decided[group])
-
-    # Rows decided so far (unparseable, errors, cache hits, fast path) are
-    # stored at once: they must never depend on the worker phase finishing.
-    pending_flush = 0
-    if on_batch is not None and rows_out:
-        on_batch(pd.DataFrame(rows_out))
-        pending_flush = len(rows_out)
-    if todo:
-        n_workers = max(1, min(workers or default_workers(), len(todo)))
-        items = ((g, g[1], problems[g[0]]) for g in todo)
-        last_flush = time.monotonic()
-        pool = shared_pool(grader, n_workers)
-        killed_before = pool.killed
-        for group, verdict, extra in pool.imap(items):
-            fan_out(group, verdict, extra)
-            if on_batch is not None and time.monotonic() - last_flush > flush_every_s:
-                on_batch(pd.DataFrame(rows_out[pending_flush:]))
-                pending_flush, last_flush = len(rows_out), time.monotonic()
-        stats.killed_workers += pool.killed - killed_before
-    if on_batch is not None and len(rows_out) > pending_flush:
-        on_batch(pd.DataFrame(rows_out[pending_flush:]))
+    refine = grade_groups(groups)
+    if refine:
+        # Keys that did not decide (e.g. a box math-verify cannot parse, so
+        # it reads on): each of their samples by its refined key.
+        texts = samples["text"].tolist()
+        finer: dict[tuple[str, str], list[int]] = {}
+        for group in refine:
+            for i in groups[group]:
+                finer.setdefault((group[0], grader.refine_key(texts[i], problems[group[0]])), []).append(i)
+        for group in grade_groups(finer):  # a refined key must decide
+            for i in finer[group]:
+                rows_out.append(_row(group[0], idxs[i], stored(group[1]), "error",
+                                     {"detail": "grader asked to refine a refined key"}))
+    flush(force=True)
     out = pd.DataFrame(rows_out)
     stats.new += len(out)
     return out
@@ -385,6 +413,31 @@ def read_verdicts(run_dir: str | Path, grader: Grader) -> pd.DataFrame:
         return pd.DataFrame(columns=VERDICT_COLUMNS + ["ref_hash"])
     df = pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
     return df.drop_duplicates(["problem_id", "sample_idx"], keep="last")
+
+
+def verdicts_by_grader(run_dir: str | Path, problems, exclude: str | None = None) -> dict[str, pd.DataFrame]:
+    """Every grader's stored verdicts for a run, {grader id: verdict rows}
+    (but `exclude`'s), without grading anything: rows graded against another
+    gold reference than the problem's current one are left out (as `grade_run` does)."""
+    current = {pid: reference_hash(p) for pid, p in _problems_by_id(problems).items()}
+    root = Path(run_dir) / "verdicts"
+    out = {}
+    for vdir in sorted(root.iterdir()) if root.is_dir() else []:
+        if not vdir.is_dir() or (exclude is not None and vdir.name == _safe_dirname(exclude)):
+            continue
+        rows = read_verdicts(run_dir, _StoredGrader(vdir.name))
+        if len(rows):
+            rows["problem_id"] = rows["problem_id"].astype(str)
+            rows = rows[[current.get(pid) == h for pid, h in zip(rows["problem_id"], rows["ref_hash"])]]
+            out[vdir.name] = _finish(rows.drop(columns=["ref_hash"]))
+    return out
+
+
+@dataclass(frozen=True)
+class _StoredGrader:
+    """Stands for a grader known only by its cache directory (read-only use)."""
+
+    grader_id: str
 
 
 def _write_part(vdir: Path, rows: pd.DataFrame) -> Path:

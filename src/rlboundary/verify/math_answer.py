@@ -5,8 +5,11 @@
     strip_string("\\dfrac{1}{2}")                          # '\\frac{1}{2}'
 
 Extraction follows the grader the paper used (the Qwen2.5-Math evaluation,
-itself ToRA's), in its order of preference:
+itself ToRA's), in its order of preference, after one rule of our own for
+the R1-Zero prompt of the paper's Figure 27:
 
+0. the first `<answer>...</answer>` (its last `\\boxed{}` if it has one,
+   else its whole stripped content);
 1. the Minerva form "final answer is $X$. I hope";
 2. the last `\\boxed{...}` / `\\fbox{...}` (braces matched, escaped `\\{`
    `\\}` ignored; an unclosed box takes the rest of the text, as the
@@ -56,7 +59,7 @@ class Extraction:
     """What was taken from a response, and which rule took it."""
 
     answer: str | None  # None: nothing that looks like an answer
-    method: str  # minerva | boxed | answer_is | final_answer | last_number | none
+    method: str  # answer_tag | minerva | boxed | answer_is | final_answer | last_number | none
 
 
 def _matching_close(text: str, open_idx: int) -> int | None:
@@ -99,6 +102,22 @@ def last_boxed(text: str) -> str | None:
     return text[i:].split("$", 1)[0].strip()
 
 
+def answer_tag_content(text: str) -> str | None:
+    """The content of the first `<answer>...</answer>` (R1-Zero prompts), or None.
+
+    The first, because a base model that runs past its answer writes the next
+    turn, and any later tag answers a question it made up. A missing close
+    tag takes the rest of the text: the paper's code stops sampling at
+    `</answer>`, which vLLM leaves out of the returned text.
+    """
+    start = text.find("<answer>")
+    if start < 0:
+        return None
+    body = text[start + len("<answer>"):]
+    end = body.find("</answer>")
+    return body if end < 0 else body[:end]
+
+
 def _after_last(text: str, marker: str) -> str | None:
     i = text.rfind(marker)
     return None if i < 0 else text[i + len(marker) :].strip()
@@ -114,7 +133,11 @@ def extract_answer(text: str, cleanup: bool = True) -> Extraction:
     """
     if not isinstance(text, str):
         return Extraction(None, "none")
-    if "final answer is $" in text and "$. I hope" in text:
+    if (tagged := answer_tag_content(text)) is not None:
+        # R1-Zero format: the tag holds the answer, boxed or bare.
+        boxed = last_boxed(tagged)
+        raw, method = (boxed, "boxed") if boxed is not None else (tagged.strip(), "answer_tag")
+    elif "final answer is $" in text and "$. I hope" in text:
         tail = text.split("final answer is $", 1)[1]
         raw, method = tail.split("$. I hope", 1)[0].strip(), "minerva"
     elif (boxed := last_boxed(text)) is not None:
@@ -310,13 +333,3 @@ def normalize_answer(answer: str | None, skip_unit: bool = False) -> str | None:
     if answer is None:
         return None
     return strip_string(strip_string(answer, skip_unit), skip_unit)
-
-
-def latex_key(answer: str | None) -> str | None:
-    """A normalisation that never changes meaning: trims and collapses
-    whitespace runs (LaTeX reads any run of spaces as one). The dedupe key
-    of the `math-verify` grader, whose own parser does the real work."""
-    if answer is None:
-        return None
-    key = " ".join(answer.split())
-    return key or None

@@ -5,14 +5,16 @@
     key = grader.extract(response_text, problem)  # dedupe key (None: no answer)
     verdict, extra = grader.grade(key, problem)   # "correct", "incorrect", ...
 
-- `math-verify` (default): Hugging Face's math-verify `parse` + `verify`
-  on the extracted final answer (written back as `\\boxed{answer}`;
-  the fallbacks' text as is) against `\\boxed{gold}`. The key is that text
-  with whitespace runs collapsed (meaning-preserving), so its verdicts
-  equal math-verify's on the whole response whenever the response ends
-  in a parseable box (`benchmarks/verify_throughput.py` checks this).
-  One deliberate fix: two exact numbers below 1e-6 must agree relatively
-  (math-verify rounds to 6 decimals, so 1/2004! would "equal" 1/2006!).
+- `math-verify` (default): Hugging Face's math-verify, exactly:
+  `verify(parse("\\boxed{gold}"), parse(whole response))` on every
+  response (several boxes, unboxed answers, answers in text: whatever
+  math-verify reads). The dedupe key (`math_verify_key.response_key`) is
+  the box content where that provably reads as math-verify reads the whole
+  response, else the whole response; a short key whose box does not parse
+  is regraded on its whole response (`grading.REFINE`). Only shortcuts
+  that cannot change a verdict sit in front of math-verify
+  (`math_verify_shortcuts`: a boxed number built without the parser;
+  values provably apart).
 - `math-equal`: the paper's grader (Qwen2.5-Math / ToRA `math_equal`):
   the answer and gold normalised by `strip_string`, then string equality,
   numeric equality (relative tolerance 1e-4; a percentage may match its
@@ -33,6 +35,7 @@ Timeouts are NOT handled here beyond math-verify's own: graders run inside
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -41,12 +44,14 @@ from functools import lru_cache
 from importlib.metadata import version
 from typing import Any
 
-from .math_answer import extract_answer, latex_key, normalize_answer, strip_string
+from .math_answer import extract_answer, normalize_answer, strip_string
+from .math_verify_key import WHOLE, boxed_stage_parse, response_key
 from .math_verify_shortcuts import boxed_number_parse, number_parse_matches, provably_unequal
+from .workers import REFINE
 
 # Bump when this module's grading logic changes: it is part of grader_id,
 # so stored verdicts of an older logic are not reused.
-ADAPTER_VERSION = "1"
+ADAPTER_VERSION = "2"  # 2: plain math-verify on the whole response (issue 13)
 
 _MINERVA_NAMES = {"minerva", "minerva_math"}
 # A plain integer (no leading zeros, at most 12 digits, so no float rounding
@@ -135,47 +140,30 @@ def _number_parse_ok() -> bool:
     return _NUMBER_PARSE_OK
 
 
-def _parse_pred_mv(key: str, timeout_s: int, watch: "_TimeoutLogWatch") -> list:
+def _parse_pred_mv(key: str, timeout_s: int, watch: "_TimeoutLogWatch") -> list | None:
+    """math-verify's parse of what `key` stands for: the whole response for a
+    WHOLE key; for a short key its boxed stage, or None when the box does
+    not parse (the whole response decides then)."""
     from math_verify import parse
 
+    if key.startswith(WHOLE):
+        # Whole responses rarely repeat: parsed, never cached.
+        return parse(key[len(WHOLE):], parsing_timeout=timeout_s)
     if _number_parse_ok() and (direct := boxed_number_parse(key)) is not None:
         return direct
-    cached = _PRED_CACHE.get((key, timeout_s))
-    if cached is not None:
-        return cached
-    before = watch.count
-    pred = parse(key, parsing_timeout=timeout_s)
-    # A parse cut short by math-verify's own timeout is not the key's
-    # parse: never reuse it.
-    if watch.count == before:
-        if len(_PRED_CACHE) >= _PRED_CACHE_MAX:
-            _PRED_CACHE.clear()
-        _PRED_CACHE[(key, timeout_s)] = pred
-    return pred
+    if (key, timeout_s) in _PRED_CACHE:
+        return _PRED_CACHE[(key, timeout_s)]
+    from math_verify.errors import TimeoutException
 
-
-def _tiny_exact_mismatch(gold, pred) -> bool:
-    """True for two exact numbers below 1e-6 that differ relatively.
-
-    math-verify rounds to 6 decimals before comparing numbers, so every
-    pair of tiny numbers looks equal (1/2004! "equals" 1/2006!). For exact
-    numbers (no floats) in that range, require relative agreement instead.
-    """
-    from sympy import Basic, Float, N
-
-    for x in (gold, pred):
-        if not isinstance(x, Basic) or not x.is_number or x.atoms(Float):
-            return False
     try:
-        # math-verify keeps expressions unevaluated (50*(1/100)): evaluate first.
-        a, b = N(gold.doit(), 30), N(pred.doit(), 30)
-        if not (a.is_real and b.is_real and abs(a) < 1e-6 and abs(b) < 1e-6):
-            return False
-        if a == 0 or b == 0:
-            return bool(a != b)
-        return bool(abs(a / b - 1) > 1e-9)
-    except (TypeError, ValueError, ArithmeticError):
-        return False
+        pred = boxed_stage_parse(key, timeout_s)
+    except TimeoutException:
+        # Not cached; the whole response decides (and times out as math-verify would).
+        return None
+    if len(_PRED_CACHE) >= _PRED_CACHE_MAX:
+        _PRED_CACHE.clear()
+    _PRED_CACHE[(key, timeout_s)] = pred
+    return pred
 
 
 # Off only to measure or test the shortcuts against plain math-verify.
@@ -184,7 +172,7 @@ _SHORTCUTS = True
 
 @dataclass(frozen=True)
 class MathVerifyGrader:
-    """math-verify's parse + verify on the extracted final answer."""
+    """Plain math-verify on the whole response (dedupe keys that keep its verdict)."""
 
     item_timeout_s: float = 10.0
     name: str = "math-verify"
@@ -194,17 +182,20 @@ class MathVerifyGrader:
         return f"{self.name}-{version('math-verify')}-l2s{version('latex2sympy2_extended')}-a{ADAPTER_VERSION}"
 
     def extract(self, text: str, problem: Any) -> str | None:
-        """The text math-verify will parse: `\\boxed{answer}` for a boxed
-        answer, `$answer$` for the Minerva form, the raw tail otherwise."""
-        found = extract_answer(text, cleanup=False)
-        answer = latex_key(found.answer)
-        if answer is None:
-            return None
-        if found.method == "boxed":
-            return "\\boxed{" + answer + "}"
-        if found.method == "minerva":
-            return "$" + answer + "$"
-        return answer
+        """`\\boxed{c}` where that reads as math-verify reads the whole text, else WHOLE + text."""
+        return response_key(text)
+
+    def refine_key(self, text: str, problem: Any) -> str:
+        """The whole response: for a short key whose box does not parse."""
+        return WHOLE + text
+
+    def stored_key(self, key: str) -> str:
+        """What the verdict cache stores as `extracted`: a short key as is, a
+        whole response as its digest (the text is in the sample store)."""
+        if not key.startswith(WHOLE):
+            return key
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"{WHOLE}sha256:{digest}"
 
     def grade_fast(self, key: str, problem: Any) -> tuple[str, dict] | None:
         """Integer vs integer, decided in the caller's process; None otherwise."""
@@ -233,13 +224,13 @@ class MathVerifyGrader:
         t = max(1, int(self.item_timeout_s))
         gold = _parse_gold_mv(gold_answer(problem), t)
         pred = _parse_pred_mv(key, t, watch)
+        if pred is None:
+            return REFINE, {}
         if _SHORTCUTS and any(isinstance(p, (Basic, MatrixBase)) for p in pred) and provably_unequal(gold, pred):
             # Values certainly apart: verify would answer False (see
             # math_verify_shortcuts), without its simplify().
             return "incorrect", {}
         if verify(gold, pred, timeout_seconds=t):
-            if gold and pred and _tiny_exact_mismatch(gold[0], pred[0]):
-                return "incorrect", {}
             return "correct", {}
         if watch.count > before:
             return "timeout", {}

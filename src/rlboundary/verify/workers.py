@@ -51,6 +51,9 @@ from multiprocessing.connection import wait as wait_for_readable
 from typing import Any, Iterable, Iterator
 
 VERDICTS = ("correct", "incorrect", "unparseable", "timeout", "error")
+# Not a verdict: a grader's answer "this key does not decide; grade each of
+# its samples by `grader.refine_key(text, problem)`" (never stored).
+REFINE = "refine"
 
 # Queue in each worker about this much work (seconds of wall time, by the
 # running mean per item): long enough to cover the parent's wake-up latency
@@ -105,7 +108,7 @@ def _grade_one(grader: Any, key: str, problem: Any, limit: float) -> tuple[str, 
             verdict, extra = grader.grade(key, problem)
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
-        if verdict not in VERDICTS:
+        if verdict not in VERDICTS and verdict != REFINE:
             return "error", {"detail": f"grader returned unknown verdict {verdict!r}"}
         return verdict, dict(extra or {})
     except ItemTimeout:
@@ -125,6 +128,11 @@ def worker_main() -> None:
     os.dup2(2, 1)
     inp = sys.stdin.buffer
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # Library deprecation notices (sympy, on answers such as sets) would
+    # flood the user's terminal once per item: not the user's to act on.
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)
     signal.signal(signal.SIGPROF, _on_cpu_limit)
     try:
         grader = _read_frame(inp)

@@ -1,0 +1,215 @@
+"""The dedupe key of the `math-verify` grader: a response cut down to what
+math-verify reads, only where that provably keeps math-verify's verdict.
+
+    from rlboundary.verify.math_verify_key import response_key, boxed_stage_parse, WHOLE
+    response_key("... so $\\boxed{\\frac12}$.")   # '\\boxed{\\frac12}'
+    response_key("... two boxes \\boxed{1}, \\boxed{2}")  # WHOLE + the whole text
+    boxed_stage_parse("\\boxed{\\frac12}", 5)       # [Rational(1, 2), '\\frac12'] or None
+
+The grader's verdict must be plain math-verify's,
+`verify(parse("\\boxed{gold}"), parse(whole response))`, on every response.
+How `parse` reads a response (math-verify 0.9; `_layout_ok` checks the
+installed version still has this layout, else every key is WHOLE):
+
+- regexes in priority groups: 0 ("final answer is ... I hope"), 50 (a
+  `$`/`$$`/`\\[`/`\\(`/` [ ]` environment holding a `\\boxed{}`; the plain
+  `\\boxed{.+}` from the first box to the LAST `}` of the text; "final
+  answer ... is <env or number>"), 100/200 ("answer" + env or number), 300
+  (any env, fraction, number);
+- group by group, its matches are tried from the rightmost end; the first
+  that parses wins; several boxes are joined (`extract_boxed_content`), a `%`
+  after an environment makes a percentage.
+
+A response gets the short key `\\boxed{c}` only when, checked here with
+string scans (microseconds; math-verify's regexes run only on texts that
+say "final answer"):
+
+1. every `\\boxed` is written `\\boxed{`, closed (braces counted as
+   math-verify counts them), not nested; no `\\fbox`; and every box holds
+   the same content c (stripped, not empty): one box, or the same answer
+   boxed again;
+2. no environment can close inside a box: no box holds `$`, `\\]`, `\\)`,
+   `]` followed by white space, nor the words "final answer";
+3. no environments holding boxes can chain: no `,`, `and`, `or` between
+   two boxes;
+4. no percentage can follow: no `%`, `percent`, `pct` after the first box;
+5. if the text says "final answer" (math-verify's case-insensitive
+   pattern): no "final answer is ... I hope" match at all, and every
+   "final answer ... is" match that ends after the first box is one
+   environment holding a whole box (no chained environments, no percentage).
+
+Then every priority-50 match that is tried before the others reads exactly
+c: the plain `\\boxed{.+}` and any environment around boxes give
+`extract_boxed_content` -> c (identical boxes collapse to one), the same
+normalisation and the same parse. So IF c parses,
+`parse(text)` == `boxed_stage_parse(key)` (the priority <= 50 groups of
+math-verify run on the key alone). If c does not parse, math-verify goes on
+to the rest of the text: `boxed_stage_parse` returns None and the grader
+asks for the whole response (`grading.REFINE`). Every other response is
+graded whole (`WHOLE` + text): multi-box answers, unboxed answers, answers in
+words, different answers in several boxes (math-verify reads a set).
+`tests/test_math_verify_key.py` checks the verdicts against plain
+math-verify on a battery of such responses; `benchmarks/verify_throughput.py`
+on every sample it times.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Marks a key that is the whole response (graded by plain `parse`).
+WHOLE = "whole-response:"
+
+_FINAL_ANSWER = re.compile(r"(?i:final answer)")  # as math-verify writes it: same case folding
+_BRACKET_CLOSE = re.compile(r"\]\s")  # closes a ` [ ... ] ` environment
+_PERCENT_TOKENS = ("%", "ercent", "pct", "Pct")  # math-verify: \\?%|[Pp]ercent|[Pp]ercentage|[Pp]ct
+_ENV_CLOSERS = ("$", "\\]", "\\)")
+_BRACE = re.compile(r"[{}]")
+
+
+def _configs():
+    from math_verify.parser import ExprExtractionConfig, LatexExtractionConfig
+
+    return [LatexExtractionConfig(), ExprExtractionConfig()]
+
+
+@lru_cache(maxsize=1)
+def _groups() -> dict | None:
+    """math-verify's default regexes by role, or None if their layout is not
+    the one this module reasons about (then no response gets a short key)."""
+    try:
+        from math_verify.parser import get_extraction_regexes, make_latex_env_pattern
+    except ImportError:
+        return None
+    regexes = get_extraction_regexes(_configs())
+    roles: dict[str, list] = {"p0": [], "fa": [], "boxed": []}
+    for patterns, target in regexes:
+        for pattern, priority in patterns:
+            text = pattern.pattern
+            if priority > 50:
+                continue
+            if priority == 0 and "final answer is" in text:
+                roles["p0"].append((pattern, target))
+            elif priority == 50 and "final answer" in text:
+                roles["fa"].append((pattern, target))
+            elif priority == 50 and "boxed" in text:
+                roles["boxed"].append((pattern, target))
+            else:
+                return None  # a pattern this module does not know
+    boxed = {p.pattern for p, _ in roles["boxed"]}
+    env_boxed = make_latex_env_pattern(prefix="first_", context="boxed")
+    if len(roles["p0"]) != 2 or len(roles["fa"]) != 2 or len(boxed) != 2:
+        return None
+    if r"(?P<first_latexBoxed>\\boxed{.+})" not in boxed or not any(p.startswith(env_boxed) for p in boxed):
+        return None
+    stage = [([(p, pr) for p, pr in patterns if pr <= 50], target) for patterns, target in regexes]
+    return {**roles, "stage": stage}
+
+
+def _layout_ok() -> bool:
+    return _groups() is not None
+
+
+def _close_of(text: str, open_brace: int) -> int | None:
+    """Index of the `}` closing the `{` at `open_brace`, counting braces the
+    way math-verify's `extract_boxed_content` does (no escapes)."""
+    depth = 0
+    for m in _BRACE.finditer(text, open_brace):
+        depth += 1 if m.group() == "{" else -1
+        if depth == 0:
+            return m.start()
+    return None
+
+
+def _says_final_answer(text: str) -> bool:
+    """math-verify's `(?i:final answer)` matches somewhere in `text`. For
+    ASCII text, lower-casing is the same test and ten times faster (outside
+    ASCII, case folding has exceptions, e.g. the Kelvin sign: the regex)."""
+    if text.isascii():
+        return "final answer" in text.lower()
+    return _FINAL_ANSWER.search(text) is not None
+
+
+def _final_answer_matches_agree(text: str, boxes: list[tuple[int, int]]) -> bool:
+    """Condition 5 of the module docstring, with math-verify's own regexes."""
+    groups = _groups()
+    for pattern, _ in groups["p0"]:
+        if pattern.search(text):
+            return False
+    first_close = boxes[0][1]
+    for pattern, target in groups["fa"]:
+        for m in pattern.finditer(text):
+            if m.end() <= first_close:
+                continue  # tried after the boxes' matches, which parse or send the text whole
+            found = {name: m.span(name) for name, value in m.groupdict().items() if value is not None}
+            envs = [n for n in found if n.startswith("first_latex")]
+            others = [n for n in found if n.startswith("next") or n.endswith("percent") or not n.startswith("first_latex")]
+            if len(envs) != 1 or others:
+                return False
+            start, end = found[envs[0]]
+            if not any(start <= s and e < end for s, e in boxes):
+                return False
+    return True
+
+
+def _boxes(text: str) -> list[tuple[int, int]] | None:
+    """(start, closing brace) of every `\\boxed{...}`, in order; None when a
+    `\\boxed` is not followed by `{`, is not closed, or sits inside another."""
+    spans = []
+    start = text.find("\\boxed")
+    while start >= 0:
+        if not text.startswith("\\boxed{", start):
+            return None
+        close = _close_of(text, start + len("\\boxed"))
+        if close is None:
+            return None
+        inner = text.find("\\boxed", start + 1)
+        if 0 <= inner < close:
+            return None
+        spans.append((start, close))
+        start = text.find("\\boxed", close + 1)
+    return spans
+
+
+def response_key(text) -> str | None:
+    """`\\boxed{c}` where that provably reads as math-verify reads the whole
+    text (module docstring), else WHOLE + text; None for a non-text."""
+    if not isinstance(text, str):
+        return None
+    if "\\boxed" not in text or "\\fbox" in text or not _layout_ok():
+        return WHOLE + text
+    boxes = _boxes(text)
+    if not boxes:
+        return WHOLE + text
+    contents = [text[s + len("\\boxed{") : e] for s, e in boxes]
+    c = contents[0].strip()
+    if not c or any(x.strip() != c for x in contents):
+        return WHOLE + text
+    for content in contents:
+        if any(t in content for t in _ENV_CLOSERS) or _BRACKET_CLOSE.search(content) or _says_final_answer(content):
+            return WHOLE + text
+    for (_, close), (start, _) in zip(boxes, boxes[1:]):
+        gap = text[close + 1 : start]
+        if "," in gap or "and" in gap or "or" in gap:  # environments holding boxes could chain
+            return WHOLE + text
+    if any(text.find(t, boxes[0][1] + 1) >= 0 for t in _PERCENT_TOKENS):
+        return WHOLE + text
+    if _says_final_answer(text) and not _final_answer_matches_agree(text, boxes):
+        return WHOLE + text
+    return "\\boxed{" + c + "}"
+
+
+def boxed_stage_parse(key: str, timeout_s: int) -> list | None:
+    """math-verify's priority <= 50 groups on a short key: its `parse` result
+    when the box parses ([value, string]), None when it does not (then the
+    whole response decides). A timeout raises math-verify's TimeoutException."""
+    from math_verify.parser import extract_target_from_pred
+    from math_verify.utils import timeout
+
+    found = timeout(timeout_seconds=timeout_s)(extract_target_from_pred)(
+        key, _groups()["stage"], fallback_mode="first_match", extraction_mode="any_match"
+    )
+    # A parsed value comes with its string: two elements. One (a string
+    # only) or none: nothing parsed in these groups.
+    return found if len(found) == 2 else None
