@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -12,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Does RL extend the organism's valid reach? (pre-registered)
+# # The organism: does RL extend valid reach? (pre-registered rule)
 #
 # **Claim tested:** RL does not extend the base model's valid reach: at the frontier level an RL model solves, with a fully valid trace, at most 5 points more problems than its base (luck-free pass@n).
 #

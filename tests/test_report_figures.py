@@ -99,7 +99,7 @@ def test_passk_study_plots_each_model_to_its_own_n(monkeypatch, tmp_path):
     p = load_params("fig01_passk_math", f)
     seen = []
 
-    def fake_verdicts(params, models=None):
+    def fake_verdicts(params, models=None, benchmarks=None, grader=None, labels=False):
         # One row per sample, as figures.verdicts returns them (n from the params).
         rows = []
         for bench in params.benchmarks:
@@ -111,7 +111,8 @@ def test_passk_study_plots_each_model_to_its_own_n(monkeypatch, tmp_path):
                 for pid in ("p0", "p1"):
                     rows.append(pd.DataFrame({"model": m["name"], "benchmark": bench, "seed": 0, "problem_id": pid,
                                               "sample_idx": np.arange(n), "correct": np.arange(n) % 4 == 0}))
-        return pd.concat(rows, ignore_index=True)
+        out = pd.concat(rows, ignore_index=True)
+        return out.assign(label=None) if labels else out  # no answers to vote with: no maj@k
 
     monkeypatch.setattr(figures, "verdicts", fake_verdicts)
     study = figures.passk_study(p)
