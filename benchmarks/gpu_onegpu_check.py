@@ -161,7 +161,7 @@ def build_models(hub_ids: list[str], models_dir: Path, device: str, smoke: bool,
         if device == "cuda":
             torch.cuda.empty_cache()
         out[hub_id] = str(path)
-        check.stage(f"build {hub_id} shape", time.time() - start, params_b=round(params_b, 3), seed=seed)
+        check.stage(f"build {hub_id} shape", time.time() - start, params=f"{params_b * 1e9:.4g}", seed=seed)
     return out
 
 

@@ -42,7 +42,7 @@ else
   OUTFILE="${OUTFILE:-$PWD/benchmarks/results/gpu_onegpu_check.pdf}"
 fi
 mkdir -p "$(dirname "$OUTFILE")"
-# Hard limit 8 minutes (CHECK_TIMEOUT_S, e.g. for --smoke on a busy CPU); the script itself
+# Hard limit 8 minutes: interrupt at 450 s, kill 30 s later (CHECK_TIMEOUT_S, e.g. for --smoke on a busy CPU); the script itself
 # skips the notebooks left after --budget-s (CHECK_BUDGET_S).
-exec timeout --signal=INT --kill-after=15 "${CHECK_TIMEOUT_S:-480}" "$PY" benchmarks/gpu_onegpu_check.py \
+exec timeout --signal=INT --kill-after=30 "${CHECK_TIMEOUT_S:-450}" "$PY" benchmarks/gpu_onegpu_check.py \
   --out "$OUTFILE" --budget-s "${CHECK_BUDGET_S:-400}" "$@"

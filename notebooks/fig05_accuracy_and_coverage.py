@@ -44,7 +44,7 @@ base_model = 'base'
 rl_model = 'rl-grpo'
 
 # %%
-from rlboundary import figures, plots, report, verdicts
+from rlboundary import explore, figures, plots, report, verdicts
 from rlboundary.params import notebook_params
 
 params = notebook_params("fig05_accuracy_and_coverage", globals())  # validates the cell above (types, allowed values)
@@ -75,6 +75,11 @@ plots.save_figure(fig, "coverage")
 plots.coverage_table(study.coverage)
 
 # %% [markdown]
+# Every problem behind this table, with its samples: [problems.html](problems.html)
+# (only the [base-only problems](problems.html#coverage=base_only), the [RL-only ones](problems.html#coverage=rl_only)),
+# next to this page in the published report. In JupyterLab, the same table is `explore.problems(params)` (last cells).
+
+# %% [markdown]
 # ## Verdict
 # How many of the problems RL solves does the base model never solve at the same n? An exact (Clopper–Pearson) interval on that share.
 # The rule (its text is printed below the verdict) is `rlboundary.verdicts.rl_solves_nearly_a_subset`, written before any
@@ -90,3 +95,21 @@ verdict
 # %%
 report.record_headlines("fig05_accuracy_and_coverage", study.headline, verdict=verdict)
 study.headline
+
+# %% [markdown]
+# ## Case studies: base-only problems, computed
+# The paper's appendix shows hand-picked problems the base model solves and the RL model does not. Here they are
+# picked by a rule stated with them: the base model's correct sample beside the RL model's most common answer.
+
+# %%
+problems = explore.problems(params)
+explore.case_studies()
+
+# %% [markdown]
+# ## Explore the problems yourself
+# `explore.problems(params)` is the table of problems.html as a DataFrame (one row per problem: pass rates, pass@k,
+# coverage set); `explore.samples(problem_id, model)` gives one problem's samples with their texts and verdicts.
+
+# %%
+base, rl = figures.base_and_rl(params)
+explore.samples(problems["problem_id"].iloc[0], rl).head()

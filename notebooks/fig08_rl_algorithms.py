@@ -26,12 +26,10 @@
 # %% tags=["parameters"]
 models = [
     {'name': 'base', 'path': 'organism:base', 'role': 'base', 'template': 'raw'},
-    {'name': 'rl-grpo-step20', 'path': 'organism:rl-grpo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 20},
-    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 60},
-    {'name': 'rl-dr_grpo-step20', 'path': 'organism:rl-dr_grpo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 20},
-    {'name': 'rl-dr_grpo', 'path': 'organism:rl-dr_grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'dr_grpo', 'step': 60},
-    {'name': 'rl-rloo-step20', 'path': 'organism:rl-rloo-step20', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 20},
-    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 60},
+    {'name': 'rl-grpo-step60', 'path': 'organism:rl-grpo-step60', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo', 'step': 60},
+    {'name': 'rl-grpo', 'path': 'organism:rl-grpo', 'role': 'rl', 'template': 'raw', 'algorithm': 'grpo'},
+    {'name': 'rl-rloo-step60', 'path': 'organism:rl-rloo-step60', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo', 'step': 60},
+    {'name': 'rl-rloo', 'path': 'organism:rl-rloo', 'role': 'rl', 'template': 'raw', 'algorithm': 'rloo'},
 ]
 benchmarks = ['organism']
 limit = None

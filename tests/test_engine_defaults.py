@@ -53,7 +53,7 @@ def test_importing_the_package_sets_nothing():
             "import rlboundary.cli, rlboundary.vllm_backend, rlboundary.report, rlboundary.perplexity, rlboundary.study\n"
             "print(json.dumps({k: v for k, v in os.environ.items() if before.get(k) != v}))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VLLM_")}
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {}
 

@@ -125,7 +125,7 @@ def _bpe_tokenizer():
     from transformers import PreTrainedTokenizerFast
 
     core = Tokenizer(models.BPE(unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
     core.decoder = decoders.Fuse()
     core.train_from_iterator(["abab abab ab ab"] * 20, trainers.BpeTrainer(special_tokens=["<unk>", "</s>"], vocab_size=40))
     return PreTrainedTokenizerFast(tokenizer_object=core, eos_token="</s>", unk_token="<unk>")

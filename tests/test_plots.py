@@ -134,8 +134,9 @@ def test_horizon_fit_with_a_chance_floor():
     fit = horizon.horizon_fit(steps, truth, n_boot=20, floor=floor8)
     assert fit.h50 == pytest.approx(5.0, abs=0.05) and fit.floor == pytest.approx(floor8) and fit.status == "inside"
     assert fit.predict([1.0, 10.0]) == pytest.approx([1.0, floor8], abs=0.01)
-    # Without the floor, success never drops below .57, so "50 %" lies beyond every length tried.
+    # Without the floor, success never drops below .57: a plain logistic bends its "50 %" point far
+    # past the true 5 steps (measured: 9.3 of 10), crediting guessing with reach.
     naive = horizon.horizon_fit(steps, truth, n_boot=0)
-    assert naive.status == "beyond"
+    assert naive.h50 > 8
     with pytest.raises(UserError):
         horizon.chance_floor(1.0, 1)

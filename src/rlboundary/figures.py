@@ -119,12 +119,23 @@ def sampling_settings(params: Params, benchmark_name: str, entry: dict | None = 
 
 # --- samples and verdicts ------------------------------------------------------
 
-def verdicts(params: Params, models: Iterable[str] | None = None,
-             benchmarks: Iterable[str] | None = None, grader: str | None = None,
-             labels: bool = False) -> pd.DataFrame:
-    """Verdict rows for every (model, benchmark, seed), sampling and grading
-    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
-    sample_idx (pooled over seeds), verdict, correct, + grader extras.
+@dataclass(frozen=True, eq=False)
+class GradedRun:
+    """One (model, benchmark, seed) run: its store and its verdicts, sample_idx pooled over seeds."""
+
+    model: dict  # the params' `models:` entry
+    benchmark: str
+    seed: int
+    seed_index: int  # position in params.seeds: pooled sample_idx = seed_index * n + stored sample_idx
+    n: int  # samples per problem and seed
+    run_dir: Path
+    grader_id: str
+    verdicts: pd.DataFrame
+
+
+def graded_runs(params: Params, models: Iterable[str] | None = None, benchmarks: Iterable[str] | None = None,
+                grader: str | None = None, labels: bool = False) -> Iterable[GradedRun]:
+    """Every (model, benchmark, seed) run, sampling and grading only what is not stored yet.
 
     `grader`: a grader by name instead of the benchmark's default
     (`verify.compare.run_verdicts`: `source` for imported runs). `labels`:
@@ -137,7 +148,6 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
     from .verify.grading import grade_run
 
     wanted_models = [params.model(m) for m in models] if models is not None else list(params.models)
-    frames = []
     for bench_name in (list(benchmarks) if benchmarks is not None else params.benchmarks):
         bench = benchmark(params, bench_name)
         # `math_grader: source` reads the verdicts imported with a run (imports/references.py).
@@ -163,16 +173,30 @@ def verdicts(params: Params, models: Iterable[str] | None = None,
                                        data_dir=params.data_dir, limit=params.limit, progress=False)
                     v = (grade_run(store.run_dir, bench.problems, default) if grader is None
                          else run_verdicts(store.run_dir, grader, problems=bench.problems))
-                if labels:
-                    v = _with_labels(v, store, bench.kind)
+                if labels:  # a counts run has no answers to vote with: no label, no maj@k
+                    v = _with_labels(v, store, bench.kind) if store.has_text() else v.assign(label=None)
                 # A run may hold more samples than this notebook asks for
                 # (another notebook raised n): use the first n only.
                 v = v[v["sample_idx"] < settings.n].copy()
                 v["sample_idx"] = v["sample_idx"].astype(np.int64) + i * settings.n
-                v.insert(0, "seed", seed)
-                v.insert(0, "benchmark", bench_name)
-                v.insert(0, "model", entry["name"])
-                frames.append(v)
+                yield GradedRun(entry, bench_name, seed, i, settings.n, Path(store.run_dir),
+                                default.grader_id if default is not None else (grader or grader_name), v)
+
+
+def verdicts(params: Params, models: Iterable[str] | None = None,
+             benchmarks: Iterable[str] | None = None, grader: str | None = None,
+             labels: bool = False) -> pd.DataFrame:
+    """Verdict rows for every (model, benchmark, seed), sampling and grading
+    only what is not stored yet. Columns: model, benchmark, seed, problem_id,
+    sample_idx (pooled over seeds), verdict, correct, + grader extras
+    (`grader`, `labels`: as in `graded_runs`)."""
+    frames = []
+    for run in graded_runs(params, models, benchmarks, grader, labels):
+        v = run.verdicts
+        v.insert(0, "seed", run.seed)
+        v.insert(0, "benchmark", run.benchmark)
+        v.insert(0, "model", run.model["name"])
+        frames.append(v)
     return pd.concat(frames, ignore_index=True)
 
 

@@ -22,6 +22,7 @@ numbers say.
 
 Layout under outputs/report/:
     index.html, run.json
+    problems.html            every problem with its samples (problems_page.py; after fig05)
     notebooks/<name>.ipynb   executed notebooks
     <name>.html              converted notebooks
     figures/<name>/*.png|pdf figures
@@ -329,6 +330,9 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
             results.append(res)
             status = "ok" if res.ok else f"FAILED: {res.error}"
             echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+    from .problems_page import write_for_report
+
+    page_error = write_for_report(out, params, results, echo)  # problems.html, from fig05's samples
     total = time.perf_counter() - started
     write_index(out, results, sources, total, skipped)
     (out / "run.json").write_text(json.dumps({
@@ -341,6 +345,8 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
         raise UserError(f"{len(failed)} of {len(results)} notebooks failed: "
                         + "; ".join(f"{r.name} ({r.error})" for r in failed),
                         f"open {out}/<name>.html or notebooks/<name>.ipynb there for the traceback.")
+    if page_error:
+        raise UserError(page_error, "call rlboundary.problems_page.write_problems_page(<params>, <path>) for the traceback.")
     return results
 
 
@@ -441,6 +447,8 @@ def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str]
         parts.append("<p class='meta'>not run with these parameters: "
                      + "; ".join(f"{html.escape(NOTEBOOK_INFO[n].title)} ({html.escape(why)})" for n, why in skipped.items())
                      + "</p>")
+    if (out / "problems.html").exists():
+        parts.append("<p><a href='problems.html'>Every problem with its samples and case studies (problems.html)</a></p>")
     for r in results:
         info = NOTEBOOK_INFO[r.name]
         status = "<span class='ok'>ran ok</span>" if r.ok else f"<span class='fail'>FAILED: {html.escape(r.error)}</span>"

@@ -231,6 +231,10 @@ class RunStore:
         df = df.sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
         return df[cols]
 
+    def has_text(self) -> bool:
+        """False for runs imported from outcome counts (no response text)."""
+        return (self.read_meta() or {}).get("import", {}).get("has_text") is not False
+
     def _require_text(self) -> None:
         """Runs imported from outcome counts hold no response text: say so in one line."""
         meta = self.read_meta() or {}
@@ -252,6 +256,26 @@ class RunStore:
             nulls = pa.nulls(table.num_rows, type=sample_schema().field(TOKEN_IDS).type)
             return table.append_column(TOKEN_IDS, nulls).select(columns)
         return pq.read_table(path, columns=columns)
+
+    def texts(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The texts of the given (problem_id, sample_idx) pairs only.
+
+        Reads the id columns of every chunk file but the text column only of
+        chunks that hold a wanted sample, so showing a few samples of a large
+        run (1024 long responses per problem) never loads all its text."""
+        import pyarrow.parquet as pq
+
+        wanted = {(str(p), int(i)) for p, i in keys}
+        out: dict[tuple[str, int], str] = {}
+        for part in self.part_files():
+            ids = pq.read_table(part, columns=["problem_id", "sample_idx"])
+            pairs = list(zip(ids.column(0).to_pylist(), ids.column(1).to_pylist()))
+            hits = [j for j, key in enumerate(pairs) if key in wanted]
+            if hits:
+                text = pq.read_table(part, columns=["text"]).column(0)
+                for j in hits:
+                    out[pairs[j]] = text[j].as_py()
+        return out
 
     def stored_index(self):
         """(problem_id, sample_idx) of every stored row: only those two columns are read."""

@@ -148,7 +148,9 @@ def test_duplicate_chunk_under_another_name_is_quarantined(store_copy):
 def test_partly_overlapping_chunk_is_reported_not_repaired(store_copy):
     rows = RunStore(store_copy).samples().iloc[:3].copy()
     extra = rows.iloc[:1].assign(sample_idx=rows["sample_idx"].iloc[0] + 1000)
-    table = pa.Table.from_pandas(pd.concat([rows, extra]), schema=sample_schema(), preserve_index=False)
+    # The stored rows may predate the token_ids column: write the overlap with their own schema.
+    schema = sample_schema(with_token_ids="token_ids" in rows.columns)
+    table = pa.Table.from_pandas(pd.concat([rows, extra]), schema=schema, preserve_index=False)
     path = store_copy / "part-99999999999999999999-1-overlap.parquet"
     pq.write_table(table, path)
     before = tree_hashes(store_copy)

@@ -415,6 +415,31 @@ def read_verdicts(run_dir: str | Path, grader: Grader) -> pd.DataFrame:
     return df.drop_duplicates(["problem_id", "sample_idx"], keep="last")
 
 
+def verdicts_by_grader(run_dir: str | Path, problems, exclude: str | None = None) -> dict[str, pd.DataFrame]:
+    """Every grader's stored verdicts for a run, {grader id: verdict rows}
+    (but `exclude`'s), without grading anything: rows graded against another
+    gold reference than the problem's current one are left out (as `grade_run` does)."""
+    current = {pid: reference_hash(p) for pid, p in _problems_by_id(problems).items()}
+    root = Path(run_dir) / "verdicts"
+    out = {}
+    for vdir in sorted(root.iterdir()) if root.is_dir() else []:
+        if not vdir.is_dir() or (exclude is not None and vdir.name == _safe_dirname(exclude)):
+            continue
+        rows = read_verdicts(run_dir, _StoredGrader(vdir.name))
+        if len(rows):
+            rows["problem_id"] = rows["problem_id"].astype(str)
+            rows = rows[[current.get(pid) == h for pid, h in zip(rows["problem_id"], rows["ref_hash"])]]
+            out[vdir.name] = _finish(rows.drop(columns=["ref_hash"]))
+    return out
+
+
+@dataclass(frozen=True)
+class _StoredGrader:
+    """Stands for a grader known only by its cache directory (read-only use)."""
+
+    grader_id: str
+
+
 def _write_part(vdir: Path, rows: pd.DataFrame) -> Path:
     """Write one verdict part atomically: a reader sees all of it or none."""
     import pyarrow as pa
