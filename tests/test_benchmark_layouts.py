@@ -51,7 +51,7 @@ def fake_hub(monkeypatch):
     """The hub download replaced by rows given per dataset id (no network here)."""
     served = {}
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setattr(benchmarks, "_load_hub_rows", lambda dataset_id, config, split, revision=None: served[dataset_id])
+    monkeypatch.setattr(benchmarks, "_load_hub_rows", lambda dataset_id, *rest: served[dataset_id])
     return served
 
 
