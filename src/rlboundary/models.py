@@ -28,7 +28,7 @@ from pathlib import Path
 from .errors import UserError
 from .prompts import validate_template
 
-ROLES = ("base", "rl", "instruct", "teacher", "distilled")
+ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")  # params.ROLES is this tuple
 DTYPES = ("auto", "float32", "float16", "bfloat16", "half", "float")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # "org/name" or "name": what the hub accepts as a repository id.

@@ -30,7 +30,7 @@ from .errors import UserError
 from .paths import PARAMS_DIR
 
 # Model roles, one colour each in every figure (plots.ROLE_COLORS).
-ROLES = ("base", "rl", "instruct", "teacher", "distilled", "rft")
+from .models import ROLES  # noqa: E402  one list of roles for params and model specs
 # Prompt templates (prompts.TEMPLATES); a string containing {question} is a custom one.
 TEMPLATES = ("qwen-boxed", "qwen25-math-cot", "chat", "chat-boxed", "raw", "code",
              # the paper's appendix E prompts (prompts.PAPER_TEMPLATES)
