@@ -32,20 +32,15 @@ from .task import LockProblem, check_trace
 
 
 def measure_reach(model_dir: Path, levels: list[int], per_level: int, n: int, seed: int, width: int,
-                  max_tokens: int, sampler=None) -> dict[int, dict]:
+                  max_tokens: int) -> dict[int, dict]:
     """Per level: pass@1, pass@n and luck-free pass@n (a sample counts only
     when its answer is right and every step valid) on training-split problems."""
     from .generation import OrganismSampler
 
     problems = draw_problems(seed + 104729, "train", levels, per_level, width)
-    own = sampler is None
-    sampler = sampler or OrganismSampler(model_dir, seed=seed)
-    try:
+    with OrganismSampler(model_dir, seed=seed) as sampler:
         texts = sampler.sample([p.prompt() for p in problems], n=n, temperature=0.6, top_p=0.95,
                                max_tokens=max_tokens, seed=seed)
-    finally:
-        if own:
-            sampler.close()
     out: dict[int, dict] = {}
     for level in levels:
         correct, valid, any_correct, any_valid = 0, 0, 0, 0
