@@ -229,3 +229,29 @@ def test_rare_long_chains_join_only_after_the_curriculum():
     share = second_half.count(6) / len(second_half)
     assert 0.15 < share < 0.25, share
     assert set(second_half) == {1, 2, 3, 4, 6}
+
+
+def test_cached_evaluation_samples_belong_to_the_weights_that_made_them(tmp_path):
+    """A rebuilt model (other weights) must be sampled again, never served the old
+    model's cached samples; the same weights reuse them (evaluate._sample_rows)."""
+    from rlboundary.organism.evaluate import _sample_rows, weights_digest
+
+    for name, payload in (("a", b"weights one"), ("b", b"weights one"), ("c", b"weights two")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "model.safetensors").write_bytes(payload)
+    assert weights_digest(tmp_path / "a") == weights_digest(tmp_path / "b") != weights_digest(tmp_path / "c")
+
+    problems = load_problems("eval", preset="micro", seed=0)[:2]
+    calls = []
+
+    class Answers:  # a stand-in for the vLLM sampler: the cache logic is under test here
+        def sample(self, prompts, n, **kw):
+            calls.append(len(prompts))
+            return [[clean_trace(lock_problem(p))] * n for p in problems]
+
+    cache = tmp_path / "cache"
+    first = _sample_rows("base", Answers, problems, 2, 64, 0, cache, weights_digest(tmp_path / "a"))
+    again = _sample_rows("base", Answers, problems, 2, 64, 0, cache, weights_digest(tmp_path / "b"))
+    assert len(calls) == 1 and first["correct"].all() and len(again) == len(first) == 4
+    _sample_rows("base", Answers, problems, 2, 64, 0, cache, weights_digest(tmp_path / "c"))
+    assert len(calls) == 2

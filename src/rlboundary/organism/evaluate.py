@@ -25,13 +25,27 @@ from pathlib import Path
 PASS_RATE_EDGES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
 
 
-def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, seed: int, cache: Path):
+def weights_digest(model_dir: str | Path) -> str:
+    """A short hash of a model's weights: cached samples are reused only for the
+    very weights that produced them (a rebuilt organism gets fresh samples)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(Path(model_dir).glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:12]
+
+
+def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, seed: int, cache: Path,
+                 digest: str):
     import pandas as pd
 
     from .benchmark import lock_problem
     from .validity import trace_verdict
 
-    path = cache / f"{model_name}-n{n}-seed{seed}.parquet"
+    path = cache / f"{model_name}-{digest}-n{n}-seed{seed}.parquet"
     if path.is_file():
         return pd.read_parquet(path)
     t0 = time.perf_counter()
@@ -83,7 +97,8 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
                 engine.append(OrganismSampler(path, seed=eval_seed))
             return engine[0]
 
-        frames.append(_sample_rows(name, sampler, problems, n, p.max_completion_tokens(), eval_seed, cache))
+        frames.append(_sample_rows(name, sampler, problems, n, p.max_completion_tokens(), eval_seed, cache,
+                                   weights_digest(models[name])))
         if guess_n:
             g = guessability(models[name], [lock_problem(q) for q in problems], guess_n, seed=eval_seed,
                              sampler=sampler())
