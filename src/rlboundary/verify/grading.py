@@ -44,7 +44,10 @@ The `Grader` protocol (math, code and organism graders implement it):
                                              # (the key did not decide), each sample of
                                              # that key is graded again by this key
     stored_key(key) -> str                   # optional: what the cache stores as
-                                             # `extracted` (e.g. a digest of a long key)
+                                             # `key` (e.g. a digest of a long key)
+    shown_answer(key) -> str | None          # optional: the answer readers see
+                                             # (`extracted`) when grade() gives none
+                                             # as extra["extracted"]; default: stored_key
     grade_fast(key, problem) -> (verdict, extra) | None   # optional: a cheap,
                                              # exact decision made in the calling
                                              # process (None: send to a worker)
@@ -55,8 +58,12 @@ The `Grader` protocol (math, code and organism graders implement it):
 `extract` runs in the calling process and must not raise on any text
 (an exception there gives that sample the verdict "error"). `grade` runs in
 a worker: it, the grader and the problems must be picklable. Verdict rows:
-problem_id, sample_idx, extracted (the key), verdict, correct, plus any
-`extra` columns and `detail` (why a verdict is "error"/"timeout").
+problem_id, sample_idx, extracted (the answer as readers see it: the
+grader's own reading, e.g. math-verify's extracted string, never a digest
+where the grader can say better), verdict, correct, key (the dedupe key,
+stored: what the cache reuses; parts written before it existed hold the key
+in `extracted`), plus any `extra` columns and `detail` (why a verdict is
+"error"/"timeout").
 """
 
 from __future__ import annotations
@@ -79,6 +86,9 @@ if TYPE_CHECKING:
 # unpickle `GradingProblem` from this module and must not pay for pandas.
 
 VERDICT_COLUMNS = ["problem_id", "sample_idx", "extracted", "verdict", "correct"]
+# The dedupe key a verdict row was graded by (what the cache reuses). Parts
+# written before this column existed hold the key in `extracted`.
+KEY = "key"
 
 
 @runtime_checkable
@@ -252,6 +262,7 @@ def _grade_samples(
     pids = samples["problem_id"].tolist()
     idxs = samples["sample_idx"].astype("int64").tolist()
     stored = getattr(grader, "stored_key", None) or (lambda key: key)
+    shown = getattr(grader, "shown_answer", None) or stored
     decided: dict[tuple, tuple[str, dict]] = known if known is not None else {}
     rows_out: list[dict] = []
     flushed = [0, time.monotonic()]  # rows handed to on_batch, time of the last hand-over
@@ -275,8 +286,10 @@ def _grade_samples(
             pid, key = group
             if fresh:  # within one call every pair is graded once, whatever its verdict
                 decided[(pid, stored(key))] = (verdict, extra)
+            # The answer readers see: the grader's own reading when grade() gave one.
+            answer = extra["extracted"] if "extracted" in extra else shown(key)
             for i in groups[group]:
-                rows_out.append(_row(pid, idxs[i], stored(key), verdict, extra))
+                rows_out.append(_row(pid, idxs[i], stored(key), verdict, extra, answer))
 
         todo = [g for g in groups if (g[0], stored(g[1])) not in decided]
         stats.graded += len(todo)
@@ -318,9 +331,9 @@ def _grade_samples(
     groups: dict[tuple[str, str], list[int]] = {}
     for i, (pid, key, err) in enumerate(zip(pids, keys, extract_errors)):
         if err is not None:
-            rows_out.append(_row(pid, idxs[i], None, "error", {"detail": err}))
+            rows_out.append(_row(pid, idxs[i], None, "error", {"detail": err}, None))
         elif key is None:
-            rows_out.append(_row(pid, idxs[i], None, "unparseable", {}))
+            rows_out.append(_row(pid, idxs[i], None, "unparseable", {}, None))
         else:
             groups.setdefault((pid, key), []).append(i)
     refine = grade_groups(groups)
@@ -335,16 +348,17 @@ def _grade_samples(
         for group in grade_groups(finer):  # a refined key must decide
             for i in finer[group]:
                 rows_out.append(_row(group[0], idxs[i], stored(group[1]), "error",
-                                     {"detail": "grader asked to refine a refined key"}))
+                                     {"detail": "grader asked to refine a refined key"}, shown(group[1])))
     flush(force=True)
     out = pd.DataFrame(rows_out)
     stats.new += len(out)
     return out
 
 
-def _row(pid, idx, key, verdict, extra) -> dict:
-    row = {"problem_id": pid, "sample_idx": int(idx), "extracted": key, "verdict": verdict, "correct": verdict == "correct"}
-    row.update(extra)
+def _row(pid, idx, key, verdict, extra, answer) -> dict:
+    row = {"problem_id": pid, "sample_idx": int(idx), "extracted": answer, "verdict": verdict,
+           "correct": verdict == "correct", KEY: key}
+    row.update((k, v) for k, v in extra.items() if k != "extracted")
     return row
 
 
@@ -355,7 +369,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
         df = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(VERDICT_COLUMNS, ["object", "int32", "object", "object", "bool"])})
     df = df.astype({"problem_id": str, "sample_idx": "int32", "verdict": str, "correct": "bool"})
     # One dtype whether rows came fresh or from Parquet: object, None = no answer.
-    df["extracted"] = pd.Series([None if pd.isna(x) else str(x) for x in df["extracted"]], index=df.index, dtype=object)
+    for col in ("extracted", KEY) if KEY in df else ("extracted",):
+        df[col] = pd.Series([None if pd.isna(x) else str(x) for x in df[col]], index=df.index, dtype=object)
     cols = VERDICT_COLUMNS + [c for c in df.columns if c not in VERDICT_COLUMNS]
     return df[cols].sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
 
@@ -569,13 +584,20 @@ def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int 
             stored = stored.loc[pd.Series(valid, index=stored.index, dtype=bool)].reset_index(drop=True)
         stored_codes = _pair_codes(stored["problem_id"].tolist(), stored["sample_idx"].to_numpy(), code_of)
         # Answers graded before (same problem, same key) need no new grading.
-        extra_cols = [c for c in stored.columns if c not in VERDICT_COLUMNS + ["ref_hash"]]
+        # Rows of older parts hold their key in `extracted` (and show the
+        # grader's `shown_answer` of it when reused).
+        has_key = stored[KEY].notna() if KEY in stored else pd.Series(False, index=stored.index)
+        stored[KEY] = stored[KEY].where(has_key, stored["extracted"]).astype(object) if KEY in stored else stored["extracted"]
+        stored["_has_key"] = has_key
+        extra_cols = [c for c in stored.columns if c not in VERDICT_COLUMNS + ["ref_hash", KEY, "_has_key"]]
         known = {}
-        reusable = stored[stored["verdict"].isin(["correct", "incorrect", "unparseable"]) & stored["extracted"].notna()]
-        reusable = reusable.drop_duplicates(["problem_id", "extracted"])  # the first one wins
+        reusable = stored[stored["verdict"].isin(["correct", "incorrect", "unparseable"]) & stored[KEY].notna()]
+        reusable = reusable.drop_duplicates(["problem_id", KEY])  # the first one wins
         for rec in reusable.to_dict("records"):
             extra = {c: rec[c] for c in extra_cols if c != "detail" and pd.notna(rec[c])}
-            known[(rec["problem_id"], rec["extracted"])] = (rec["verdict"], extra)
+            if rec["_has_key"]:
+                extra["extracted"] = None if pd.isna(rec["extracted"]) else rec["extracted"]  # shown as stored
+            known[(rec["problem_id"], rec[KEY])] = (rec["verdict"], extra)
         del reusable
 
         def store_rows(rows: pd.DataFrame) -> None:
@@ -586,7 +608,7 @@ def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int 
             _grade_samples(chunk, problems, grader, workers, known=known, on_batch=store_rows, stats=stats)
             for chunk in _chunks_to_grade(store, np.unique(stored_codes), code_of, CHUNK_SAMPLES, CHUNK_TEXT_BYTES)
         ]
-    old = stored.loc[np.isin(stored_codes, in_run)].drop(columns=["ref_hash"])
+    old = stored.loc[np.isin(stored_codes, in_run)].drop(columns=["ref_hash", "_has_key"])
     stats.cached = len(old)
     frames = [f for f in (old, *new) if len(f)]  # an empty frame would turn int extras into floats
     out = _finish(pd.concat(frames, ignore_index=True) if frames else old)
