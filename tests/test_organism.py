@@ -213,3 +213,19 @@ def test_grown_teacher_starts_as_the_base_function():
     grown.train()
     grown(input_ids=ids, labels=ids).loss.backward()
     assert grown.model.layers[3].mlp.down_proj.weight.grad.abs().sum() > 0
+
+
+def test_rare_long_chains_join_only_after_the_curriculum():
+    """Exposure levels appear in pretraining only once the curriculum covers the main
+    range, then at about their share of batches (pretrain.make_batch_fn)."""
+    from rlboundary.organism.pretrain import make_batch_fn
+
+    total, curriculum = 2000, 0.5
+    batch = make_batch_fn(seed=3, width=1, max_steps=4, batch_size=1, total_steps=total, mix=BASE_MIX,
+                          curriculum=curriculum, exposure={6: 0.2})
+    lengths = [len(parse_prompt(batch(step)[0][0]).turns) for step in range(total)]
+    first_half, second_half = lengths[: int(total * curriculum)], lengths[int(total * curriculum):]
+    assert max(first_half) <= 4
+    share = second_half.count(6) / len(second_half)
+    assert 0.15 < share < 0.25, share
+    assert set(second_half) == {1, 2, 3, 4, 6}

@@ -133,7 +133,9 @@ STAGE_FILE = "stage.json"
 def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
     """What a stage's output depends on (a changed value invalidates it)."""
     common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device,
-              "base": {"train": p.base_train, "shape": p.base_shape, "exposure": p.exposure}}
+              "base": {"train": p.base_train, "shape": p.base_shape, "exposure": p.exposure,
+                       # rare chains join when the curriculum completes (pretrain.py)
+                       "exposure_from": "curriculum_end"}}
     frontier = {"range": p.frontier_range, "problems": p.frontier_problems, "n": p.frontier_n,
                 "share": p.frontier_share, "candidates": p.frontier_candidates()}
     per_stage = {

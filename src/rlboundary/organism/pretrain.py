@@ -5,7 +5,10 @@ teacher from correct traces in random orders only. Both use a curriculum
 over the number of steps: problems start at one step and the longest
 allowed problem grows linearly until `curriculum` of training, then every
 length up to `max_steps` is drawn (../shared/FACTS.md: without a
-curriculum tiny models do not learn multi-step chains in minutes).
+curriculum tiny models do not learn multi-step chains in minutes). Rare
+longer chains (`exposure`) join only once the curriculum is complete: drawn
+from the first step, they made the base's take-off seed-dependent (two of
+three bases stayed at chance on one-turn problems after 1,200 steps).
 
     from rlboundary.organism.pretrain import pretrain
 """
@@ -47,7 +50,8 @@ def make_batch_fn(
 
     def batch(step: int) -> list[tuple[str, str]]:
         # One length per batch: examples of equal length need no padding.
-        n = _exposed_level(rng, exposure) if exposure else None
+        complete = step >= total_steps * curriculum
+        n = _exposed_level(rng, exposure) if exposure and complete else None
         if n is None:
             n = curriculum_steps(step, total_steps, max_steps, curriculum, rng)
         out = []
