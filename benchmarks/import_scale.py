@@ -58,7 +58,8 @@ elif stage == "verify":
     s = v.attrs["stats"]
     from rlboundary.verify.workers import close_worker_pools
     close_worker_pools()  # reap the workers, so that their CPU time is counted
-    result = {"samples": s.samples, "distinct": s.distinct, "accuracy": float(v["correct"].mean())}
+    result = {"samples": s.samples, "distinct": s.distinct, "accuracy": float(v["correct"].mean()),
+              "frame_mb": v.memory_usage(deep=True).sum() / 2**20}  # the verdict rows grade_run returns
 elif stage == "fig01":
     # The fig01 notebook's two calls (figures.passk_study, plots.passk_curves) on the imported,
     # regraded run: a model entry `path: "run:<run dir>"`, graded with math-verify (cached by
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             drawn = stage("fig01", {"run_dir": imported["run_dir"], "n": n}, {**env, "RLBOUNDARY_FIGURES_DIR": str(figures)})
             for name, r, note in (("import", imported, f"{imported['samples']} samples"),
                                   ("verify", graded, f"math-verify, {graded['distinct']} distinct answers, "
-                                                     f"accuracy {graded['accuracy']:.4f}"),
+                                                     f"accuracy {graded['accuracy']:.4f}, verdict frame "
+                                                     f"{graded['frame_mb']:.0f} MB"),
                                   ("passk", passk, f"all powers of two, 1000 bootstrap; pass@1 {passk['pass_at_1']:.4f}"),
                                   ("fig01", drawn, f"passk_study + passk_curves, maj@k; pass@{n} {drawn['pass_at_n']:.4f}, "
                                                    f"maj@{n} {drawn['maj_at_n']:.4f}; {Path(drawn['png']).name}")):
