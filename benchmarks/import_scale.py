@@ -1,4 +1,4 @@
-"""Import at scale: file -> `rlboundary import` -> math-verify regrade -> pass@k, with times and peak RSS.
+"""Import at scale: file -> `rlboundary import` -> math-verify regrade -> pass@k -> fig01, with times and peak RSS.
 
     .venv/bin/python benchmarks/import_scale.py                      # 500 problems x 64 and 256 samples
     .venv/bin/python benchmarks/import_scale.py --samples 1024       # the issue's scale: 500 x 1,024 x ~2k chars (~1 GB)
@@ -14,12 +14,18 @@ not included; they hold one item at a time):
   import  - `imports.importer.import_run` (streams the file; flushes every 20,000 samples)
   verify  - `verify.grading.grade_run` with math-verify on the imported run (the `rlboundary verify` path)
   passk   - pass@k at every power of two up to n with 1,000 bootstrap replicates, from the verdicts
-Memory of `import` should not grow with the file (compare the sizes);
-`verify` reads all samples of the run into one frame (the existing grading
-path), so its memory does grow with the file.
+  fig01   - fig01 as its notebook draws it (`figures.passk_study` with maj@k, `plots.passk_curves`,
+            `plots.save_figure`) from the imported run, graded with math-verify (cached by `verify`)
+Memory of `import` does not grow with the file, nor does that of `verify`:
+`grade_run` reads and grades the run's text in bounded chunks
+(`grading.CHUNK_SAMPLES`, `CHUNK_TEXT_BYTES`) and holds only the verdict
+rows (no text) of the whole run; `fig01` reads the text batch by batch for
+the maj@k labels. Compare the sizes.
 
 Prints `import_seconds_n<N>=...`, `import_peak_rss_mb_n<N>=...`, the same
-for verify and passk, and `file_mb_n<N>=...`.
+for verify, passk and fig01, and `file_mb_n<N>=...`. The figures are kept
+with `--figures DIR` (DIR/fig01_import_scale_n<N>.png), else they go with
+the temp dir.
 """
 
 from __future__ import annotations
@@ -52,7 +58,25 @@ elif stage == "verify":
     s = v.attrs["stats"]
     from rlboundary.verify.workers import close_worker_pools
     close_worker_pools()  # reap the workers, so that their CPU time is counted
-    result = {"samples": s.samples, "distinct": s.distinct, "accuracy": float(v["correct"].mean())}
+    result = {"samples": s.samples, "distinct": s.distinct, "accuracy": float(v["correct"].mean()),
+              "frame_mb": v.memory_usage(deep=True).sum() / 2**20}  # the verdict rows grade_run returns
+elif stage == "fig01":
+    # The fig01 notebook's two calls (figures.passk_study, plots.passk_curves) on the imported,
+    # regraded run: a model entry `path: "run:<run dir>"`, graded with math-verify (cached by
+    # the verify stage), maj@k from the texts, the notebook's default bootstrap.
+    from rlboundary import figures, plots
+    from rlboundary.params import validate
+    params = validate("fig01_passk_math", {
+        "models": [{"name": "scale", "path": "run:" + args["run_dir"], "role": "base"}],
+        "benchmarks": ["import_scale"], "n": args["n"], "headline_k": args["n"], "seeds": [0],
+        "math_grader": "math-verify", "maj": True}, source="benchmarks/import_scale.py")
+    study = figures.passk_study(params)
+    fig = plots.passk_curves(study.curves, figures.roles(params), study.comparisons, title="pass@k (import_scale)",
+                             grader_curves=study.grader_curves, maj_curves=study.maj_curves)
+    paths = plots.save_figure(fig, f"fig01_import_scale_n{args['n']}")
+    curve = study.curves
+    result = {"png": str(paths["png"]), "pass_at_n": float(curve["pass_at_k"].iloc[-1]),
+              "maj_at_n": float(study.maj_curves["maj_at_k"].iloc[-1])}
 else:
     from pathlib import Path
     from rlboundary import metrics
@@ -97,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, nargs="+", default=[64, 256], help="samples per problem (one run each)")
     ap.add_argument("--chars", type=int, default=2000, help="characters per response")
     ap.add_argument("--workdir", default=None, help="where the file and the store go (default: a temp dir)")
+    ap.add_argument("--figures", default=None, help="keep the fig01 figures here (default: dropped with the temp dir)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for n in args.samples:
@@ -112,10 +137,15 @@ def main(argv: list[str] | None = None) -> int:
             source.unlink()  # the run is stored now; the file is not needed for grading
             graded = stage("verify", {"run_dir": imported["run_dir"]}, env)
             passk = stage("passk", {"run_dir": imported["run_dir"]}, env)
+            figures = Path(args.figures).resolve() if args.figures else work / "figures"
+            drawn = stage("fig01", {"run_dir": imported["run_dir"], "n": n}, {**env, "RLBOUNDARY_FIGURES_DIR": str(figures)})
             for name, r, note in (("import", imported, f"{imported['samples']} samples"),
                                   ("verify", graded, f"math-verify, {graded['distinct']} distinct answers, "
-                                                     f"accuracy {graded['accuracy']:.4f}"),
-                                  ("passk", passk, f"all powers of two, 1000 bootstrap; pass@1 {passk['pass_at_1']:.4f}")):
+                                                     f"accuracy {graded['accuracy']:.4f}, verdict frame "
+                                                     f"{graded['frame_mb']:.0f} MB"),
+                                  ("passk", passk, f"all powers of two, 1000 bootstrap; pass@1 {passk['pass_at_1']:.4f}"),
+                                  ("fig01", drawn, f"passk_study + passk_curves, maj@k; pass@{n} {drawn['pass_at_n']:.4f}, "
+                                                   f"maj@{n} {drawn['maj_at_n']:.4f}; {Path(drawn['png']).name}")):
                 print(f"{name}_seconds_n{n}={r['seconds']:.1f}  ({note}; CPU {r['cpu_seconds']:.1f} s)", flush=True)
                 print(f"{name}_peak_rss_mb_n{n}={r['peak_rss_mb']:.0f}", flush=True)
     return 0

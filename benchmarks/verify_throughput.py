@@ -268,7 +268,7 @@ def main(argv=None) -> int:
     if args.cover_pairs:
         # One sample per distinct (problem, answer): every verdict ours fans
         # out is checked against naive math-verify at least once.
-        firsts = ours.drop_duplicates(["problem_id", "extracted"])[["problem_id", "sample_idx"]]
+        firsts = ours.drop_duplicates(["problem_id", "key"])[["problem_id", "sample_idx"]]
         cover = samples.merge(firsts, on=["problem_id", "sample_idx"])
         start = time.perf_counter()
         naive_cover = naive_grade(cover, gold_by_id, args.timeout)

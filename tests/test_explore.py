@@ -243,3 +243,36 @@ def test_page_in_chromium_filters_expands_highlights_and_never_runs_model_text(r
         print(f"\n[screenshot] {shot} (texts written by this test, not model samples)")
         browser.close()
     assert not errors, errors
+
+
+def test_math_verify_answers_are_shown_as_read_not_as_digests(_isolated_outputs, tmp_path):
+    """A whole-response math-verify verdict keys its cache by a digest of the
+    text; the explorer and problems.html show math-verify's reading of the
+    answer instead (several boxes, no box), and the verdicts do not change."""
+    from rlboundary.imports.importer import import_run
+    from rlboundary.verify.math_verify_key import WHOLE
+
+    responses = {"q1": ["so x = \\boxed{1} and y = \\boxed{2}", "the answer is \\(\\sqrt3\\)", "so \\boxed{3}"],
+                 "q2": ["thus $\\frac13$ is the answer", "no idea", "so \\boxed{\\frac{1}{3}}"]}
+    gold = {"q1": "\\{1, 2\\}", "q2": "\\frac13"}
+    path = tmp_path / "gens.jsonl"
+    path.write_text("".join(json.dumps({"problem_id": pid, "question": f"question {pid}", "response": r, "gold": gold[pid]}) + "\n"
+                            for pid, rs in responses.items() for r in rs))
+    run = Path(import_run("jsonl", path, model="mv", benchmark="readable_answers")["run_dir"])
+    verdicts = grade_run(run, get_benchmark("readable_answers"), "math-verify")
+    by = verdicts.set_index(["problem_id", "sample_idx"])
+    # Whole responses keep their digest as the key, and show what math-verify read.
+    assert by.loc[("q1", 0), "key"].startswith(WHOLE + "sha256:") and by.loc[("q1", 0), "extracted"] == "1,2"
+    assert by.loc[("q1", 1), "extracted"] == "\\sqrt{3}" and by.loc[("q2", 0), "extracted"] == "\\frac{1}{3}"
+    assert by.loc[("q1", 2), "extracted"] == "3" and by.loc[("q2", 2), "extracted"] == "\\frac{1}{3}"
+    assert by["correct"].tolist() == [True, False, False, True, False, True]
+    assert not verdicts["extracted"].dropna().str.contains("sha256").any()
+    # Read back from the cache (nothing graded again), the same answers.
+    again = grade_run(run, get_benchmark("readable_answers"), "math-verify")
+    assert again.attrs["stats"].new == 0 and again["extracted"].tolist() == verdicts["extracted"].tolist()
+
+    study = explore.from_runs([run])
+    q1 = study.samples[study.samples["problem_id"] == "q1"]
+    assert "1,2" in set(q1["answer"]) and not study.samples["answer"].str.contains("sha256").any()
+    page, _, _ = problems_page.render_page(study)
+    assert "sha256" not in page and "\\\\sqrt{3}" in page

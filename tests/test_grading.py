@@ -139,6 +139,74 @@ def test_cache_grades_only_new_samples_and_invalidates(tmp_path):
     assert len(read_verdicts(run, other)) == 21
 
 
+@dataclass(frozen=True)
+class LastWordGrader:
+    """Key = the text's last word; decided in the calling process (`grade_fast`), no workers."""
+
+    grader_id: str = "last-word-v1"
+    item_timeout_s: float = 5.0
+
+    def extract(self, text, problem):
+        return text.rsplit(" ", 1)[-1] or None
+
+    def grade_fast(self, key, problem):
+        return ("correct" if key == problem.reference else "incorrect"), {}
+
+    def grade(self, key, problem):
+        return self.grade_fast(key, problem)
+
+
+def test_grade_run_grades_in_bounded_chunks_reusing_answers_across_them(tmp_path, monkeypatch):
+    """The run's text is read and graded in chunks of at most CHUNK_SAMPLES
+    samples; a (problem, answer) graded in one chunk is reused in the next,
+    and the verdicts are those of grading everything at once."""
+    from rlboundary.verify import grading
+
+    run, log = tmp_path / "run", tmp_path / "calls.log"
+    rows = [(pid, i, ["a", "b", "c", f"x{i % 5}"][i % 4]) for pid in ("p1", "p2") for i in range(30)]
+    for j in range(0, len(rows), 20):  # three sample parts, each spanning problems
+        _write_samples(run, rows[j : j + 20], str(j))
+    sizes = []
+    real = grading._grade_samples
+    monkeypatch.setattr(grading, "_grade_samples", lambda samples, *a, **kw: sizes.append(len(samples)) or real(samples, *a, **kw))
+    monkeypatch.setattr(grading, "CHUNK_SAMPLES", 7)
+    got = grade_run(run, PROBLEMS, CountingGrader(str(log)), workers=1)
+    assert max(sizes) <= 7 and sum(sizes) == 60 and len(sizes) == 9
+    calls = _log_lines(log)
+    assert len(calls) == len(set(calls)) == 2 * 8  # each (problem, key) graded once in the whole run
+    assert got.attrs["stats"].distinct == 16 and got.attrs["stats"].new == 60
+    whole = grade_frame(_samples(rows), PROBLEMS, CountingGrader(str(tmp_path / "other.log")), workers=1)
+    cols = ["problem_id", "sample_idx", "extracted", "verdict", "correct", "key_len"]
+    pd.testing.assert_frame_equal(got[cols], whole[cols])
+    # Stored chunk by chunk, and read back whole.
+    assert len(list(verdict_dir(run, CountingGrader(str(log))).glob("part-*.parquet"))) >= 9
+    again = grade_run(run, PROBLEMS, CountingGrader(str(log)))
+    assert again.attrs["stats"].cached == 60 and len(_log_lines(log)) == 16
+    pd.testing.assert_frame_equal(again[cols], whole[cols])
+
+
+def test_grade_run_memory_follows_the_chunk_not_the_run(tmp_path, monkeypatch):
+    """Grading a run with 40 MB of response text holds one chunk's text at a
+    time (Python allocations, traced): grading all of it at once held it all."""
+    import tracemalloc
+
+    from rlboundary.verify import grading
+
+    run = tmp_path / "run"
+    body = "y" * 50_000
+    for part in range(8):  # 8 parts x 100 samples x 50 kB, every text distinct
+        _write_samples(run, [(("p1", "p2")[i % 2], part * 100 + i, f"{part}.{i} {body} a") for i in range(100)], str(part))
+    monkeypatch.setattr(grading, "CHUNK_TEXT_BYTES", 2 * 2**20)
+    tracemalloc.start()
+    try:
+        got = grade_run(run, PROBLEMS, LastWordGrader())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(got) == 800 and got["correct"].sum() == 400  # every sample answers 'a': p1's gold
+    assert peak < 16 * 2**20, f"peak traced memory {peak / 2**20:.0f} MB for 40 MB of text"
+
+
 @pytest.mark.timeout(300)
 def test_timeouts_crashes_and_errors_become_verdicts():
     rows = [("p1", i, t) for i, t in enumerate(["spin", "hang", "die", "raise", "bad", "ok", "extract-raises"])]

@@ -97,3 +97,30 @@ def test_curve_over_problems_and_bad_k():
 def test_math_labels_vote_together():
     labels = majority.vote_labels(["so \\boxed{\\dfrac{1}{2}}", "we get $\\boxed{\\frac12}$", "no idea"], "math")
     assert labels[0] == labels[1] == "\\frac{1}{2}" and labels[2] is None
+
+
+def test_vote_labels_of_a_stored_run_are_read_batch_by_batch(tmp_path, monkeypatch):
+    """figures' maj@k labels come from the run's text read part by part
+    (never all of it at once), each on its own sample, whatever the order."""
+    from rlboundary.figures import _with_labels
+    from rlboundary.store import RunStore
+
+    store = RunStore(tmp_path / "run")
+    answers = {("p1", 0): "\\boxed{1}", ("p2", 0): "\\boxed{\\dfrac{1}{2}}", ("p1", 1): "no answer", ("p2", 1): "\\boxed{7}"}
+    with store.lock():
+        for keys in ([("p2", 1), ("p1", 0)], [("p1", 1), ("p2", 0)]):  # two parts, out of order
+            store.write_chunk([{"problem_id": p, "sample_idx": i, "text": f"so {answers[(p, i)]}", "num_tokens": 3,
+                                "finish_reason": "stop"} for p, i in keys])
+    verdicts = pd.DataFrame({"problem_id": ["p1", "p1", "p2", "p2"], "sample_idx": pd.Series([0, 1, 0, 1], dtype="int32"),
+                             "correct": [True, False, True, False]})
+    real = RunStore.samples
+
+    def whole_text_refused(self, columns=None, max_n=None):
+        assert columns is not None and "text" not in columns, "read the whole run's text at once"
+        return real(self, columns, max_n)
+
+    monkeypatch.setattr(RunStore, "samples", whole_text_refused)
+    got = _with_labels(verdicts, store, "math")
+    labels = got["label"].tolist()
+    assert labels[0] == "1" and pd.isna(labels[1]) and labels[2:] == ["\\frac{1}{2}", "7"]
+    assert got[["problem_id", "sample_idx", "correct"]].equals(verdicts)

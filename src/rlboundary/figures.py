@@ -205,10 +205,14 @@ def _with_labels(v: pd.DataFrame, store, kind: str) -> pd.DataFrame:
     from .majority import TEXT_ANSWER_KINDS, vote_labels
 
     if kind in TEXT_ANSWER_KINDS:
-        texts = store.samples(columns=["problem_id", "sample_idx", "text"])
-        texts = texts.assign(problem_id=texts["problem_id"].astype(str),
-                             label=vote_labels(texts["text"].tolist(), kind))[["problem_id", "sample_idx", "label"]]
-        return v.merge(texts, on=["problem_id", "sample_idx"], how="left")
+        # Batch by batch: a run's text (1 GB at 500 x 1,024 x 2k characters) is never held at once.
+        labels = [pd.DataFrame({"problem_id": [str(p) for p in b.column(0).to_pylist()],
+                                "sample_idx": b.column(1).to_numpy(),
+                                "label": vote_labels(b.column(2).to_pylist(), kind)})
+                  for b in store.iter_batches(["problem_id", "sample_idx", "text"])]
+        if not labels:
+            return v.assign(label=None)
+        return v.merge(pd.concat(labels, ignore_index=True), on=["problem_id", "sample_idx"], how="left")
     return v.assign(label=vote_labels([], kind, v["extracted"].tolist()))
 
 

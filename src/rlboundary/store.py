@@ -231,6 +231,19 @@ class RunStore:
         df = df.sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
         return df[cols]
 
+    def iter_batches(self, columns: Iterable[str], batch_rows: int = 4096) -> Iterator:
+        """Stored rows as pyarrow RecordBatches of at most `batch_rows` rows,
+        part by part, in storage order (not sorted): reading a large run's
+        text this way holds one batch (and one row group) at a time."""
+        import pyarrow.parquet as pq
+
+        cols = list(columns)
+        if "text" in cols:
+            self._require_text()
+        for part in self.part_files():
+            with pq.ParquetFile(part) as f:
+                yield from f.iter_batches(batch_size=batch_rows, columns=cols)
+
     def has_text(self) -> bool:
         """False for runs imported from outcome counts (no response text)."""
         return (self.read_meta() or {}).get("import", {}).get("has_text") is not False

@@ -44,7 +44,10 @@ The `Grader` protocol (math, code and organism graders implement it):
                                              # (the key did not decide), each sample of
                                              # that key is graded again by this key
     stored_key(key) -> str                   # optional: what the cache stores as
-                                             # `extracted` (e.g. a digest of a long key)
+                                             # `key` (e.g. a digest of a long key)
+    shown_answer(key) -> str | None          # optional: the answer readers see
+                                             # (`extracted`) when grade() gives none
+                                             # as extra["extracted"]; default: stored_key
     grade_fast(key, problem) -> (verdict, extra) | None   # optional: a cheap,
                                              # exact decision made in the calling
                                              # process (None: send to a worker)
@@ -55,8 +58,12 @@ The `Grader` protocol (math, code and organism graders implement it):
 `extract` runs in the calling process and must not raise on any text
 (an exception there gives that sample the verdict "error"). `grade` runs in
 a worker: it, the grader and the problems must be picklable. Verdict rows:
-problem_id, sample_idx, extracted (the key), verdict, correct, plus any
-`extra` columns and `detail` (why a verdict is "error"/"timeout").
+problem_id, sample_idx, extracted (the answer as readers see it: the
+grader's own reading, e.g. math-verify's extracted string, never a digest
+where the grader can say better), verdict, correct, key (the dedupe key,
+stored: what the cache reuses; parts written before it existed hold the key
+in `extracted`), plus any `extra` columns and `detail` (why a verdict is
+"error"/"timeout").
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ import importlib
 import os
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
 
@@ -79,6 +86,9 @@ if TYPE_CHECKING:
 # unpickle `GradingProblem` from this module and must not pay for pandas.
 
 VERDICT_COLUMNS = ["problem_id", "sample_idx", "extracted", "verdict", "correct"]
+# The dedupe key a verdict row was graded by (what the cache reuses). Parts
+# written before this column existed hold the key in `extracted`.
+KEY = "key"
 
 
 @runtime_checkable
@@ -197,6 +207,9 @@ class GradingStats:
     in_workers: int = 0  # of those, pairs sent to worker processes (not decided by grade_fast)
     killed_workers: int = 0
     seconds: float = 0.0
+    # (problem, stored key) pairs counted in `distinct` (grade_run grades in
+    # chunks: a pair met again in a later chunk is not counted twice).
+    seen: set = field(default_factory=set, repr=False, compare=False)
 
 
 def _extract_keys(samples: pd.DataFrame, problems: dict, grader: Grader) -> tuple[list, list]:
@@ -230,7 +243,9 @@ def _grade_samples(
     stats: GradingStats | None = None,
 ) -> pd.DataFrame:
     """Verdict rows for `samples`; `known` maps (problem_id, stored key) -> (verdict, extra)
-    already decided; `on_batch` receives rows as groups finish (for the cache)."""
+    already decided, and gets every pair this call decides (so that the next
+    chunk of the same run reuses them); `on_batch` receives rows as groups
+    finish (for the cache)."""
     import pandas as pd
 
     stats = stats or GradingStats()
@@ -247,7 +262,8 @@ def _grade_samples(
     pids = samples["problem_id"].tolist()
     idxs = samples["sample_idx"].astype("int64").tolist()
     stored = getattr(grader, "stored_key", None) or (lambda key: key)
-    decided: dict[tuple, tuple[str, dict]] = dict(known or {})
+    shown = getattr(grader, "shown_answer", None) or stored
+    decided: dict[tuple, tuple[str, dict]] = known if known is not None else {}
     rows_out: list[dict] = []
     flushed = [0, time.monotonic()]  # rows handed to on_batch, time of the last hand-over
 
@@ -261,18 +277,25 @@ def _grade_samples(
     def grade_groups(groups: dict[tuple[str, str], list[int]]) -> list[tuple[str, str]]:
         """Verdicts for every (problem, key) group, fanned out to its samples;
         returns the groups whose grader answered REFINE (not fanned out)."""
-        stats.distinct += len(groups)
+        for pid, key in groups:
+            if (pid, stored(key)) not in stats.seen:
+                stats.seen.add((pid, stored(key)))
+                stats.distinct += 1
 
-        def fan_out(group, verdict, extra):
+        def fan_out(group, verdict, extra, fresh=True):
             pid, key = group
+            if fresh:  # within one call every pair is graded once, whatever its verdict
+                decided[(pid, stored(key))] = (verdict, extra)
+            # The answer readers see: the grader's own reading when grade() gave one.
+            answer = extra["extracted"] if "extracted" in extra else shown(key)
             for i in groups[group]:
-                rows_out.append(_row(pid, idxs[i], stored(key), verdict, extra))
+                rows_out.append(_row(pid, idxs[i], stored(key), verdict, extra, answer))
 
         todo = [g for g in groups if (g[0], stored(g[1])) not in decided]
         stats.graded += len(todo)
         for g in groups:
             if (g[0], stored(g[1])) in decided:
-                fan_out(g, *decided[(g[0], stored(g[1]))])
+                fan_out(g, *decided[(g[0], stored(g[1]))], fresh=False)
         # Optional cheap exact decisions (e.g. integer vs integer) in this
         # process: no worker round trip, no sympy.
         fast = getattr(grader, "grade_fast", None)
@@ -308,9 +331,9 @@ def _grade_samples(
     groups: dict[tuple[str, str], list[int]] = {}
     for i, (pid, key, err) in enumerate(zip(pids, keys, extract_errors)):
         if err is not None:
-            rows_out.append(_row(pid, idxs[i], None, "error", {"detail": err}))
+            rows_out.append(_row(pid, idxs[i], None, "error", {"detail": err}, None))
         elif key is None:
-            rows_out.append(_row(pid, idxs[i], None, "unparseable", {}))
+            rows_out.append(_row(pid, idxs[i], None, "unparseable", {}, None))
         else:
             groups.setdefault((pid, key), []).append(i)
     refine = grade_groups(groups)
@@ -325,16 +348,17 @@ def _grade_samples(
         for group in grade_groups(finer):  # a refined key must decide
             for i in finer[group]:
                 rows_out.append(_row(group[0], idxs[i], stored(group[1]), "error",
-                                     {"detail": "grader asked to refine a refined key"}))
+                                     {"detail": "grader asked to refine a refined key"}, shown(group[1])))
     flush(force=True)
     out = pd.DataFrame(rows_out)
     stats.new += len(out)
     return out
 
 
-def _row(pid, idx, key, verdict, extra) -> dict:
-    row = {"problem_id": pid, "sample_idx": int(idx), "extracted": key, "verdict": verdict, "correct": verdict == "correct"}
-    row.update(extra)
+def _row(pid, idx, key, verdict, extra, answer) -> dict:
+    row = {"problem_id": pid, "sample_idx": int(idx), "extracted": answer, "verdict": verdict,
+           "correct": verdict == "correct", KEY: key}
+    row.update((k, v) for k, v in extra.items() if k != "extracted")
     return row
 
 
@@ -345,7 +369,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
         df = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(VERDICT_COLUMNS, ["object", "int32", "object", "object", "bool"])})
     df = df.astype({"problem_id": str, "sample_idx": "int32", "verdict": str, "correct": "bool"})
     # One dtype whether rows came fresh or from Parquet: object, None = no answer.
-    df["extracted"] = pd.Series([None if pd.isna(x) else str(x) for x in df["extracted"]], index=df.index, dtype=object)
+    for col in ("extracted", KEY) if KEY in df else ("extracted",):
+        df[col] = pd.Series([None if pd.isna(x) else str(x) for x in df[col]], index=df.index, dtype=object)
     cols = VERDICT_COLUMNS + [c for c in df.columns if c not in VERDICT_COLUMNS]
     return df[cols].sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
 
@@ -469,15 +494,64 @@ def _meta_benchmark(run_dir: Path) -> str | None:
     return str(name) if name else None
 
 
+# `grade_run` reads and grades a run's new samples in chunks of at most
+# this many samples or this much response text (whichever comes first), so
+# its memory follows the chunk, not the run: 500 problems x 1,024 samples of
+# ~2k characters is ~1 GB of text. Large enough that the worker pool stays
+# busy (each chunk ends by waiting for its slowest item).
+CHUNK_SAMPLES = 16_384
+CHUNK_TEXT_BYTES = 32 * 2**20
+
+
+def _pair_codes(problem_ids, sample_idxs, code_of: dict[str, int]):
+    """(problem_id, sample_idx) pairs as int64 codes: sets of a million
+    samples as numpy arrays instead of Python tuples."""
+    import numpy as np
+
+    codes = np.fromiter((code_of.get(str(p), -1) for p in problem_ids), dtype=np.int64, count=len(problem_ids))
+    return codes * (1 << 32) + np.asarray(sample_idxs, dtype=np.int64)
+
+
+def _chunks_to_grade(store, done, code_of: dict[str, int], max_samples: int, max_text_bytes: int):
+    """The run's samples whose pair code is not in `done` (sorted int64
+    codes), as DataFrames (problem_id, sample_idx, text) of bounded size."""
+    import numpy as np
+    import pyarrow as pa
+
+    pending, rows, text_bytes = [], 0, 0
+    for batch in store.iter_batches(["problem_id", "sample_idx", "text"]):
+        codes = _pair_codes(batch.column(0).to_pylist(), batch.column(1).to_numpy(), code_of)
+        todo = ~np.isin(codes, done)
+        if not todo.any():
+            continue
+        batch = batch.filter(pa.array(todo))  # a copy: the row group read can be freed
+        while batch.num_rows:
+            part, batch = batch.slice(0, max_samples - rows), batch.slice(max_samples - rows)
+            pending.append(part)
+            rows += part.num_rows
+            text_bytes += part.column(2).nbytes
+            if rows >= max_samples or text_bytes >= max_text_bytes:
+                yield pa.Table.from_batches(pending).to_pandas()
+                pending, rows, text_bytes = [], 0, 0
+    if pending:
+        yield pa.Table.from_batches(pending).to_pandas()
+
+
 def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int | None = None) -> pd.DataFrame:
     """Verdicts for every sample stored in `run_dir`, grading only what is new.
 
     Returns one row per sample (see the module docstring); `df.attrs["stats"]`
-    holds a `GradingStats` (cached vs new, distinct answers, ...).
+    holds a `GradingStats` (cached vs new, distinct answers, ...). The new
+    samples' text is read and graded chunk by chunk (`CHUNK_SAMPLES`,
+    `CHUNK_TEXT_BYTES`); only the verdict rows (no text) of the whole run
+    are held, and returned.
     """
+    import numpy as np
     import pandas as pd
 
     from filelock import FileLock
+
+    from ..store import RunStore
 
     grader = get_grader(grader) if isinstance(grader, str) else grader
     run_dir = Path(run_dir)
@@ -485,7 +559,18 @@ def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int 
         raise UserError(f"run directory {run_dir} does not exist.", "pass a run directory under outputs/samples (see `rlboundary status`).")
     start = time.monotonic()
     problems = _problems_by_id(problems, _meta_benchmark(run_dir))
-    samples = read_samples(run_dir)
+    store = RunStore(run_dir)
+    store._require_text()  # a run imported from counts: one line, before anything is written
+    ids = store.samples(columns=["problem_id", "sample_idx"])  # the run's pairs, no text
+    missing = sorted(set(ids["problem_id"].astype(str).unique()) - set(problems))
+    if missing:
+        raise UserError(
+            f"{len(missing)} sampled problem id(s) are not in the given problems (e.g. {missing[0]!r}).",
+            "pass the benchmark the run was sampled from.",
+        )
+    code_of = {pid: i for i, pid in enumerate(sorted(problems))}
+    in_run = np.unique(_pair_codes(ids["problem_id"].tolist(), ids["sample_idx"].to_numpy(), code_of))
+    del ids
     vdir = verdict_dir(run_dir, grader)
     vdir.mkdir(parents=True, exist_ok=True)
     stats = GradingStats()
@@ -496,29 +581,38 @@ def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int 
             stored["problem_id"] = stored["problem_id"].astype(str)
             current = {pid: reference_hash(p) for pid, p in problems.items()}
             valid = [current.get(pid) == h for pid, h in zip(stored["problem_id"], stored["ref_hash"])]
-            stored = stored.loc[pd.Series(valid, index=stored.index, dtype=bool)]
-        done = set(zip(stored["problem_id"], stored["sample_idx"].astype(int)))
-        sample_keys = list(zip(samples["problem_id"].astype(str), samples["sample_idx"].astype(int)))
-        new_mask = [k not in done for k in sample_keys]
-        todo = samples.loc[pd.Series(new_mask, index=samples.index, dtype=bool)]
+            stored = stored.loc[pd.Series(valid, index=stored.index, dtype=bool)].reset_index(drop=True)
+        stored_codes = _pair_codes(stored["problem_id"].tolist(), stored["sample_idx"].to_numpy(), code_of)
         # Answers graded before (same problem, same key) need no new grading.
-        extra_cols = [c for c in stored.columns if c not in VERDICT_COLUMNS + ["ref_hash"]]
+        # Rows of older parts hold their key in `extracted` (and show the
+        # grader's `shown_answer` of it when reused).
+        has_key = stored[KEY].notna() if KEY in stored else pd.Series(False, index=stored.index)
+        stored[KEY] = stored[KEY].where(has_key, stored["extracted"]).astype(object) if KEY in stored else stored["extracted"]
+        stored["_has_key"] = has_key
+        extra_cols = [c for c in stored.columns if c not in VERDICT_COLUMNS + ["ref_hash", KEY, "_has_key"]]
         known = {}
-        reusable = stored[stored["verdict"].isin(["correct", "incorrect", "unparseable"]) & stored["extracted"].notna()]
+        reusable = stored[stored["verdict"].isin(["correct", "incorrect", "unparseable"]) & stored[KEY].notna()]
+        reusable = reusable.drop_duplicates(["problem_id", KEY])  # the first one wins
         for rec in reusable.to_dict("records"):
             extra = {c: rec[c] for c in extra_cols if c != "detail" and pd.notna(rec[c])}
-            known.setdefault((rec["problem_id"], rec["extracted"]), (rec["verdict"], extra))
+            if rec["_has_key"]:
+                extra["extracted"] = None if pd.isna(rec["extracted"]) else rec["extracted"]  # shown as stored
+            known[(rec["problem_id"], rec[KEY])] = (rec["verdict"], extra)
+        del reusable
 
-        def store(rows: pd.DataFrame) -> None:
+        def store_rows(rows: pd.DataFrame) -> None:
             rows = rows.assign(ref_hash=[reference_hash(problems[p]) for p in rows["problem_id"]])
             _write_part(vdir, rows)
 
-        new = _grade_samples(todo, problems, grader, workers, known=known, on_batch=store, stats=stats) if len(todo) else pd.DataFrame()
-    keep = set(sample_keys)
-    in_run = [k in keep for k in zip(stored["problem_id"], stored["sample_idx"].astype(int))]
-    old = stored.loc[pd.Series(in_run, index=stored.index, dtype=bool)].drop(columns=["ref_hash"])
+        new = [
+            _grade_samples(chunk, problems, grader, workers, known=known, on_batch=store_rows, stats=stats)
+            for chunk in _chunks_to_grade(store, np.unique(stored_codes), code_of, CHUNK_SAMPLES, CHUNK_TEXT_BYTES)
+        ]
+    old = stored.loc[np.isin(stored_codes, in_run)].drop(columns=["ref_hash", "_has_key"])
     stats.cached = len(old)
-    out = _finish(pd.concat([old, new], ignore_index=True) if len(new) else old)
+    frames = [f for f in (old, *new) if len(f)]  # an empty frame would turn int extras into floats
+    out = _finish(pd.concat(frames, ignore_index=True) if frames else old)
     stats.samples, stats.seconds = len(out), time.monotonic() - start
+    stats.seen.clear()
     out.attrs["stats"] = stats
     return out

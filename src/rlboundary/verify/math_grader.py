@@ -45,7 +45,7 @@ from importlib.metadata import version
 from typing import Any
 
 from .math_answer import extract_answer, normalize_answer, strip_string
-from .math_verify_key import WHOLE, boxed_stage_parse, response_key
+from .math_verify_key import WHOLE, boxed_contents, boxed_stage_parse, response_key
 from .math_verify_shortcuts import boxed_number_parse, number_parse_matches, provably_unequal
 from .workers import REFINE
 
@@ -190,12 +190,20 @@ class MathVerifyGrader:
         return WHOLE + text
 
     def stored_key(self, key: str) -> str:
-        """What the verdict cache stores as `extracted`: a short key as is, a
+        """What the verdict cache stores as `key`: a short key as is, a
         whole response as its digest (the text is in the sample store)."""
         if not key.startswith(WHOLE):
             return key
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return f"{WHOLE}sha256:{digest}"
+
+    def shown_answer(self, key: str) -> str | None:
+        """The answer readers see (`extracted`) unless `grade` read one: a
+        short key's box content; for a whole response (graded without a
+        reading: a timeout, a killed worker) its boxed contents in order."""
+        if key.startswith(WHOLE):
+            return ", ".join(boxed_contents(key[len(WHOLE):])) or None
+        return key[len("\\boxed{") : -1] if key.startswith("\\boxed{") and key.endswith("}") else key
 
     def grade_fast(self, key: str, problem: Any) -> tuple[str, dict] | None:
         """Integer vs integer, decided in the caller's process; None otherwise."""
@@ -226,17 +234,29 @@ class MathVerifyGrader:
         pred = _parse_pred_mv(key, t, watch)
         if pred is None:
             return REFINE, {}
+        # A whole response is shown to readers as math-verify read it (its
+        # extracted string), not as the digest the cache keys it by.
+        shown = {"extracted": _read_as(pred)} if key.startswith(WHOLE) else {}
         if _SHORTCUTS and any(isinstance(p, (Basic, MatrixBase)) for p in pred) and provably_unequal(gold, pred):
             # Values certainly apart: verify would answer False (see
             # math_verify_shortcuts), without its simplify().
-            return "incorrect", {}
+            return "incorrect", shown
         if verify(gold, pred, timeout_seconds=t):
-            return "correct", {}
+            return "correct", shown
         if watch.count > before:
-            return "timeout", {}
+            return "timeout", shown
         if not any(isinstance(p, (Basic, MatrixBase)) for p in pred):
-            return "unparseable", {}
-        return "incorrect", {}
+            return "unparseable", shown
+        return "incorrect", shown
+
+
+def _read_as(pred: list) -> str | None:
+    """math-verify's extracted string from a `parse` result ([value, string]:
+    the string is the last element), else the value printed; None for []."""
+    strings = [p for p in pred if isinstance(p, str)]
+    if strings:
+        return strings[-1]
+    return str(pred[0]) if pred else None
 
 
 # --- math-equal (the paper's grader) --------------------------------------

@@ -172,6 +172,21 @@ def _boxes(text: str) -> list[tuple[int, int]] | None:
     return spans
 
 
+def boxed_contents(text: str) -> list[str]:
+    """The stripped content of every `\\boxed{...}` in `text`, in order (a box
+    inside another is part of the outer one's content; an unclosed box ends
+    the list): what a whole-response key shows readers when math-verify
+    gave no reading."""
+    out, start = [], text.find("\\boxed{")
+    while start >= 0:
+        close = _close_of(text, start + len("\\boxed"))
+        if close is None:
+            break
+        out.append(text[start + len("\\boxed{") : close].strip())
+        start = text.find("\\boxed{", close + 1)
+    return out
+
+
 def response_key(text) -> str | None:
     """`\\boxed{c}` where that provably reads as math-verify reads the whole
     text (module docstring), else WHOLE + text; None for a non-text."""
