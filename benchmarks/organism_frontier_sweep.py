@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rlboundary.organism.build import frontier_of, run_stage
@@ -43,7 +44,6 @@ def main() -> None:
     p = get_preset(args.preset)
     changes = {"exposure": parse_exposure(args.exposure)}
     if args.base_steps:
-        from dataclasses import replace
         changes["base_train"] = replace(p.base_train, steps=args.base_steps)
     p = with_overrides(p, **changes)
     tag = f"seed{args.seed}-exp{args.exposure.replace(':', '_').replace(',', '-')}-steps{p.base_train.steps}"

@@ -216,7 +216,7 @@ class RunStore:
 
         cols = list(columns) if columns is not None else list(SAMPLE_COLUMNS)
         if "text" in cols:
-            self._require_text()
+            self.require_text()
         read_cols = list(dict.fromkeys(cols + ["problem_id", "sample_idx"]))
         tables = [self._read_part(p, read_cols) for p in self.part_files()]
         if not tables:
@@ -239,7 +239,7 @@ class RunStore:
 
         cols = list(columns)
         if "text" in cols:
-            self._require_text()
+            self.require_text()
         for part in self.part_files():
             with pq.ParquetFile(part) as f:
                 yield from f.iter_batches(batch_size=batch_rows, columns=cols)
@@ -248,7 +248,7 @@ class RunStore:
         """False for runs imported from outcome counts (no response text)."""
         return (self.read_meta() or {}).get("import", {}).get("has_text") is not False
 
-    def _require_text(self) -> None:
+    def require_text(self) -> None:
         """Runs imported from outcome counts hold no response text: say so in one line."""
         meta = self.read_meta() or {}
         if meta.get("import", {}).get("has_text") is False:

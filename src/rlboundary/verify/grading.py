@@ -560,7 +560,7 @@ def grade_run(run_dir: str | Path, problems, grader: Grader | str, workers: int 
     start = time.monotonic()
     problems = _problems_by_id(problems, _meta_benchmark(run_dir))
     store = RunStore(run_dir)
-    store._require_text()  # a run imported from counts: one line, before anything is written
+    store.require_text()  # a run imported from counts: one line, before anything is written
     ids = store.samples(columns=["problem_id", "sample_idx"])  # the run's pairs, no text
     missing = sorted(set(ids["problem_id"].astype(str).unique()) - set(problems))
     if missing:
