@@ -220,10 +220,7 @@ def _extract_keys(samples: pd.DataFrame, problems: dict, grader: Grader) -> tupl
             if key is not None and not isinstance(key, str):
                 key = str(key)
             if key is not None:
-                try:
-                    key.encode("utf-8")
-                except UnicodeEncodeError:  # lone surrogates: not storable as Parquet text
-                    key = key.encode("utf-8", "replace").decode("utf-8")
+                key = _storable(key)  # lone surrogates: not storable as Parquet text
             keys.append(key)
             errors.append(None)
         except Exception as err:  # a sample whose text breaks extraction
@@ -355,10 +352,21 @@ def _grade_samples(
     return out
 
 
+def _storable(value):
+    """Text Parquet can hold: lone surrogates (which a grader may echo back
+    from model text, e.g. math-verify's reading) become U+FFFD."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _row(pid, idx, key, verdict, extra, answer) -> dict:
-    row = {"problem_id": pid, "sample_idx": int(idx), "extracted": answer, "verdict": verdict,
+    row = {"problem_id": pid, "sample_idx": int(idx), "extracted": _storable(answer), "verdict": verdict,
            "correct": verdict == "correct", KEY: key}
-    row.update((k, v) for k, v in extra.items() if k != "extracted")
+    row.update((k, _storable(v)) for k, v in extra.items() if k != "extracted")
     return row
 
 
