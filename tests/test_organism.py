@@ -234,7 +234,8 @@ def test_rare_long_chains_join_only_after_the_curriculum():
 def test_cached_evaluation_samples_belong_to_the_weights_that_made_them(tmp_path):
     """A rebuilt model (other weights) must be sampled again, never served the old
     model's cached samples; the same weights reuse them (evaluate._sample_rows)."""
-    from rlboundary.organism.evaluate import _sample_rows, weights_digest
+    from rlboundary.models import weights_digest
+    from rlboundary.organism.evaluate import _sample_rows
 
     for name, payload in (("a", b"weights one"), ("b", b"weights one"), ("c", b"weights two")):
         (tmp_path / name).mkdir()

@@ -201,3 +201,28 @@ def test_token_ids_are_stored_and_old_parts_without_them_still_read(tmp_path):
 
     report = check_run(store.run_dir, repair=False)
     assert not [f for f in report.findings if f.kind == "wrong-schema"], report.findings
+
+
+def test_retrained_local_weights_get_their_own_run_directory(tmp_path, monkeypatch):
+    """A model retrained at the same path (e.g. a rebuilt organism) must not be
+    served the old weights' samples: its weights' hash keys the run."""
+    from rlboundary.models import ModelSpec
+    from rlboundary.sampling import SamplingSettings
+    from rlboundary.store_check import check_run
+    from rlboundary.study import run_identity, run_store
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path / "out"))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"first weights")
+    spec = ModelSpec(name="m", path=str(model), template="raw")
+    settings = SamplingSettings(n=2)
+    first = run_store(spec, "organism", settings, 0)
+    assert spec.identity()["weights"] in first.run_dir.name
+    (model / "model.safetensors").write_bytes(b"retrained weights")
+    second = run_store(spec, "organism", settings, 0)
+    assert second.run_dir != first.run_dir and second.run_dir.parent == first.run_dir.parent
+    # The store checker accepts the new directory name for such a run.
+    with second.lock():
+        second.ensure_meta(run_identity(spec, "organism", settings, 0))
+    assert check_run(second.run_dir, repair=False).findings == []

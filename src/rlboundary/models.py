@@ -94,9 +94,13 @@ class ModelSpec:
         return dataclasses.asdict(self)
 
     def identity(self) -> dict:
-        """What changes the samples this model produces (recorded in run meta)."""
+        """What changes the samples this model produces (recorded in run meta).
+
+        A small local model directory (one this project trains, e.g. the
+        organism) also records its weights' hash: a rebuild at the same path
+        then gets fresh samples instead of the old weights' ones."""
         local = Path(self.path).expanduser()
-        return {
+        ident = {
             # A local path is recorded absolute, so that "./m" and "/abs/m" agree.
             "path": str(local.resolve()) if local.exists() else self.path,
             "template": self.template,
@@ -105,10 +109,36 @@ class ModelSpec:
             "stop": list(self.stop),
             "tokenizer": self.tokenizer,
         }
+        digest = weights_digest(local) if local.is_dir() else None
+        if digest is not None:
+            ident["weights"] = digest
+        return ident
 
     @property
     def is_gguf(self) -> bool:
         return self.path.lower().endswith(".gguf")
+
+
+# Hashing is exact but reads every byte: done for directories up to this size
+# (the organism's models are ~4 MB). A large local checkpoint is keyed by its
+# path only, as hub models are, and must be renamed when it is retrained.
+WEIGHTS_DIGEST_MAX_BYTES = 256 << 20
+
+
+def weights_digest(model_dir: str | Path) -> str | None:
+    """A short sha256 of a model directory's *.safetensors files, or None when
+    it has none or they exceed WEIGHTS_DIGEST_MAX_BYTES."""
+    import hashlib
+
+    files = sorted(Path(model_dir).glob("*.safetensors"))
+    if not files or sum(f.stat().st_size for f in files) > WEIGHTS_DIGEST_MAX_BYTES:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:12]
 
 
 def default_name(path: str) -> str:

@@ -61,12 +61,19 @@ def sample_schema(with_token_ids: bool = True):
     return pa.schema(fields)
 
 
-def run_dir_for(model: str, benchmark: str, settings_hash: str, seed: int, root: Path | None = None) -> Path:
+def run_dir_name(settings_hash: str, seed: int, weights: str | None = None) -> str:
+    """`<settings_hash>-seed<seed>`, or `<settings_hash>-w<weights>-seed<seed>`
+    for a model whose weights' hash is part of its identity."""
+    return f"{settings_hash}-seed{seed}" if weights is None else f"{settings_hash}-w{weights}-seed{seed}"
+
+
+def run_dir_for(model: str, benchmark: str, settings_hash: str, seed: int, root: Path | None = None,
+                weights: str | None = None) -> Path:
     from .paths import samples_dir
 
     root = Path(root) if root is not None else samples_dir()
     # A benchmark variant "organism:test" becomes the directory "organism-test".
-    return root / model / benchmark.replace(":", "-") / f"{settings_hash}-seed{seed}"
+    return root / model / benchmark.replace(":", "-") / run_dir_name(settings_hash, seed, weights)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@
 What is verified, per run directory (layout: see `store.py`):
 - `meta.json` is readable JSON with the run's identity (model, benchmark,
   settings, settings_hash, seed), its settings hash recomputes, and the
-  directory name `<settings_hash>-seed<seed>` agrees with it;
+  directory name (`store.run_dir_name`) agrees with it;
 - every `part-*.parquet` chunk reads in full with exactly the sample schema;
 - no (problem_id, sample_idx) is stored twice and no sample_idx is negative;
 - every verdict cache (`verdicts/<grader_id>/part-*.parquet`) reads, has the
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UserError
+from .store import run_dir_name
 
 QUARANTINE_DIR = "quarantine"
 VERDICTS_DIR = "verdicts"
@@ -289,7 +290,8 @@ class _Checker:
                 problems.append(f"settings hash {meta['settings_hash']!r} does not match its settings (they hash to {recomputed!r})")
         except (TypeError, UserError) as err:
             problems.append(f"its settings are not valid sampling settings ({err})")
-        expected_name = f"{meta['settings_hash']}-seed{meta['seed']}"
+        weights = meta["model"].get("weights") if isinstance(meta["model"], dict) else None
+        expected_name = run_dir_name(meta["settings_hash"], meta["seed"], weights)
         if self.run_dir.name != expected_name:
             problems.append(f"directory name {self.run_dir.name!r} should be {expected_name!r} for this meta.json")
         model = meta["model"].get("name") if isinstance(meta["model"], dict) else meta["model"]

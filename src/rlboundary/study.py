@@ -121,7 +121,8 @@ def run_identity(spec, benchmark_name: str, settings: SamplingSettings, seed: in
 def run_store(spec, benchmark_name: str, settings: SamplingSettings, seed: int) -> RunStore:
     """The store of a run key (effective settings, see module docstring)."""
     eff = effective_settings(spec, settings)
-    return RunStore(run_dir_for(spec.name, benchmark_name, eff.settings_hash(), seed))
+    return RunStore(run_dir_for(spec.name, benchmark_name, eff.settings_hash(), seed,
+                                weights=spec.identity().get("weights")))
 
 
 def _as_spec(model_spec):
@@ -180,7 +181,7 @@ def sample_run(
     bench = get_benchmark(benchmark_name, data_dir=data_dir, limit=limit)
     source = data_source(benchmark_name, data_dir)  # recorded, so `verify` finds the same data
     eff = effective_settings(spec, settings)
-    store = RunStore(run_dir_for(spec.name, bench.name, eff.settings_hash(), seed))
+    store = run_store(spec, bench.name, settings, seed)
 
     # Prompts are rendered before the store is touched, so that a template
     # error (e.g. "chat" on a model without a chat template) stores nothing.

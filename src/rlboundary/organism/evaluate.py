@@ -22,20 +22,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..models import weights_digest
+
 PASS_RATE_EDGES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
-
-
-def weights_digest(model_dir: str | Path) -> str:
-    """A short hash of a model's weights: cached samples are reused only for the
-    very weights that produced them (a rebuilt organism gets fresh samples)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for f in sorted(Path(model_dir).glob("*.safetensors")):
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:12]
 
 
 def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, seed: int, cache: Path,
