@@ -175,9 +175,14 @@ def train_rl(
             batch = [r for call in rewards.calls for r in call]
             rewards.calls.clear()
             front = [r for level, r in batch if level == frontier]
+            per_level: dict[int, list[float]] = {}
+            for level, r in batch:
+                per_level.setdefault(level, []).append(r)
             curve.append({"step": step, "reward": sum(r for _, r in batch) / max(1, len(batch)),
                           "frontier_reward": sum(front) / len(front) if front else float("nan"),
-                          "frontier_prompts": len(front)})
+                          "frontier_prompts": len(front),
+                          # Per level (str keys: JSON), to see where RL learns.
+                          "level_rewards": {str(k): sum(v) / len(v) for k, v in sorted(per_level.items())}})
             done = plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
             if done:
                 stopped[0] = "plateau"
