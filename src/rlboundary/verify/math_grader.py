@@ -215,10 +215,15 @@ class MathVerifyGrader:
         return None
 
     def prepare(self) -> None:
-        """Import math-verify and sympy (seconds) before any item's budget runs."""
+        """Import math-verify and sympy (seconds) before any item's budget runs;
+        memoize its pure parsing steps in this (worker) process."""
         from math_verify import parse, verify
 
+        from . import math_verify_memo
+
         _watch()
+        if _SHORTCUTS:
+            math_verify_memo.install()
         verify(parse("\\boxed{\\frac{1}{2}}"), parse("\\boxed{0.5}"))
         _number_parse_ok()
 
