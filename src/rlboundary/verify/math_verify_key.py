@@ -66,6 +66,10 @@ _BRACKET_CLOSE = re.compile(r"\]\s")  # closes a ` [ ... ] ` environment
 _PERCENT_TOKENS = ("%", "ercent", "pct", "Pct")  # math-verify: \\?%|[Pp]ercent|[Pp]ercentage|[Pp]ct
 _ENV_CLOSERS = ("$", "\\]", "\\)")
 _BRACE = re.compile(r"[{}]")
+# One fast path (below): `{...}` with braces nested at most four deep,
+# matched at a box's `{`; group 1 is the content.
+_BALANCED = re.compile(r"\{((?:[^{}]|\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\})*)\}")
+_PERCENT_ANY = re.compile("|".join(re.escape(t) for t in ("%", "ercent", "pct", "Pct")))
 
 
 def _configs():
@@ -187,11 +191,34 @@ def boxed_contents(text: str) -> list[str]:
     return out
 
 
+def _one_box_key(text: str) -> str | None:
+    """`response_key` for the common case, with fewer steps: exactly one
+    `\\boxed` (braces nested at most four deep inside it), no "final
+    answer" in the text. None: not that case, or not a short key (the
+    general path decides). Same conditions as the general path, which
+    `tests/test_math_verify_key.py` checks it against."""
+    start = text.find("\\boxed{")
+    if start < 0 or text.find("\\boxed", start + 1) >= 0 or "\\fbox" in text or text.find("\\boxed") != start:
+        return None
+    m = _BALANCED.match(text, start + len("\\boxed"))
+    if m is None:
+        return None
+    content = m.group(1)
+    c = content.strip()
+    if not c or "$" in content or "\\]" in content or "\\)" in content or _BRACKET_CLOSE.search(content):
+        return None
+    if _PERCENT_ANY.search(text, m.end()) is not None or _says_final_answer(text):
+        return None
+    return "\\boxed{" + c + "}"
+
+
 def response_key(text) -> str | None:
     """`\\boxed{c}` where that provably reads as math-verify reads the whole
     text (module docstring), else WHOLE + text; None for a non-text."""
     if not isinstance(text, str):
         return None
+    if (fast := _one_box_key(text)) is not None and _layout_ok():
+        return fast
     if "\\boxed" not in text or "\\fbox" in text or not _layout_ok():
         return WHOLE + text
     boxes = _boxes(text)
