@@ -285,8 +285,10 @@ def _grade_samples(
                 decided[(pid, stored(key))] = (verdict, extra)
             # The answer readers see: the grader's own reading when grade() gave one.
             answer = extra["extracted"] if "extracted" in extra else shown(key)
-            for i in groups[group]:
-                rows_out.append(_row(pid, idxs[i], stored(key), verdict, extra, answer))
+            # One row built per group, copied per sample (a copy is cheaper
+            # than building: this runs once per sample).
+            row = _row(pid, 0, stored(key), verdict, extra, answer)
+            rows_out.extend({**row, "sample_idx": idxs[i]} for i in groups[group])
 
         todo = [g for g in groups if (g[0], stored(g[1])) not in decided]
         stats.graded += len(todo)
@@ -315,7 +317,7 @@ def _grade_samples(
             n_workers = max(1, min(workers or default_workers(), len(slow)))
             pool = shared_pool(grader, n_workers)
             killed_before = pool.killed
-            for group, verdict, extra in pool.imap((g, g[1], problems[g[0]]) for g in slow):
+            for group, verdict, extra in pool.imap(((g, g[1], problems[g[0]]) for g in slow), route=_by_problem):
                 if verdict == REFINE:
                     refine.append(group)
                     continue
@@ -352,6 +354,12 @@ def _grade_samples(
     return out
 
 
+def _by_problem(item) -> str:
+    """A grading item's problem id: one worker grades a problem's answers
+    (its parsed gold and caches serve them all)."""
+    return item[0][0]
+
+
 def _storable(value):
     """Text Parquet can hold: lone surrogates (which a grader may echo back
     from model text, e.g. math-verify's reading) become U+FFFD."""
@@ -378,7 +386,8 @@ def _finish(df: pd.DataFrame) -> pd.DataFrame:
     df = df.astype({"problem_id": str, "sample_idx": "int32", "verdict": str, "correct": "bool"})
     # One dtype whether rows came fresh or from Parquet: object, None = no answer.
     for col in ("extracted", KEY) if KEY in df else ("extracted",):
-        df[col] = pd.Series([None if pd.isna(x) else str(x) for x in df[col]], index=df.index, dtype=object)
+        # (a plain str, the common case, is kept without asking pandas)
+        df[col] = pd.Series([x if type(x) is str else None if pd.isna(x) else str(x) for x in df[col]], index=df.index, dtype=object)
     cols = VERDICT_COLUMNS + [c for c in df.columns if c not in VERDICT_COLUMNS]
     return df[cols].sort_values(["problem_id", "sample_idx"], kind="stable").reset_index(drop=True)
 

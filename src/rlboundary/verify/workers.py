@@ -48,7 +48,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for_readable
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 VERDICTS = ("correct", "incorrect", "unparseable", "timeout", "error")
 # Not a verdict: a grader's answer "this key does not decide; grade each of
@@ -267,10 +267,19 @@ class WorkerPool:
             requeue.appendleft(entry)
         self._pool[i] = self._start()
 
-    def imap(self, items: Iterable[tuple[Any, str, Any]]) -> Iterator[tuple[Any, str, dict]]:
-        """Yield (item_id, verdict, extra) for every (item_id, key, problem), in completion order."""
+    def imap(self, items: Iterable[tuple[Any, str, Any]], route: Callable[[Any], Any] | None = None) -> Iterator[tuple[Any, str, dict]]:
+        """Yield (item_id, verdict, extra) for every (item_id, key, problem), in completion order.
+
+        `route(item)` (optional): items with the same route key go to the
+        same worker while others have work (the first worker to meet a key
+        owns it), so what a worker caches per key (a parsed gold answer,
+        its parses of that problem's texts) is built once, not once per
+        worker. A worker with nothing of its own left takes over the last
+        waiting items of another, so the end still spreads over all workers.
+        """
         todo = iter(items)
         retry: deque = deque()  # (item, payload) to send before new items
+        owner: dict = {}  # route key -> index of the worker that owns it
         # A worker still busy from an abandoned earlier call would answer
         # with stale results: replace it.
         for i, w in enumerate(self._pool):
@@ -281,17 +290,30 @@ class WorkerPool:
             self._pool.append(self._start())
         active = self._pool[: self.workers]
 
-        def take():
-            if retry:
-                return retry.popleft()
-            nxt = next(todo, None)
-            if nxt is None:
-                return None
+        backlog = [deque() for _ in active]  # items met by one worker but owned by another
+
+        def pack(nxt):
             item_id, key, problem = nxt
             # (key, problem) pickled on their own, so that a worker that
             # cannot unpickle them still knows which item failed.
             payload = pickle.dumps((key, problem), protocol=pickle.HIGHEST_PROTOCOL)
             return nxt, _frame_bytes((item_id, payload))
+
+        def take(i):
+            if retry:
+                return retry.popleft()
+            if backlog[i]:
+                return pack(backlog[i].popleft())
+            for nxt in todo:
+                if route is None:
+                    return pack(nxt)
+                mine = owner.setdefault(route(nxt), i)
+                if mine == i:
+                    return pack(nxt)
+                backlog[mine].append(nxt)
+            # Nothing new: take over the tail of the longest backlog.
+            longest = max(backlog, key=len)
+            return pack(longest.pop()) if longest else None
 
         while True:
             limit = self._queue_limit()
@@ -306,7 +328,7 @@ class WorkerPool:
                 if len(w.queue) > limit // 2:
                     continue
                 while len(w.queue) < limit:
-                    entry = take()
+                    entry = take(i)
                     if entry is None:
                         break
                     frame = entry[1]
@@ -324,7 +346,7 @@ class WorkerPool:
                         pass
             busy = [w for w in active if w.queue]
             if not busy:
-                return
+                return  # (an idle worker takes any backlog above, so none is left)
             wait_s = max(0.0, min(self._deadline(w) for w in busy) - time.monotonic())
             ready = set(wait_for_readable([w.fd for w in busy], timeout=wait_s))
             for i, w in enumerate(active):
