@@ -85,12 +85,40 @@ def _plain(fn):
     return getattr(fn, "__wrapped__", fn)
 
 
+class _TwoStageParser:
+    """A latex2sympy parser whose `math()` (the grammar's start rule, which
+    ends in EOF) runs ANTLR's two-stage strategy: SLL prediction first, and
+    only if that reports a syntax error, a fresh parser in the default full
+    LL mode. ANTLR documents that SLL either returns the tree LL would
+    return or reports a syntax error; latex2sympy's error listener raises
+    on the first reported error (no recovery), so a tree from the first
+    stage is LL's tree, and anything else is LL's own outcome."""
+
+    def __init__(self, converter, latex_str: str, make):
+        self._converter, self._latex, self._make = converter, latex_str, make
+        self._parser = make(converter, latex_str)
+
+    def math(self):
+        from antlr4.atn.PredictionMode import PredictionMode
+
+        self._parser._interp.predictionMode = PredictionMode.SLL
+        try:
+            return self._parser.math()
+        except Exception:
+            pass  # a syntax error under SLL: LL decides (below)
+        return self._make(self._converter, self._latex).math()
+
+    def __getattr__(self, name):
+        return getattr(self._parser, name)
+
+
 def install() -> bool:
     """Swap in the memoized steps; True if installed (idempotent)."""
     if _ORIGINALS:
         return True
     try:
         import math_verify.parser as parser
+        from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
         from sympy import Number
     except ImportError:
         return False
@@ -103,6 +131,10 @@ def install() -> bool:
     parser.parse_expr_cached = _memo(_plain(_ORIGINALS["parse_expr_cached"]))
     parser.normalize_latex = _memo(_ORIGINALS["normalize_latex"])
     parser.Number = _memo(Number)
+    make = getattr(_Latex2Sympy, "create_parser", None)
+    if callable(make) and two_stage_parsing_ok(make):
+        _ORIGINALS["create_parser"] = make
+        _Latex2Sympy.create_parser = lambda self, latex_str: _TwoStageParser(self, latex_str, make)
     return True
 
 
@@ -111,7 +143,22 @@ def uninstall() -> None:
     if not _ORIGINALS:
         return
     import math_verify.parser as parser
+    from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
 
     for name, fn in _ORIGINALS.items():
-        setattr(parser, name, fn)
+        setattr(_Latex2Sympy if name == "create_parser" else parser, name, fn)
     _ORIGINALS.clear()
+
+
+def two_stage_parsing_ok(make) -> bool:
+    """The parser latex2sympy builds has what `_TwoStageParser` uses: an
+    ATN interpreter with a prediction mode, and a `math` start rule."""
+    try:
+        from antlr4.atn.PredictionMode import PredictionMode
+
+        from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
+
+        p = make(_Latex2Sympy(), "1")
+        return p._interp.predictionMode == PredictionMode.LL and callable(getattr(p, "math", None))
+    except Exception:
+        return False
