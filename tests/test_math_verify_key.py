@@ -102,6 +102,29 @@ def test_short_keys_parse_as_the_whole_response():
     assert shown > 50  # the check was not vacuous
 
 
+def test_one_box_fast_path_gives_the_general_key():
+    from rlboundary.verify import math_verify_key
+
+    texts = [t for t, _ in _random_responses(2000, seed=3) + TABLE]
+    # Deep nesting, a box at the very end or start, ASCII and not, "final answer" in any case.
+    texts += ["\\boxed{\\frac{\\sqrt{\\frac{1}{\\sqrt{2}}}}{3}}", "x \\boxed{{{{{1}}}}}", "\\boxed{5}",
+              "\\boxed{ 5 } FINAL ANSWER", "Ünïcode \\boxed{7}.", "\\boxed{a}]\n", "\\boxed{1} 5 pct"]
+    general = math_verify_key._one_box_key
+    fast_hits = 0
+    for text in texts:
+        fast = general(text)
+        math_verify_key._one_box_key = lambda _text: None  # the general path only
+        try:
+            slow = math_verify_key.response_key(text)
+        finally:
+            math_verify_key._one_box_key = general
+        assert math_verify_key.response_key(text) == slow, text
+        if fast is not None:
+            assert fast == slow, text
+            fast_hits += 1
+    assert fast_hits > 100  # the fast path was exercised
+
+
 def _grade(cases: list[tuple[str, str]]) -> tuple[pd.DataFrame, list]:
     problems = [GradingProblem(str(i), "", gold, {}) for i, (_, gold) in enumerate(cases)]
     frame = pd.DataFrame({"problem_id": [str(i) for i in range(len(cases))], "sample_idx": 0,
