@@ -112,10 +112,30 @@ EDGE_CASES = [
     ("y = -2x", "4", True),
     ("5=x", "5", False),
     ("5x - 7y + 11z + 4 = 0", "4", False),
-    # predictions that are not plain numbers: always math-verify
+    # R7 two polynomials with rational coefficients
+    ("p - q", "2p - q", True),
+    ("x^5 - x^4 + x^3 - x^2 + x - 1", "2x^5 - x^4 + x^3 - x^2 + x - 1", True),
+    ("8n^2 + 4n + 1", "8n^3 + 4n + 1", True),
+    ("2x", "3x", True),
+    ("\\frac{x}{2}", "\\frac{x}{3}", True),
+    ("(a+5)(b+2)", "ab + 2a + 5b + 11", True),
+    ("x^2 - 1", "x^2 + 1", True),  # differ by a constant only
+    ("(a+5)(b+2)", "ab + 2a + 5b + 10", False),  # equal once expanded
+    ("2k+2", "2(k+1)", False),
+    ("x^2 - 1", "(x-1)(x+1)", False),
+    ("x + y", "y + x", False),
+    ("x + 10^{-20}", "x", False),  # evalf(chop=True) of the difference is 0: math-verify's call
+    ("x + 0.5", "x + \\frac{1}{2}", False),  # a float coefficient: math-verify decides
+    ("\\frac{x}{2}", "0.5x", False),
+    ("\\sqrt{2} x", "2x", False),  # an irrational coefficient
+    ("x", "2x", False),  # a lone symbol: math-verify's symbol rules
+    ("2x", "x", False),
+    ("x^2 + \\sin x", "x^2", False),  # not a polynomial
+    ("y = 2x + 3", "2x + 3", False),  # a relation
+    ("50\\% x", "x", False),
+    # predictions that are neither numbers nor polynomials: always math-verify
     ("3", "x", False),
     ("(1,2)", "(1,3)", False),
-    ("p - q", "2p - q", False),
 ]
 
 
@@ -169,12 +189,50 @@ def test_shortcut_is_sound_against_verify_on_a_grid():
     assert decided > checked / 2, (decided, checked)
 
 
+def _random_polynomial(rng, names):
+    terms = []
+    for _ in range(rng.randint(1, 4)):
+        coef = rng.choice([1, -1, 2, 3, -5, "\\frac{1}{2}", "\\frac{3}{4}"])
+        var = rng.choice(names)
+        power = rng.randint(0, 3)
+        monomial = "" if power == 0 else (var if power == 1 else f"{var}^{power}")
+        terms.append(f"{coef}{monomial}" if monomial else str(coef))
+    return " + ".join(terms)
+
+
+def test_polynomial_rule_is_sound_on_random_polynomials():
+    """R7 against verify on random polynomial pairs: equal ones written
+    differently (never decided), near ones (a coefficient off by one, a
+    constant added) and unrelated ones (decided when they differ)."""
+    import random
+
+    from math_verify import verify
+
+    rng = random.Random(5)
+    decided = unequal_pairs = 0
+    for _ in range(60):
+        names = rng.choice([["x"], ["x", "y"], ["n"], ["a", "b"]])
+        gold = _random_polynomial(rng, names)
+        for pred in (f"({gold})", f"{gold} + 1", f"2({gold})", _random_polynomial(rng, names), f"{gold} + 0 {names[0]}"):
+            g, p = _parse(gold), _parse(pred)
+            if not g or not p:
+                continue
+            shortcut = provably_unequal(g, p)
+            truth = verify(g, p, timeout_seconds=60)
+            if shortcut:
+                assert not truth, (gold, pred)
+            if not truth:
+                unequal_pairs += 1
+                decided += shortcut
+    assert decided > unequal_pairs / 2, (decided, unequal_pairs)
+
+
 def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
     """The grader's verdict (not only correct/incorrect) is the same with the
     shortcuts on and off, on pairs mixing every kind above."""
     grader = math_grader.MathVerifyGrader()
     pairs = list(itertools.product(GOLDS[::2], ["\\boxed{3}", "\\boxed{0.75}", "\\boxed{\\frac{3}{4}}", "\\boxed{2n+1}", "\\boxed{(1,2)}", "\\boxed{x}"]))
-    pairs += [(g, p) for g, p, _ in EDGE_CASES[:20]]
+    pairs += [(g, p) for g, p, _ in EDGE_CASES[:20]] + [(g, p) for g, p, _ in EDGE_CASES if "x" in g and "x" in p]
 
     def grade_all():
         out = []

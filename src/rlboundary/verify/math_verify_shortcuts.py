@@ -49,6 +49,15 @@ are the many distinct ones, so this is most of the grading time.
         `simplify`, never structurally equal;
      R6 an assignment `y = rhs` (math-verify compares `rhs` then): R1-R5
         on `rhs`.
+   - R7 two polynomials: gold and prediction both polynomials in their
+     free symbols with exact (rational) coefficients, neither a number nor
+     a lone `Symbol`, nor relations, sets, matrices or percentages. For
+     such a pair `sympy_expr_eq` reduces to three tests: `gold == pred`,
+     `(gold - pred).evalf(chop=True, n=15) == 0`, and
+     `simplify(gold - pred).is_zero`. The first two are cheap and run here,
+     exactly as math-verify runs them; the third (the costly one, 5-200
+     ms) cannot hold when the expanded difference is a non-zero
+     polynomial, which is checked exactly (rational arithmetic).
    Anything else (a near value, an equation, a symbolic prediction...)
    answers False: the caller runs math-verify itself. So the shortcut only
    ever replaces a `verify` that would return False (or time out) by the
@@ -228,7 +237,7 @@ def _pair_unequal(g, t) -> bool:
 
     tv = _cached_value(t)
     if tv is None:
-        return False  # a prediction that is not a plain number: not handled
+        return _polynomials_apart(g, t)  # R7; anything else is not handled
     gv = _cached_value(g)
     if gv is not None:
         return _values_far(gv, tv)  # R1
@@ -255,6 +264,44 @@ def _pair_unequal(g, t) -> bool:
         rhs = shape[1]
         return isinstance(rhs, Basic) and _gold_shape_allows_recursion(rhs) and _pair_unequal(rhs, t)
     return False
+
+
+def _exact_polynomial(x, symbols):
+    """`Poly(x)` over `symbols` if `x` is a polynomial expression in them with
+    rational coefficients only; else None."""
+    from sympy import Expr, Poly, Rational, Symbol, UnevaluatedExpr
+    from sympy.matrices import MatrixBase
+
+    if not isinstance(x, Expr) or isinstance(x, (Symbol, MatrixBase)) or getattr(x, "is_Matrix", False):
+        return None
+    if not x.free_symbols or x.is_number or x.has(UnevaluatedExpr) or not x.is_polynomial(*symbols):
+        return None
+    poly = Poly(x, *symbols)
+    if not all(isinstance(c, Rational) for c in poly.coeffs()):
+        return None
+    return poly
+
+
+def _polynomials_apart(g, t) -> bool:
+    """R7 (module docstring): True only if `sympy_expr_eq(g, t)` must be False."""
+    from sympy import Basic
+
+    if not isinstance(g, Basic) or not isinstance(t, Basic):
+        return False
+    symbols = sorted(g.free_symbols | t.free_symbols, key=str)
+    pg, pt = _exact_polynomial(g, symbols), _exact_polynomial(t, symbols)
+    if pg is None or pt is None or (pg - pt).is_zero:
+        return False
+    # math-verify's own cheap tests, as it runs them (sympy_str_eq, then
+    # sympy_numeric_eq's branch for two non-numbers).
+    if g == t:
+        return False
+    try:
+        if (g - t).evalf(chop=True, n=15) == 0:
+            return False
+    except Exception:
+        pass  # math-verify catches this too and goes on to simplify
+    return True
 
 
 def _gold_shape_allows_recursion(rhs) -> bool:

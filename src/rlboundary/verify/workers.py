@@ -327,6 +327,7 @@ class WorkerPool:
                 # whose per-problem caches (a parsed gold) then serve them.
                 if len(w.queue) > limit // 2:
                     continue
+                frames = []  # written together: one system call per top-up, not per item
                 while len(w.queue) < limit:
                     entry = take(i)
                     if entry is None:
@@ -339,8 +340,10 @@ class WorkerPool:
                         w.head_since = time.monotonic()
                     w.queue.append(entry)
                     w.queued_bytes += len(frame)
+                    frames.append(frame)
+                if frames:
                     try:
-                        w.process.stdin.write(frame)
+                        w.process.stdin.write(b"".join(frames))
                         w.process.stdin.flush()
                     except OSError:  # died before we could send: its read will hit EOF
                         pass
