@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from rlboundary.verify.grading import GradingProblem, get_grader, grade_frame
-from rlboundary.verify.math_verify_key import WHOLE, boxed_stage_parse, response_key
+from rlboundary.verify.math_verify_key import STAGE, WHOLE, boxed_stage_parse, response_key, stage_key_parse
 
 ANSWERS = ["5", "-3", "\\frac{1}{2}", "0.5", "\\frac13", "\\sqrt{3}", "2\\pi", "(1,2)", "[1,2)", "x^2+1",
            "\\text{Evelyn}", "50\\%", "1,2", "\\dfrac{1}{2}", "10\\text{ cm}", "y = 2x+1", "\\{1,2\\}"]
@@ -87,19 +87,20 @@ def _random_responses(n: int, seed: int) -> list[tuple[str, str]]:
 def test_short_keys_parse_as_the_whole_response():
     from math_verify import parse
 
-    shown = 0
+    shown = {"boxed": 0, "first-match": 0}
     for text, _ in _random_responses(300, seed=1) + TABLE:
         key = response_key(text)
         if key.startswith(WHOLE):
             assert key == WHOLE + text
             continue
-        staged = boxed_stage_parse(key, SLOW_OK_S)
+        kind = "first-match" if key.startswith(STAGE) else "boxed"
+        staged = stage_key_parse(key, SLOW_OK_S) if kind == "first-match" else boxed_stage_parse(key, SLOW_OK_S)
         if staged is None:
-            continue  # the box does not parse: the grader regrades the whole response
+            continue  # that match does not parse: the grader regrades the whole response
         whole = parse(text, parsing_timeout=SLOW_OK_S)
         assert [type(x) for x in staged] == [type(x) for x in whole] and [str(x) for x in staged] == [str(x) for x in whole], text
-        shown += 1
-    assert shown > 50  # the check was not vacuous
+        shown[kind] += 1
+    assert shown["boxed"] > 50 and shown["first-match"] > 20, shown  # the check was not vacuous
 
 
 def test_one_box_fast_path_gives_the_general_key():
@@ -140,9 +141,10 @@ def test_table_of_tricky_responses_equals_plain_math_verify():
     assert not wrong, wrong
     # Both outcomes occur, and several whole-response keys (stored as digests).
     assert verdicts["correct"].any() and not verdicts["correct"].all()
-    assert verdicts["key"].str.startswith(WHOLE + "sha256:").sum() >= 8
+    assert verdicts["key"].str.startswith(WHOLE + "sha256:").sum() >= 3
+    assert verdicts["key"].str.startswith(STAGE + "sha256:").sum() >= 5
     # ... shown to readers as math-verify read them, never as the digest.
-    assert not verdicts["extracted"].dropna().str.startswith(WHOLE).any()
+    assert not verdicts["extracted"].dropna().str.startswith((WHOLE, STAGE)).any()
 
 
 @pytest.mark.timeout(600)

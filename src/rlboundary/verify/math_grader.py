@@ -36,6 +36,7 @@ Timeouts are NOT handled here beyond math-verify's own: graders run inside
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
@@ -45,7 +46,7 @@ from importlib.metadata import version
 from typing import Any
 
 from .math_answer import extract_answer, normalize_answer, strip_string
-from .math_verify_key import WHOLE, boxed_contents, boxed_stage_parse, response_key
+from .math_verify_key import STAGE, WHOLE, boxed_contents, boxed_stage_parse, response_key, stage_key_parse
 from .math_verify_shortcuts import boxed_number_parse, number_parse_matches, provably_unequal
 from .workers import REFINE
 
@@ -156,7 +157,7 @@ def _parse_pred_mv(key: str, timeout_s: int, watch: "_TimeoutLogWatch") -> list 
     from math_verify.errors import TimeoutException
 
     try:
-        pred = boxed_stage_parse(key, timeout_s)
+        pred = stage_key_parse(key, timeout_s) if key.startswith(STAGE) else boxed_stage_parse(key, timeout_s)
     except TimeoutException:
         # Not cached; the whole response decides (and times out as math-verify would).
         return None
@@ -192,10 +193,10 @@ class MathVerifyGrader:
     def stored_key(self, key: str) -> str:
         """What the verdict cache stores as `key`: a short key as is, a
         whole response as its digest (the text is in the sample store)."""
-        if not key.startswith(WHOLE):
+        if not key.startswith((WHOLE, STAGE)):
             return key
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return f"{WHOLE}sha256:{digest}"
+        return f"{WHOLE if key.startswith(WHOLE) else STAGE}sha256:{digest}"
 
     def shown_answer(self, key: str) -> str | None:
         """The answer readers see (`extracted`) unless `grade` read one: a
@@ -203,6 +204,9 @@ class MathVerifyGrader:
         reading: a timeout, a killed worker) its boxed contents in order."""
         if key.startswith(WHOLE):
             return ", ".join(boxed_contents(key[len(WHOLE):])) or None
+        if key.startswith(STAGE):  # the matched text (its first group)
+            groups = json.loads(key[len(STAGE):])[1]
+            return groups[0][1] if groups else None
         return key[len("\\boxed{") : -1] if key.startswith("\\boxed{") and key.endswith("}") else key
 
     def grade_fast(self, key: str, problem: Any) -> tuple[str, dict] | None:
@@ -241,7 +245,7 @@ class MathVerifyGrader:
             return REFINE, {}
         # A whole response is shown to readers as math-verify read it (its
         # extracted string), not as the digest the cache keys it by.
-        shown = {"extracted": _read_as(pred)} if key.startswith(WHOLE) else {}
+        shown = {"extracted": _read_as(pred)} if key.startswith((WHOLE, STAGE)) else {}
         if _SHORTCUTS and any(isinstance(p, (Basic, MatrixBase)) for p in pred) and provably_unequal(gold, pred):
             # Values certainly apart: verify would answer False (see
             # math_verify_shortcuts), without its simplify().

@@ -55,11 +55,18 @@ on every sample it times.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 
 # Marks a key that is the whole response (graded by plain `parse`).
 WHOLE = "whole-response:"
+# Marks a key that is the regex match math-verify's `parse` tries first
+# (JSON: the extraction target's index and the match's named groups).
+STAGE = "first-match:"
+# Longer texts are not matched in the calling process (math-verify's regexes
+# run there unguarded): they are graded whole, in a worker.
+STAGE_MAX_CHARS = 20_000
 
 _FINAL_ANSWER = re.compile(r"(?i:final answer)")  # as math-verify writes it: same case folding
 _BRACKET_CLOSE = re.compile(r"\]\s")  # closes a ` [ ... ] ` environment
@@ -214,31 +221,44 @@ def _one_box_key(text: str) -> str | None:
 
 def response_key(text) -> str | None:
     """`\\boxed{c}` where that provably reads as math-verify reads the whole
-    text (module docstring), else WHOLE + text; None for a non-text."""
+    text (module docstring), else a STAGE key (the match math-verify tries
+    first), else WHOLE + text; None for a non-text."""
     if not isinstance(text, str):
         return None
     if (fast := _one_box_key(text)) is not None and _layout_ok():
         return fast
+    short = _short_key(text)
+    if short is not None:
+        return short
+    if len(text) <= STAGE_MAX_CHARS and _layout_ok() and ("\\boxed" in text or _says_final_answer(text)):
+        first = _first_stage_match(text)
+        if first is not None:
+            return STAGE + json.dumps(first)
+    return WHOLE + text
+
+
+def _short_key(text: str) -> str | None:
+    """`\\boxed{c}` under the conditions of the module docstring, else None."""
     if "\\boxed" not in text or "\\fbox" in text or not _layout_ok():
-        return WHOLE + text
+        return None
     boxes = _boxes(text)
     if not boxes:
-        return WHOLE + text
+        return None
     contents = [text[s + len("\\boxed{") : e] for s, e in boxes]
     c = contents[0].strip()
     if not c or any(x.strip() != c for x in contents):
-        return WHOLE + text
+        return None
     for content in contents:
         if any(t in content for t in _ENV_CLOSERS) or _BRACKET_CLOSE.search(content) or _says_final_answer(content):
-            return WHOLE + text
+            return None
     for (_, close), (start, _) in zip(boxes, boxes[1:]):
         gap = text[close + 1 : start]
         if "," in gap or "and" in gap or "or" in gap:  # environments holding boxes could chain
-            return WHOLE + text
+            return None
     if any(text.find(t, boxes[0][1] + 1) >= 0 for t in _PERCENT_TOKENS):
-        return WHOLE + text
+        return None
     if _says_final_answer(text) and not _final_answer_matches_agree(text, boxes):
-        return WHOLE + text
+        return None
     return "\\boxed{" + c + "}"
 
 
@@ -255,3 +275,62 @@ def boxed_stage_parse(key: str, timeout_s: int) -> list | None:
     # A parsed value comes with its string: two elements. One (a string
     # only) or none: nothing parsed in these groups.
     return found if len(found) == 2 else None
+
+
+def _first_stage_match(text: str) -> list | None:
+    """[target index, named groups] of the match that math-verify's `parse`
+    tries first, if it has one in its priority <= 50 groups, else None.
+    Replays `extract_target_from_pred`'s order exactly: priority groups in
+    ascending order, the first group with any match; in it, every pattern's
+    matches in pattern order, stably sorted by (end, -start), last first."""
+    by_priority: dict[int, list] = {}
+    for index, (patterns, _) in enumerate(_groups()["stage"]):
+        for pattern, priority in patterns:
+            by_priority.setdefault(priority, []).append((pattern, index))
+    for priority in sorted(by_priority):
+        found = [(m, index) for pattern, index in by_priority[priority] for m in pattern.finditer(text)]
+        if found:
+            found.sort(key=lambda f: (f[0].end(), -f[0].start()), reverse=True)
+            m, index = found[0]
+            return [index, [[name, value] for name, value in m.groupdict().items() if value is not None]]
+    return None
+
+
+class _ReplayedMatch:
+    """Stands for a regex match in math-verify's `extract_match`, which reads
+    a match only through `groupdict()` (groups that did not take part left
+    out: its code treats a missing group and a None one alike)."""
+
+    __slots__ = ("groups",)
+
+    def __init__(self, groups):
+        self.groups = tuple((name, value) for name, value in groups)
+
+    def groupdict(self) -> dict:
+        return dict(self.groups)
+
+    def __hash__(self):
+        return hash(self.groups)
+
+    def __eq__(self, other):
+        return isinstance(other, _ReplayedMatch) and self.groups == other.groups
+
+
+def stage_key_parse(key: str, timeout_s: int) -> list | None:
+    """math-verify's `parse` of every text with this STAGE key, when its
+    first-tried match parses ([value, string]); None when it does not (then
+    `parse` goes on to other matches of the text: the whole response
+    decides). An exception in the extraction makes `parse` return []: so
+    here. A timeout raises math-verify's TimeoutException."""
+    from math_verify.parser import extract_match
+    from math_verify.utils import timeout
+
+    index, groups = json.loads(key[len(STAGE):])
+    target = _groups()["stage"][index][1]
+    try:
+        value, fallback = timeout(timeout_seconds=timeout_s)(extract_match)(_ReplayedMatch(groups), target)
+    except Exception:
+        return []
+    if value is None:
+        return None
+    return [value, fallback] if fallback else [value]
