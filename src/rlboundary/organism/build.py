@@ -154,7 +154,8 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
                       "reach": p.teacher_reach, "train": p.distill_train,
                       "problems": p.distill_problems, "samples": p.distill_samples},
     }
-    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl})
+    # stop_rule: when RL stops (rl.should_stop); a new rule retrains the RL stages.
+    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl, "stop_rule": "frontier-and-all-prompts"})
     return json.loads(json.dumps({**common, "stage": stage, **value}, default=repr))
 
 
