@@ -10,7 +10,11 @@ half-solves, without collapsing elsewhere.
 
     RLBOUNDARY_TORCH_THREADS=2 .venv/bin/python benchmarks/organism_rl_sweep.py \
         --build outputs/models/organism/default-seed1 --algo grpo --lrs 1e-4,3e-4,1e-3 --steps 120 \
-        [--window 30] [--out outputs/sweeps/rl]
+        [--window 30] [--frontier-share 0.5] [--out outputs/sweeps/rl]
+
+`--frontier-share 0` trains on the levels below the frontier only: a
+diagnostic (does RL learn where the base is half competent?), not the
+build's setting.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--window", type=int, default=30)
     ap.add_argument("--out", default="outputs/sweeps/rl")
+    ap.add_argument("--frontier-share", type=float, default=None,
+                    help="share of prompts at the frontier level (default: the preset's; 0 = only the levels below)")
     args = ap.parse_args()
 
     _torch_setup("cpu")  # RLBOUNDARY_TORCH_THREADS, as in the build
@@ -61,23 +67,26 @@ def main() -> None:
     manifest = json.loads((build / "manifest.json").read_text())
     p, seed = get_preset(manifest["preset"]), int(manifest["seed"])
     front = frontier_of(build)["frontier"]
-    problems = training_problems("rl", seed, p.rl.n_train_problems, p.width, front, p.frontier_share)
+    share = p.frontier_share if args.frontier_share is None else args.frontier_share
+    problems = training_problems("rl", seed, p.rl.n_train_problems, p.width, front, share)
     results = {}
     for lr in [float(x) for x in args.lrs.split(",")]:
         s = replace(p.rl, learning_rate=lr, steps=args.steps, min_steps=args.steps, save_every=args.steps)
-        out = Path(args.out) / f"{build.name}-{args.algo}-lr{lr:g}-steps{args.steps}"
+        out = Path(args.out) / f"{build.name}-{args.algo}-lr{lr:g}-steps{args.steps}-share{share:g}"
         t0 = time.perf_counter()
         result = train_rl(args.algo, build / "base", out, s, seed, problems, front)
         shutil.rmtree(out / "_trl", ignore_errors=True)
         rows = window_means(result["curve"], args.window)
         results[f"{lr:g}"] = {"seconds": round(time.perf_counter() - t0, 1), "windows": rows}
         (out / "reward_curve.json").write_text(json.dumps(result["curve"], indent=1))
-        print(f"\n{args.algo} lr={lr:g} seed={seed} frontier={front}: {results[f'{lr:g}']['seconds']} s")
+        print(f"\n{args.algo} lr={lr:g} seed={seed} frontier={front} frontier share={share:g}: "
+              f"{results[f'{lr:g}']['seconds']} s")
         for r in rows:
             levels = " ".join(f"L{k}:{v:.2f}" for k, v in r["levels"].items())
             print(f"  steps {r['steps']:>9}  all {r['reward']:.3f}  frontier {r['frontier']:.3f}  {levels}", flush=True)
-    summary = Path(args.out) / f"{build.name}-{args.algo}-steps{args.steps}-summary.json"
+    summary = Path(args.out) / f"{build.name}-{args.algo}-steps{args.steps}-share{share:g}-summary.json"
     summary.write_text(json.dumps({"build": str(build), "algo": args.algo, "seed": seed, "frontier": front,
+                                   "frontier_share": share,
                                    "results": results}, indent=1))
     print(f"\nsummary: {summary}")
 

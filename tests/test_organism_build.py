@@ -210,3 +210,40 @@ def test_multi_seed_evaluation_and_its_verdicts_on_micro(micro, monkeypatch):
     assert set(reach["endpoint"]) == {"frontier", "unseen"} and set(reach["model"]) == {"rl-grpo", "rft"}
     assert all(v.split(" (")[0] in VERDICTS and "one seed" in v for v in reach["verdict"])
     assert "luck-free pass@4" in format_levels(res) and "frontier level per seed" in format_reach(res)
+
+
+def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro, tmp_path):
+    """A preset change after a complete build (e.g. a new RL learning rate) must
+    not be served the old models: the changed stages rebuild, the rest are reused."""
+    import shutil
+    from dataclasses import replace
+
+    from rlboundary.organism.build import build_organism, stale_stages
+    from rlboundary.organism.presets import get_preset
+
+    p = get_preset("micro")
+    root = tmp_path / "micro-seed0"
+    shutil.copytree(Path(micro["models"]["base"]).parent, root)
+    assert stale_stages(p, 0, root) == []
+    base_bytes = (root / "base" / "model.safetensors").read_bytes()
+    old_rl = json.loads((root / "manifest.json").read_text())
+    changed = replace(p, rl=replace(p.rl, learning_rate=p.rl.learning_rate * 2))
+    assert set(stale_stages(changed, 0, root)) == {f"rl-{a}" for a in p.rl_algorithms}
+    lines = []
+    rebuilt = build_organism(changed, 0, out=root, log=lines.append)
+    assert any("rebuilding them" in line for line in lines)
+    reused = {line.split("]")[0].strip("[") for line in lines if "reusing the finished stage" in line}
+    assert reused == {"base", "frontier", "instruct", "rft", "teacher-matched", "distilled-matched", "teacher",
+                      "distilled"}
+    assert (root / "base" / "model.safetensors").read_bytes() == base_bytes
+    assert stale_stages(changed, 0, root) == [] and stale_stages(p, 0, root) != []
+    assert not root.with_name(root.name + ".partial").exists()
+    # The RL stages were rerun with the new learning rate (the micro models solve nothing,
+    # so their weights need not move: the record and the fresh files show the rerun).
+    old_models = {m["name"]: m["path"] for m in old_rl["models"]}
+    for algo in p.rl_algorithms:
+        record = json.loads((root / f"rl-{algo}" / "stage.json").read_text())
+        assert f"learning_rate={changed.rl.learning_rate}," in record["settings"]["rl"]
+        new_file = Path(rebuilt[f"rl-{algo}"]) / "model.safetensors"
+        old_copy = Path(micro["models"]["base"]).parent / old_models[f"rl-{algo}"] / "model.safetensors"
+        assert new_file.stat().st_mtime_ns > old_copy.stat().st_mtime_ns

@@ -12,7 +12,7 @@ import pytest
 
 from rlboundary.organism.frontier import choose_frontier, training_problems
 from rlboundary.organism.reach import bootstrap_seeds_problems, decide, paper_claim, per_problem, reach_table
-from rlboundary.organism.rl import RLSettings, plateaued
+from rlboundary.organism.rl import RLSettings, plateaued, should_stop
 from rlboundary.organism.splits import draw_problem
 from rlboundary.organism.task import (LockProblem, apply_turn, check_trace, format_step, make_problem,
                                       turn_effect)
@@ -130,6 +130,18 @@ def test_plateau_rule():
     assert not plateaued([0.1, 0.1, 0.3, 0.4], s)  # still rising
     assert plateaued([0.3, 0.4, 0.36, 0.36], s)  # the last window is no better
     assert plateaued([0.4, 0.4, 0.41, 0.40], s)  # gain below the threshold
+
+
+def test_rl_stops_only_when_frontier_and_all_prompt_rewards_both_plateau():
+    s = RLSettings(min_steps=4, plateau_window=2, plateau_gain=0.02)
+
+    def curve(front, overall):
+        return [{"frontier_reward": f, "frontier_prompts": 8, "reward": r} for f, r in zip(front, overall)]
+
+    flat_front = [0.0, 0.01, 0.0, 0.01]
+    assert not should_stop(curve(flat_front, [0.2, 0.25, 0.3, 0.35]), s)  # still learning below the frontier
+    assert not should_stop(curve([0.0, 0.0, 0.1, 0.2], [0.3, 0.3, 0.3, 0.3]), s)  # learning at the frontier
+    assert should_stop(curve(flat_front, [0.3, 0.31, 0.3, 0.31]), s)
 
 
 def synthetic_rows(model_rates: dict[str, float], seeds=(0, 1, 2), problems=24, n=16, level=5, rng_seed=0):

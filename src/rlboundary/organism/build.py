@@ -66,15 +66,22 @@ def organism_dir(preset: str, seed: int) -> Path:
 
 
 def load_organism(preset: str = "default", seed: int = 0) -> OrganismModels | None:
-    """The built organism, or None when it has not been built (completely)."""
+    """The built organism, or None when it has not been built (completely) or
+    was built with settings that are no longer the preset's (a stale stage)."""
     root = organism_dir(preset, seed)
     path = root / MANIFEST
     if not path.is_file():
         return None
     manifest = json.loads(path.read_text())
-    if manifest.get("version") != MANIFEST_VERSION:
+    if manifest.get("version") != MANIFEST_VERSION or stale_stages(get_preset(preset), seed, root):
         return None
     return OrganismModels(manifest, root)
+
+
+def stale_stages(p: Preset, seed: int, root: Path) -> list[str]:
+    """Stages of the build in `root` whose recorded settings differ from what
+    the preset asks for now (or that are missing): they must be rebuilt."""
+    return [stage for stage in stage_names(p) if _done(root, stage, _stage_settings(p, seed, stage)) is None]
 
 
 def ensure_organism(preset: str = "default", seed: int = 0, log=print) -> OrganismModels:
@@ -111,9 +118,18 @@ def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | P
     root = Path(out) if out is not None else organism_dir(p.name, seed)
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root) + ".lock"):
-        if (root / MANIFEST).is_file() and not force:
-            return OrganismModels(json.loads((root / MANIFEST).read_text()), root)
         partial = root.with_name(root.name + ".partial")
+        if (root / MANIFEST).is_file() and not force:
+            stale = stale_stages(p, seed, root)
+            if not stale:
+                return OrganismModels(json.loads((root / MANIFEST).read_text()), root)
+            # The preset changed since this build: rebuild the stages it
+            # changed, reusing every stage whose settings still match.
+            log(f"[build] {root.name}: stages built with other settings: {', '.join(stale)}; rebuilding them")
+            if partial.exists():  # an interrupted rebuild is newer than the complete build
+                shutil.rmtree(root)
+            else:
+                root.rename(partial)
         if force:
             shutil.rmtree(partial, ignore_errors=True)
         # A killed build left its finished stages here: they are reused when
@@ -154,7 +170,8 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
                       "reach": p.teacher_reach, "train": p.distill_train,
                       "problems": p.distill_problems, "samples": p.distill_samples},
     }
-    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl})
+    # stop_rule: when RL stops (rl.should_stop); a new rule retrains the RL stages.
+    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl, "stop_rule": "frontier-and-all-prompts"})
     return json.loads(json.dumps({**common, "stage": stage, **value}, default=repr))
 
 
@@ -357,6 +374,9 @@ def run_stage(stage: str, p: Preset, seed: int, root: Path, log, device: str | N
 
 def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
     device = device or _torch_setup(p.device)
+    # A stage rebuilt with new settings starts empty: no checkpoint of the
+    # old run (e.g. an RL step the new run never reaches) may survive.
+    shutil.rmtree(root / stage, ignore_errors=True)
     t = time.perf_counter()
     if stage.startswith("rl-"):
         entries = stage_rl(stage[3:], p, seed, root, device, log)

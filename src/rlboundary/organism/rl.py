@@ -6,10 +6,13 @@ half at the base's frontier level, the rest below it); the reward is the
 verifier alone: 1 when the boxed final answer is right, 0 otherwise (no
 format or step bonus, as in the paper's RLVR setups).
 
-How long: until the training reward on frontier-level prompts plateaus.
-After `min_steps`, training stops at the first step where the mean
-frontier reward of the last `plateau_window` steps is not above that of
-the window before by more than `plateau_gain`, or at `steps` (a cap). The
+How long: until the training reward plateaus, on frontier-level prompts
+AND on all prompts. After `min_steps`, training stops at the first step
+where, for both series, the mean reward of the last `plateau_window` steps
+is not above that of the window before by more than `plateau_gain`, or at
+`steps` (a cap). Both, because a frontier reward stuck near chance (the
+base almost never solves a frontier problem validly) would otherwise stop
+RL while it is still improving on the levels below. The
 per-step reward curve (all prompts and frontier prompts) is returned and
 saved; checkpoints every `save_every` steps and at the last step. KL
 weight `beta` (0 by default: no reference-model passes on a CPU) is
@@ -93,6 +96,13 @@ def plateaued(frontier_rewards: list[float], s: RLSettings) -> bool:
     last = sum(frontier_rewards[-w:]) / w
     before = sum(frontier_rewards[-2 * w:-w]) / w
     return last <= before + s.plateau_gain
+
+
+def should_stop(curve: list[dict], s: RLSettings) -> bool:
+    """The stopping rule (module docstring): both the frontier reward and the
+    all-prompt reward of the curve so far have plateaued."""
+    return (plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
+            and plateaued([c["reward"] for c in curve], s))
 
 
 def rl_dataset(problems: list[LockProblem]):
@@ -183,7 +193,7 @@ def train_rl(
                           "frontier_prompts": len(front),
                           # Per level (str keys: JSON), to see where RL learns.
                           "level_rewards": {str(k): sum(v) / len(v) for k, v in sorted(per_level.items())}})
-            done = plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
+            done = should_stop(curve, s)
             if done:
                 stopped[0] = "plateau"
                 control.should_training_stop = True

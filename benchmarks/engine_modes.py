@@ -1,0 +1,74 @@
+"""vLLM on the CPU: eager vs compiled engine and batch size, side by side on an organism model.
+
+Samples the same seeded requests (organism training-split problems, levels 1-7) with
+`enforce_eager=True` (the package's CPU default) and with vLLM's compiled
+mode, in one run, and prints per mode: engine start-up seconds, generation
+seconds, tokens/s, and whether the texts are identical to the eager ones.
+Decides whether large CPU runs should compile.
+
+    .venv/bin/python benchmarks/engine_modes.py --model outputs/models/organism/default-seed0/base \
+        [--problems 16] [--n 256] [--max-tokens 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+def run(model: str, eager: bool, prompts, n: int, max_tokens: int, max_num_seqs: int | None = None):
+    from vllm import SamplingParams
+
+    from rlboundary.vllm_backend import engine_env_defaults, start_engine
+
+    engine_env_defaults()
+    t0 = time.perf_counter()
+    llm = start_engine(model=model, dtype="float32", max_model_len=256, enforce_eager=eager,
+                       enable_chunked_prefill=False, seed=0,
+                       **({"max_num_seqs": max_num_seqs} if max_num_seqs else {}))
+    start = time.perf_counter() - t0
+    params = [SamplingParams(n=n, temperature=0.6, top_p=0.95, max_tokens=max_tokens, seed=1000 + i)
+              for i in range(len(prompts))]
+    t0 = time.perf_counter()
+    outs = llm.generate(prompts, params, use_tqdm=False)
+    gen = time.perf_counter() - t0
+    texts = [[c.text for c in o.outputs] for o in outs]
+    tokens = sum(len(c.token_ids) for o in outs for c in o.outputs)
+    del llm
+    gc.collect()
+    return start, gen, tokens, texts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--problems", type=int, default=16)
+    ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--modes", default="eager,compiled,eager-1024",
+                    help="eager, compiled, eager-<max_num_seqs> (a larger batch per engine step)")
+    args = ap.parse_args()
+
+    from transformers import AutoTokenizer
+    from vllm import TokensPrompt
+
+    from rlboundary.organism.frontier import training_problems
+    from rlboundary.organism.training import ChatEncoder
+
+    enc = ChatEncoder(AutoTokenizer.from_pretrained(args.model))
+    problems = training_problems("rl", 0, args.problems, 1, 7, 0.0)
+    prompts = [TokensPrompt(prompt_token_ids=enc.prompt(p.prompt())) for p in problems]
+    results = {}
+    first = None
+    for mode in args.modes.split(","):
+        eager = not mode.startswith("compiled")
+        seqs = int(mode.split("-")[1]) if "-" in mode else None
+        start, gen, tokens, texts = run(args.model, eager, prompts, args.n, args.max_tokens, seqs)
+        first = first or (mode, texts)
+        same = "" if first[0] == mode else f", texts identical to {first[0]}: {texts == first[1]}"
+        print(f"{mode:9s} start-up {start:6.1f} s  generate {gen:6.1f} s  {tokens / gen:7.0f} tok/s "
+              f"({tokens} tokens){same}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
