@@ -11,10 +11,13 @@
   math-verify reads). The dedupe key (`math_verify_key.response_key`) is
   the box content where that provably reads as math-verify reads the whole
   response, else the whole response; a short key whose box does not parse
-  is regraded on its whole response (`grading.REFINE`). Only shortcuts
+  is regraded on its whole response (`grading.REFINE`); where no such key
+  holds, the key is the regex match math-verify tries first. Only shortcuts
   that cannot change a verdict sit in front of math-verify
   (`math_verify_shortcuts`: a boxed number built without the parser;
-  values provably apart).
+  values provably apart; two polynomials provably different), and in the
+  workers math-verify's pure parsing steps are memoized
+  (`math_verify_memo`).
 - `math-equal`: the paper's grader (Qwen2.5-Math / ToRA `math_equal`):
   the answer and gold normalised by `strip_string`, then string equality,
   numeric equality (relative tolerance 1e-4; a percentage may match its

@@ -45,9 +45,20 @@ normalisation and the same parse. So IF c parses,
 `parse(text)` == `boxed_stage_parse(key)` (the priority <= 50 groups of
 math-verify run on the key alone). If c does not parse, math-verify goes on
 to the rest of the text: `boxed_stage_parse` returns None and the grader
-asks for the whole response (`grading.REFINE`). Every other response is
-graded whole (`WHOLE` + text): multi-box answers, unboxed answers, answers in
-words, different answers in several boxes (math-verify reads a set).
+asks for the whole response (`grading.REFINE`).
+
+Where no short key holds (different answers in several boxes, a percentage,
+a box inside a longer environment, "final answer" phrases...) and the text
+has a box or says "final answer", the key is the FIRST MATCH math-verify's
+`parse` tries (`STAGE` + JSON of the extraction target and the match's named
+groups), found with math-verify's own priority <= 50 regexes in its own
+order (`_first_stage_match`). `parse` tries that match first; if it
+parses, that is `parse`'s result, whatever else the text holds, so every
+text with that key reads the same: `stage_key_parse` replays the match
+through math-verify's own `extract_match`. If it does not parse, the whole
+response decides (REFINE). Texts over `STAGE_MAX_CHARS` and texts without a
+box or "final answer" are graded whole (`WHOLE` + text): unboxed answers,
+answers in words.
 `tests/test_math_verify_key.py` checks the verdicts against plain
 math-verify on a battery of such responses; `benchmarks/verify_throughput.py`
 on every sample it times.
