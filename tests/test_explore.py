@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from browser_helpers import save_screenshot
 from rlboundary import explore, problems_page
 from rlboundary.benchmarks import get_benchmark
 from rlboundary.errors import UserError
 from rlboundary.organism.benchmark import lock_problem
 from rlboundary.organism.task import apply_turn, clean_trace
-from rlboundary.paths import PROJECT_ROOT
 from rlboundary.store import RunStore
 from rlboundary.verify.grading import get_grader, grade_run
 
@@ -29,7 +29,7 @@ import rlboundary.organism.grader  # noqa: F401  registers the "organism" grader
 
 BENCH = "organism:micro"
 N = 8
-ARTIFACTS = PROJECT_ROOT / "outputs" / "test-artifacts"
+
 HOSTILE = "</script><script>window.pwned=1</script><!--"
 
 
@@ -237,10 +237,7 @@ def test_page_in_chromium_filters_expands_highlights_and_never_runs_model_text(r
         assert "rl c/n" in "".join(headers) and not any(h.startswith("base ") for h in headers)
         assert page.locator("tr.detail section[data-model='base']").count() == 0
         page.select_option("#f-model", "all")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / "problems-page-written-samples.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"\n[screenshot] {shot} (texts written by this test, not model samples)")
+        save_screenshot(page, "problems-page-written-samples.png", "texts written by this test, not model samples")
         browser.close()
     assert not errors, errors
 

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from browser_helpers import save_screenshot
 from rlboundary.params import NOTEBOOKS
 from rlboundary.report import NOTEBOOK_INFO
-from rlboundary.paths import PROJECT_ROOT
 
 RLBOUNDARY = [sys.executable, "-m", "rlboundary.cli"]
-ARTIFACTS = PROJECT_ROOT / "outputs" / "test-artifacts"
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -173,10 +173,7 @@ def test_index_opens_in_headless_chromium(micro_report):
             page.on("requestfailed", lambda req: errors.append(f"failed request {req.url}"))
             page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html", wait_until="load")
             images = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src'), e.complete, e.naturalWidth])")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shot = ARTIFACTS / "report-index.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"\n[screenshot] {shot}")
+            save_screenshot(page, "report-index.png")
             # Every notebook page opens too (nbconvert's HTML, code hidden).
             for name in NOTEBOOKS:
                 page.goto(f"http://127.0.0.1:{server.server_address[1]}/{name}.html", wait_until="load")
@@ -294,10 +291,7 @@ def test_problems_page_sorts_filters_and_expands_in_headless_chromium(micro_repo
         # Free text narrows to the problem searched for.
         page.fill("#f-text", pid)
         assert pid in rows.evaluate_all("rs => rs.map(r => r.dataset.id)")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / "problems-page.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"\n[screenshot] {shot}")
+        save_screenshot(page, "problems-page.png")
         browser.close()
     assert not errors, errors
 
