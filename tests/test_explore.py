@@ -247,7 +247,7 @@ def test_math_verify_answers_are_shown_as_read_not_as_digests(_isolated_outputs,
     text; the explorer and problems.html show math-verify's reading of the
     answer instead (several boxes, no box), and the verdicts do not change."""
     from rlboundary.imports.importer import import_run
-    from rlboundary.verify.math_verify_key import WHOLE
+    from rlboundary.verify.math_verify_key import STAGE, WHOLE
 
     responses = {"q1": ["so x = \\boxed{1} and y = \\boxed{2}", "the answer is \\(\\sqrt3\\)", "so \\boxed{3}"],
                  "q2": ["thus $\\frac13$ is the answer", "no idea", "so \\boxed{\\frac{1}{3}}"]}
@@ -258,8 +258,10 @@ def test_math_verify_answers_are_shown_as_read_not_as_digests(_isolated_outputs,
     run = Path(import_run("jsonl", path, model="mv", benchmark="readable_answers")["run_dir"])
     verdicts = grade_run(run, get_benchmark("readable_answers"), "math-verify")
     by = verdicts.set_index(["problem_id", "sample_idx"])
-    # Whole responses keep their digest as the key, and show what math-verify read.
-    assert by.loc[("q1", 0), "key"].startswith(WHOLE + "sha256:") and by.loc[("q1", 0), "extracted"] == "1,2"
+    # Responses keyed by more than a box (the whole text, or math-verify's first
+    # match: several boxes) keep a digest as the key, and show what math-verify read.
+    assert by.loc[("q1", 0), "key"].startswith((WHOLE + "sha256:", STAGE + "sha256:"))
+    assert by.loc[("q1", 0), "extracted"] == "1,2"
     assert by.loc[("q1", 1), "extracted"] == "\\sqrt{3}" and by.loc[("q2", 0), "extracted"] == "\\frac{1}{3}"
     assert by.loc[("q1", 2), "extracted"] == "3" and by.loc[("q2", 2), "extracted"] == "\\frac{1}{3}"
     assert by["correct"].tolist() == [True, False, False, True, False, True]
