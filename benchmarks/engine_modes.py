@@ -16,6 +16,7 @@ import argparse
 import gc
 import time
 
+
 def run(model: str, eager: bool, prompts, n: int, max_tokens: int, max_num_seqs: int | None = None):
     from vllm import SamplingParams
 
@@ -58,7 +59,6 @@ def main() -> None:
     enc = ChatEncoder(AutoTokenizer.from_pretrained(args.model))
     problems = training_problems("rl", 0, args.problems, 1, 7, 0.0)
     prompts = [TokensPrompt(prompt_token_ids=enc.prompt(p.prompt())) for p in problems]
-    results = {}
     first = None
     for mode in args.modes.split(","):
         eager = not mode.startswith("compiled")

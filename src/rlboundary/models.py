@@ -128,14 +128,20 @@ WEIGHTS_DIGEST_MAX_BYTES = 256 << 20
 def weights_digest(model_dir: str | Path) -> str | None:
     """A short sha256 of a model directory's *.safetensors files, or None when
     it has none or they exceed WEIGHTS_DIGEST_MAX_BYTES."""
-    import hashlib
-
-    files = sorted(Path(model_dir).glob("*.safetensors"))
-    if not files or sum(f.stat().st_size for f in files) > WEIGHTS_DIGEST_MAX_BYTES:
+    files = sorted(Path(model_dir).resolve().glob("*.safetensors"))
+    stats = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    if not files or sum(size for _, size, _ in stats) > WEIGHTS_DIGEST_MAX_BYTES:
         return None
+    return _digest_of_files(stats)
+
+
+@functools.lru_cache(maxsize=256)
+def _digest_of_files(stats: tuple[tuple[str, int, int], ...]) -> str:
+    """The files' bytes hashed once per (path, size, mtime): identity() is asked
+    for on every run lookup, the bytes change only when the files do."""
     h = hashlib.sha256()
-    for f in files:
-        with open(f, "rb") as fh:
+    for path, _, _ in stats:
+        with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()[:12]

@@ -184,10 +184,10 @@ def train_rl(
             step = state.global_step
             batch = [r for call in rewards.calls for r in call]
             rewards.calls.clear()
-            front = [r for level, r in batch if level == frontier]
             per_level: dict[int, list[float]] = {}
             for level, r in batch:
                 per_level.setdefault(level, []).append(r)
+            front = per_level.get(frontier, [])
             curve.append({"step": step, "reward": sum(r for _, r in batch) / max(1, len(batch)),
                           "frontier_reward": sum(front) / len(front) if front else float("nan"),
                           "frontier_prompts": len(front),
