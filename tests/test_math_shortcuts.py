@@ -252,3 +252,68 @@ def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
         math_grader._parse_gold_mv.cache_clear()
     assert with_shortcuts == without
     assert "correct" in with_shortcuts and "incorrect" in with_shortcuts
+
+
+# R8: a percentage prediction (the whole response parsed, as the grader's
+# stage keys are) against a plain-number gold. (gold, response, decided).
+PERCENT_CASES = [
+    ("12", "So $\\boxed{12}$%.", False),  # math-verify's "9% == 9": equal
+    ("12", "So $\\boxed{12.0}$%.", True),  # a Float percentage compares as 0.12
+    ("12", "So $\\boxed{13}$%.", True),
+    ("-50", "The probability is $\\boxed{486}$%.", True),
+    ("0.12", "So $\\boxed{12}$%.", False),  # equal: 12/100
+    ("0.12", "So $\\boxed{12.00001}$%.", False),  # equal after 6-decimal rounding
+    ("\\frac{3}{25}", "So $\\boxed{12}$%.", False),
+    ("1", "So $\\boxed{100}$%.", False),  # equal by simplify(1 - 100 (1/100))
+    ("100", "So $\\boxed{100}$%.", False),  # equal as integers
+    ("100", "So $\\boxed{100.0}$%.", True),
+    ("0.7", "So $\\boxed{70}$ percent.", False),
+    ("0.7", "So $\\boxed{71}$ percent.", True),
+    ("0.7", "So $\\boxed{70.05}$ percent.", False),  # within the margin of 0.7: math-verify decides
+    ("70\\sqrt{2}", "So $\\boxed{70\\sqrt{3}}$%.", True),
+    ("\\frac{7\\sqrt{3}}{10}", "So $\\boxed{70\\sqrt{3}}$%.", False),  # equal value
+    ("\\frac{3\\sqrt{3}}{4}", "So $\\boxed{\\frac{3\\sqrt{3}}{4}}$%.", False),  # the same string: verify says equal
+    ("\\frac{3\\sqrt{3}}{4}", "So $\\boxed{\\frac{3\\sqrt{3}}{4}+1}$%.", True),
+    ("10^{40}", "So $\\boxed{10^{42}}$%.", False),  # equal value
+    ("10^{40}", "So $\\boxed{10^{41}}$%.", True),
+    ("12", "So $\\boxed{3.5\\%}$%.", False),  # a percentage of a percentage: declined
+    ("50\\%", "So $\\boxed{50}$%.", False),  # a percentage gold: declined
+    ("x", "So $\\boxed{12}$%.", False),  # a gold that is not a number: declined
+    ("(1,2)", "So $\\boxed{12}$%.", False),
+    ("\\frac{1}{3}", "So $\\boxed{\\frac{1}{3}}$%.", False),  # not latex2sympy's plain percentage shape
+]
+
+
+@pytest.mark.parametrize("gold,response,decided", PERCENT_CASES, ids=[f"{g}|{r}" for g, r, _ in PERCENT_CASES])
+def test_percentage_rule_is_sound_on_edge_cases(gold, response, decided):
+    from math_verify import parse, verify
+
+    g, p = _parse(gold), parse(response)
+    unequal = provably_unequal(g, p)
+    if unequal:
+        assert not verify(g, p), "the shortcut called an equal pair unequal"
+    assert unequal == decided
+
+
+def test_percentage_rule_is_sound_against_verify_on_a_grid():
+    """R8 against verify: number golds of each type x percentages of
+    integers, decimals and closed forms at, near and far from gold and
+    gold x 100; and it decides most far-off pairs."""
+    from math_verify import parse, verify
+
+    golds = ["12", "-3", "0", "1", "0.12", "0.5", "\\frac{3}{25}", "\\frac{1}{2}", "2\\sqrt{3}", "\\pi", "250", "0.001"]
+    values = ["12", "12.0", "-3", "0", "0.0", "1", "100", "100.0", "50", "50.0", "0.12", "0.5", "25", "1200", "12.0001",
+              "346.41016151377545", "200\\sqrt{3}", "100\\pi", "314.159", "2\\sqrt{3}", "0.1", "25000", "250", "7"]
+    decided = unequal_pairs = 0
+    for gold in golds:
+        g = _parse(gold)
+        for v in values:
+            p = parse(f"So the answer is $\\boxed{{{v}}}$%.")
+            shortcut = provably_unequal(g, p)
+            truth = verify(g, p)
+            if shortcut:
+                assert not truth, (gold, v)
+            if not truth:
+                unequal_pairs += 1
+                decided += shortcut
+    assert decided > 0.8 * unequal_pairs, (decided, unequal_pairs)

@@ -58,6 +58,18 @@ are the many distinct ones, so this is most of the grading time.
      exactly as math-verify runs them; the third (the costly one, 5-200
      ms) cannot hold when the expanded difference is a non-zero
      polynomial, which is checked exactly (rational arithmetic).
+   - R8 a percentage prediction `v%` (latex2sympy's
+     `Mul(v, UnevaluatedExpr(1/100))`, the shape math-verify's
+     `get_pct_val` recognises) of a plain closed-form number v, against a
+     plain closed-form number gold g. `sympy_expr_eq` then runs: `g ==
+     v%` (structural: g holds no `UnevaluatedExpr`, so never equal);
+     `sympy_numeric_eq`, whose branches compare g with the value v/100
+     (6-decimal rounding after `doit` when either is a Float, `doit(g) ==
+     doit(v%)` otherwise, or `(g - v%).evalf(chop=True) == 0`), except one:
+     g and v both `Integer` compares g with v itself ("9% == 9"); then
+     `simplify(g - v%).is_zero`, zero only if g = v/100. So verify is
+     False when g and v are not both Integers with g == v and g is more
+     than the R1 margin away from v/100 (the margins of R1 apply).
    Anything else (a near value, an equation, a symbolic prediction...)
    answers False: the caller runs math-verify itself. So the shortcut only
    ever replaces a `verify` that would return False (or time out) by the
@@ -237,6 +249,9 @@ def _pair_unequal(g, t) -> bool:
 
     tv = _cached_value(t)
     if tv is None:
+        percentage = _percentage(t)
+        if percentage is not None:
+            return _percentage_apart(g, *percentage)  # R8
         return _polynomials_apart(g, t)  # R7; anything else is not handled
     gv = _cached_value(g)
     if gv is not None:
@@ -302,6 +317,33 @@ def _polynomials_apart(g, t) -> bool:
     except Exception:
         pass  # math-verify catches this too and goes on to simplify
     return True
+
+
+def _percentage(t) -> tuple | None:
+    """(v, value of v/100) when `t` is latex2sympy's percentage of a plain
+    closed-form number v (`Mul(v, UnevaluatedExpr(1/100))`, unevaluated:
+    exactly the shape math-verify's `get_pct_val` recognises); else None."""
+    from sympy import Mul, Rational, UnevaluatedExpr
+
+    if not (isinstance(t, Mul) and len(t.args) == 2 and t.args[1] == UnevaluatedExpr(Rational(1, 100))):
+        return None
+    v = t.args[0]
+    if _cached_value(v) is None:  # also rules out a percentage inside v
+        return None
+    scaled = _cached_value(v * Rational(1, 100))
+    return None if scaled is None else (v, scaled)
+
+
+def _percentage_apart(g, v, scaled) -> bool:
+    """R8 (module docstring): True only if `sympy_expr_eq(g, v%)` must be False."""
+    from sympy import Integer
+
+    gv = _cached_value(g)
+    if gv is None:  # only a plain closed-form gold (no percentage in it)
+        return False
+    if isinstance(g, Integer) and isinstance(v, Integer) and g == v:
+        return False  # math-verify's "9% == 9": equal for it
+    return _values_far(gv, scaled)
 
 
 def _gold_shape_allows_recursion(rhs) -> bool:
