@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import rlboundary.verify.math_grader as math_grader
@@ -41,6 +41,8 @@ def test_number_parse_check_passes_for_the_installed_math_verify():
     | st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False, allow_infinity=False).map(str)
     | st.from_regex(r"-?(0|[1-9][0-9]{0,6})\.[0-9]{1,12}", fullmatch=True)
 )
+@example("0.5")  # math-verify rewrites exactly this one to \\frac{1}{2}
+@example("-0.5")
 def test_direct_number_parse_equals_math_verify_parse(text):
     from math_verify import parse
 
@@ -52,7 +54,7 @@ def test_direct_number_parse_equals_math_verify_parse(text):
 
 
 def test_direct_parse_declines_other_forms():
-    for key in ["\\boxed{05}", "\\boxed{.5}", "\\boxed{1,000}", "\\boxed{1e5}", "\\boxed{5\\%}", "\\boxed{-}", "5", "\\boxed{1234567890123}"]:
+    for key in ["\\boxed{05}", "\\boxed{.5}", "\\boxed{1,000}", "\\boxed{1e5}", "\\boxed{5\\%}", "\\boxed{-}", "5", "\\boxed{1234567890123}", "\\boxed{0.5}"]:
         assert boxed_number_parse(key) is None, key
 
 
@@ -278,9 +280,29 @@ PERCENT_CASES = [
     ("10^{40}", "So $\\boxed{10^{41}}$%.", True),
     ("12", "So $\\boxed{3.5\\%}$%.", False),  # a percentage of a percentage: declined
     ("50\\%", "So $\\boxed{50}$%.", False),  # a percentage gold: declined
-    ("x", "So $\\boxed{12}$%.", False),  # a gold that is not a number: declined
-    ("(1,2)", "So $\\boxed{12}$%.", False),
+    ("x", "So $\\boxed{12}$%.", True),  # R2: a symbol
+    ("(1,2)", "So $\\boxed{12}$%.", True),  # R3: an interval
     ("\\frac{1}{3}", "So $\\boxed{\\frac{1}{3}}$%.", False),  # not latex2sympy's plain percentage shape
+    # R8 with the other gold shapes (R2-R7)
+    ("\\begin{pmatrix} 12 \\end{pmatrix}", "So $\\boxed{12}$%.", True),
+    ("\\text{odd}", "So $\\boxed{12}$%.", True),
+    ("(12, 3)", "So $\\boxed{12}$%.", True),
+    ("(12)", "So $\\boxed{12}$%.", False),
+    ("[0, 1)", "So $\\boxed{12}$%.", True),
+    ("(-\\infty, 2) \\cup (3, \\infty)", "The probability is $\\boxed{469}$%.", True),
+    ("\\{12\\}", "So $\\boxed{12}$%.", False),  # {12} vs 12%: equal for math-verify
+    ("\\{0.12\\}", "So $\\boxed{12}$%.", False),
+    ("\\{12, 5\\}", "So $\\boxed{12}$%.", False),  # close to v: left to math-verify
+    ("\\{7, 5\\}", "So $\\boxed{12}$%.", True),
+    ("1 \\pm \\sqrt{19}", "So $\\boxed{406}$%.", True),
+    ("x^2 + 1", "So $\\boxed{12}$%.", True),
+    ("x=12", "So $\\boxed{12}$%.", False),  # x = 12 vs 12%: its right side, equal
+    ("x=13", "So $\\boxed{12}$%.", True),
+    ("x=0.12", "So $\\boxed{12.0}$%.", False),
+    ("p - q", "So $\\boxed{-p - q}$%.", True),  # R7 on (-p - q)/100
+    ("\\frac{p - q}{100}", "So $\\boxed{p - q}$%.", False),  # equal: (p - q)/100
+    ("6r^2-4r-24", "So $\\boxed{7r^2-4r-24}$%.", True),
+    ("x", "So $\\boxed{x}$%.", False),  # a lone symbol: math-verify's symbol rules
 ]
 
 

@@ -60,16 +60,19 @@ are the many distinct ones, so this is most of the grading time.
      polynomial, which is checked exactly (rational arithmetic).
    - R8 a percentage prediction `v%` (latex2sympy's
      `Mul(v, UnevaluatedExpr(1/100))`, the shape math-verify's
-     `get_pct_val` recognises) of a plain closed-form number v, against a
-     plain closed-form number gold g. `sympy_expr_eq` then runs: `g ==
-     v%` (structural: g holds no `UnevaluatedExpr`, so never equal);
-     `sympy_numeric_eq`, whose branches compare g with the value v/100
-     (6-decimal rounding after `doit` when either is a Float, `doit(g) ==
-     doit(v%)` otherwise, or `(g - v%).evalf(chop=True) == 0`), except one:
-     g and v both `Integer` compares g with v itself ("9% == 9"); then
-     `simplify(g - v%).is_zero`, zero only if g = v/100. So verify is
-     False when g and v are not both Integers with g == v and g is more
-     than the R1 margin away from v/100 (the margins of R1 apply).
+     `get_pct_val` recognises; no percentage inside v). Every test in
+     `sympy_expr_eq` then sees the value v/100, but one: in
+     `sympy_numeric_eq`, a gold `Integer` and an `Integer` v compare g
+     with v itself ("9% == 9"). The other tests: `g == v%` (structural; the
+     gold holds no `UnevaluatedExpr`, so never equal); 6-decimal rounding
+     after `doit` (v% -> v/100) when either is a Float; `doit(g) ==
+     doit(v%)`; `(g - v%).evalf(chop=True) == 0`; `simplify(g -
+     v%).is_zero`; and sympy_compare_sets / sympy_compare_symbols exactly
+     as for a number (a one-element set {v%}; `str(v%)`). So R1-R7 hold
+     with v/100 as the prediction's value (a plain closed-form v) or as
+     the polynomial compared (R7, v a polynomial), plus: R1 never decides
+     an `Integer` gold equal to an `Integer` v, and R3's finite sets must
+     be far from v too.
    Anything else (a near value, an equation, a symbolic prediction...)
    answers False: the caller runs math-verify itself. So the shortcut only
    ever replaces a `verify` that would return False (or time out) by the
@@ -106,6 +109,10 @@ def boxed_number_parse(key: str) -> list | None:
     from sympy import Float, Integer
 
     sign, digits = m.groups()
+    if not sign and digits == "0.5":
+        # latex2sympy's normalisation rewrites exactly "0.5" to \frac{1}{2}
+        # (`normalize_latex`, nits): parse gives [Rational(1, 2), "\frac{1}{2}"].
+        return None
     # latex2sympy makes these with sympy.Number(text), which goes through
     # sympify's string parser (an `exec` per call, ~0.5 ms); Integer/Float
     # build the same objects directly (number_parse_matches checks it).
@@ -117,7 +124,7 @@ _NUMBER_PARSE_CHECKS = [
     "\\boxed{0}", "\\boxed{-0}", "\\boxed{7}", "\\boxed{-12}", "\\boxed{1000000}", "\\boxed{123456789012}",
     "\\boxed{0.0}", "\\boxed{-0.0}", "\\boxed{28.0}", "\\boxed{-14.5}", "\\boxed{0.000001}", "\\boxed{4.21}",
     "\\boxed{123456789012345.5}", "\\boxed{1.000000000000001}", "\\boxed{-3.141592653589793}",
-    "\\boxed{999999999999999.999999999999999}",
+    "\\boxed{999999999999999.999999999999999}", "\\boxed{-0.5}", "\\boxed{0.50}", "\\boxed{10.5}",
 ]
 
 
@@ -245,17 +252,22 @@ def _gold_shape(g) -> tuple:
 
 def _pair_unequal(g, t) -> bool:
     """One sympy (gold, pred) pair: True only if sympy_expr_eq must be False."""
-    from sympy import E
+    from sympy import E, Integer, Rational
 
     tv = _cached_value(t)
+    v = None  # R8: the number of a percentage prediction v%
     if tv is None:
-        percentage = _percentage(t)
-        if percentage is not None:
-            return _percentage_apart(g, *percentage)  # R8
-        return _polynomials_apart(g, t)  # R7; anything else is not handled
+        v = _percentage_of(t)
+        if v is None:
+            return _polynomials_apart(g, t)  # R7; anything else is not handled
+        tv = _cached_value(v * Rational(1, 100))
+        if tv is None:  # v% of a polynomial v: R7 on its value v/100
+            return _polynomials_apart(g, t, value=v * Rational(1, 100))
     gv = _cached_value(g)
     if gv is not None:
-        return _values_far(gv, tv)  # R1
+        if v is not None and isinstance(g, Integer) and isinstance(v, Integer) and g == v:
+            return False  # R8: math-verify's "9% == 9"
+        return _values_far(gv, tv)  # R1, R8
     try:
         shape = _gold_shape(g)
     except TypeError:  # unhashable
@@ -269,8 +281,11 @@ def _pair_unequal(g, t) -> bool:
         return shape[1] != 1
     if kind == "intervals":  # R3
         return bool(shape[1])
-    if kind == "finiteset":  # R3
-        return shape[1] is not None and len(shape[1]) > 0 and all(_values_far(v, tv) for v in shape[1])
+    if kind == "finiteset":  # R3 (R8: far from v too, for a one-element set's "9% == 9")
+        far = [tv] if v is None else [tv, _cached_value(v)]
+        return shape[1] is not None and len(shape[1]) > 0 and all(
+            w is not None and _values_far(x, w) for x in shape[1] for w in far
+        )
     if kind == "polynomial":  # R5
         return True
     if kind == "assignment":  # R6
@@ -297,14 +312,17 @@ def _exact_polynomial(x, symbols):
     return poly
 
 
-def _polynomials_apart(g, t) -> bool:
-    """R7 (module docstring): True only if `sympy_expr_eq(g, t)` must be False."""
+def _polynomials_apart(g, t, value=None) -> bool:
+    """R7 (module docstring): True only if `sympy_expr_eq(g, t)` must be False.
+    `value`: what `t` is worth when that is not `t` itself (R8: v/100 for a
+    percentage v%); math-verify's own cheap tests still run on `t`."""
     from sympy import Basic
 
-    if not isinstance(g, Basic) or not isinstance(t, Basic):
+    value = t if value is None else value
+    if not isinstance(g, Basic) or not isinstance(t, Basic) or not isinstance(value, Basic):
         return False
-    symbols = sorted(g.free_symbols | t.free_symbols, key=str)
-    pg, pt = _exact_polynomial(g, symbols), _exact_polynomial(t, symbols)
+    symbols = sorted(g.free_symbols | value.free_symbols, key=str)
+    pg, pt = _exact_polynomial(g, symbols), _exact_polynomial(value, symbols)
     if pg is None or pt is None or (pg - pt).is_zero:
         return False
     # math-verify's own cheap tests, as it runs them (sympy_str_eq, then
@@ -319,31 +337,16 @@ def _polynomials_apart(g, t) -> bool:
     return True
 
 
-def _percentage(t) -> tuple | None:
-    """(v, value of v/100) when `t` is latex2sympy's percentage of a plain
-    closed-form number v (`Mul(v, UnevaluatedExpr(1/100))`, unevaluated:
-    exactly the shape math-verify's `get_pct_val` recognises); else None."""
+def _percentage_of(t):
+    """v when `t` is latex2sympy's percentage v% (`Mul(v,
+    UnevaluatedExpr(1/100))`, unevaluated: exactly the shape math-verify's
+    `get_pct_val` recognises) with no percentage inside v; else None."""
     from sympy import Mul, Rational, UnevaluatedExpr
 
     if not (isinstance(t, Mul) and len(t.args) == 2 and t.args[1] == UnevaluatedExpr(Rational(1, 100))):
         return None
     v = t.args[0]
-    if _cached_value(v) is None:  # also rules out a percentage inside v
-        return None
-    scaled = _cached_value(v * Rational(1, 100))
-    return None if scaled is None else (v, scaled)
-
-
-def _percentage_apart(g, v, scaled) -> bool:
-    """R8 (module docstring): True only if `sympy_expr_eq(g, v%)` must be False."""
-    from sympy import Integer
-
-    gv = _cached_value(g)
-    if gv is None:  # only a plain closed-form gold (no percentage in it)
-        return False
-    if isinstance(g, Integer) and isinstance(v, Integer) and g == v:
-        return False  # math-verify's "9% == 9": equal for it
-    return _values_far(gv, scaled)
+    return None if v.has(UnevaluatedExpr) else v
 
 
 def _gold_shape_allows_recursion(rhs) -> bool:
