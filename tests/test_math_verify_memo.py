@@ -9,6 +9,8 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from rlboundary.verify import math_verify_memo
 
@@ -56,6 +58,8 @@ def test_memoized_parse_equals_plain_parse(request):
 
     # The two-stage parser is in use (the installed ANTLR runtime has what it needs).
     assert "create_parser" in math_verify_memo._ORIGINALS and _Latex2Sympy.create_parser is not math_verify_memo._ORIGINALS["create_parser"]
+    # So is the direct number build.
+    assert "parse_number" in math_verify_memo._ORIGINALS and _Latex2Sympy.parse_number is not math_verify_memo._ORIGINALS["parse_number"]
     first, again = _parse_all(texts), _parse_all(texts)
     assert first == plain
     assert again == plain
@@ -67,11 +71,11 @@ def test_uninstall_restores_math_verify():
     import math_verify.parser as parser
     from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
 
-    before = (parser.parse_latex_cached, parser.parse_expr_cached, parser.normalize_latex, parser.Number, _Latex2Sympy.create_parser)
+    before = (parser.parse_latex_cached, parser.parse_expr_cached, parser.normalize_latex, parser.Number, _Latex2Sympy.create_parser, _Latex2Sympy.parse_number)
     assert math_verify_memo.install()
     assert parser.parse_latex_cached is not before[0]
     math_verify_memo.uninstall()
-    assert (parser.parse_latex_cached, parser.parse_expr_cached, parser.normalize_latex, parser.Number, _Latex2Sympy.create_parser) == before
+    assert (parser.parse_latex_cached, parser.parse_expr_cached, parser.normalize_latex, parser.Number, _Latex2Sympy.create_parser, _Latex2Sympy.parse_number) == before
 
 
 def test_failures_are_cached_but_not_timeouts():
@@ -94,3 +98,44 @@ def test_failures_are_cached_but_not_timeouts():
             memo("deep")
     # "ok" and "bad" ran once each; a recursion error (depends on the stack) every time.
     assert calls == ["ok", "bad", "deep", "deep"]
+
+
+def test_direct_number_check_passes_for_the_installed_latex2sympy():
+    from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
+
+    original = math_verify_memo._ORIGINALS.get("parse_number", _Latex2Sympy.parse_number)
+    assert math_verify_memo.direct_numbers_match(original)
+
+
+_NUMBER_TEXTS = (
+    st.from_regex(r"[0-9]{1,40}", fullmatch=True)
+    | st.from_regex(r"[0-9]{1,20}\.[0-9]{1,25}", fullmatch=True)
+    | st.from_regex(r"[1-9][0-9]{0,2}(,[0-9]{3}){1,4}(\.[0-9]{1,6})?", fullmatch=True)
+    | st.from_regex(r"[0-9]{0,3}[.,e][0-9]{0,3}", fullmatch=True)
+    | st.sampled_from(["\u0661\u0662", "\u00b2", "12.", ".5", "1e5", "1,,2"])
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_NUMBER_TEXTS)
+@example("0.5")
+@example("00012")
+@example("3.14159265358979323846264338327950288")
+def test_direct_parse_number_equals_latex2sympy(text):
+    """latex2sympy's own parse_number (sympy.Number of the text) and the
+    direct build: the same object (type, value, float precision), or both fail."""
+    from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
+
+    original = math_verify_memo._ORIGINALS.get("parse_number", _Latex2Sympy.parse_number)
+    direct = math_verify_memo._direct_parse_number(original)
+    converter = _Latex2Sympy()
+    try:
+        theirs = original(converter, text)
+    except Exception as err:
+        with pytest.raises(type(err)):
+            direct(converter, text)
+        return
+    ours = direct(converter, text)
+    assert type(ours) is type(theirs) and ours == theirs
+    assert getattr(ours, "_mpf_", None) == getattr(theirs, "_mpf_", None)
+    assert getattr(ours, "_prec", None) == getattr(theirs, "_prec", None)

@@ -24,6 +24,14 @@ its arguments, so a cached result is the result:
 - `normalize_latex(latex, config)`: string in, string out;
 - `Number(text)`: the sympy number of a digit string (the only use of
   `Number` in that module: `number = Number(number_str)`).
+- latex2sympy's `_Latex2Sympy.parse_number(text)` (every number literal
+  of every parse): it calls `sympy.Number(text)`, i.e. sympify's string
+  parser (~0.5 ms a call, a sixth of a worker's time). For a plain ASCII
+  integer or decimal it is replaced by the object sympify builds
+  (`Integer(int(text))`, `Float(text)`); anything else still goes to
+  `sympy.Number`. `direct_numbers_match()` compares the two on edge cases
+  (types, values, float precisions) and `install()` uses the direct build
+  only if they agree.
 sympy objects are immutable, and math-verify already shares cached ones
 between calls. Each cache holds at most `MAX_ENTRIES` entries and is
 cleared when full. `install()` checks that the attributes still have the
@@ -32,6 +40,8 @@ grader's tests compare the worker's verdicts with plain math-verify's.
 """
 
 from __future__ import annotations
+
+import re
 
 MAX_ENTRIES = 50_000
 
@@ -131,6 +141,10 @@ def install() -> bool:
     parser.parse_expr_cached = _memo(_plain(_ORIGINALS["parse_expr_cached"]))
     parser.normalize_latex = _memo(_ORIGINALS["normalize_latex"])
     parser.Number = _memo(Number)
+    number = getattr(_Latex2Sympy, "parse_number", None)
+    if callable(number) and direct_numbers_match(number):
+        _ORIGINALS["parse_number"] = number
+        _Latex2Sympy.parse_number = _direct_parse_number(number)
     make = getattr(_Latex2Sympy, "create_parser", None)
     if callable(make) and two_stage_parsing_ok(make):
         _ORIGINALS["create_parser"] = make
@@ -146,7 +160,7 @@ def uninstall() -> None:
     from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
 
     for name, fn in _ORIGINALS.items():
-        setattr(_Latex2Sympy if name == "create_parser" else parser, name, fn)
+        setattr(_Latex2Sympy if name in ("create_parser", "parse_number") else parser, name, fn)
     _ORIGINALS.clear()
 
 
@@ -160,5 +174,57 @@ def two_stage_parsing_ok(make) -> bool:
 
         p = make(_Latex2Sympy(), "1")
         return p._interp.predictionMode == PredictionMode.LL and callable(getattr(p, "math", None))
+    except Exception:
+        return False
+
+
+# Plain number literals, ASCII digits only (str.isdigit() also takes other
+# scripts' digits: those stay with sympy).
+_PLAIN_INTEGER = re.compile(r"[0-9]+", re.ASCII)
+_PLAIN_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]+", re.ASCII)
+
+
+def _direct_parse_number(original):
+    """latex2sympy's `parse_number` with sympify's string parser skipped for
+    plain literals. The original: drop commas; if only digits, drop leading
+    zeros (keeping one digit); `sympy.Number(text)`, which for a digit
+    string is `Integer(int(text))` and for a decimal `Float(text)` (its
+    precision taken from the string), as sympify's `auto_number` writes them."""
+    from sympy import Float, Integer
+
+    def parse_number(self, text):
+        plain = text.replace(",", "")
+        if _PLAIN_INTEGER.fullmatch(plain):
+            return Integer(int(plain))
+        if _PLAIN_DECIMAL.fullmatch(plain):
+            return Float(plain)
+        return original(self, text)
+
+    parse_number.__wrapped__ = original
+    return parse_number
+
+
+_NUMBER_CHECKS = [
+    "0", "7", "000", "0012", "10", "1,000", "123456789012345678901234567890", "12.5", "0.1", "0.5", "00.5",
+    "3.14159265358979323846", "1.000000000000000001", "0.000001", "99999999999999999.5", "1,234.5", "2.50",
+    "0.30000000000000004", "123456789.123456789",
+]
+
+
+def direct_numbers_match(original) -> bool:
+    """True when `_direct_parse_number(original)` builds exactly what
+    `original` builds on edge cases: same types, values, float precisions."""
+    try:
+        from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
+
+        converter = _Latex2Sympy()
+        direct = _direct_parse_number(original)
+        for text in _NUMBER_CHECKS:
+            ours, theirs = direct(converter, text), original(converter, text)
+            if type(ours) is not type(theirs) or ours != theirs:
+                return False
+            if getattr(ours, "_mpf_", None) != getattr(theirs, "_mpf_", None) or getattr(ours, "_prec", None) != getattr(theirs, "_prec", None):
+                return False
+        return True
     except Exception:
         return False
