@@ -153,3 +153,28 @@ def test_random_responses_equal_plain_math_verify():
     verdicts, wrong = _grade(cases)
     assert not wrong, wrong[:5]
     assert 0.1 < verdicts["correct"].mean() < 0.9
+
+
+def test_first_match_skips_final_answer_patterns_only_where_they_cannot_match():
+    """`_first_stage_match` does not run math-verify's "final answer"
+    patterns on texts that do not say it: the same first match as running
+    every pattern, on texts with and without the phrase (any case, ASCII
+    or not), and the prefilter did skip patterns."""
+    from rlboundary.verify import math_verify_key
+
+    def unfiltered(text):
+        for patterns in math_verify_key._stage_order():
+            found = [(m, index) for pattern, index, _ in patterns for m in pattern.finditer(text)]
+            if found:
+                found.sort(key=lambda f: (f[0].end(), -f[0].start()), reverse=True)
+                m, index = found[0]
+                return [index, [[name, value] for name, value in m.groupdict().items() if value is not None]]
+        return None
+
+    assert sum(needs for patterns in math_verify_key._stage_order() for _, _, needs in patterns) == 4
+    texts = [t for t, _ in _random_responses(400, seed=7) + TABLE]
+    texts += ["FINAL ANSWER is $5$ I hope", "Final Answer: the value is $\\boxed{3}$", "ﬁnal answer is $2$",
+              "Ünïcode final answer is $7$. \\boxed{2}", "final  answer is $1$ \\boxed{1}", "\\boxed{4}%",
+              "The ﬁnal answer is 12 I hope", "fınal answer is $3$ \\boxed{3}"]
+    for text in texts:
+        assert math_verify_key._first_stage_match(text) == unfiltered(text), text

@@ -274,27 +274,30 @@ def _grade_samples(
     def grade_groups(groups: dict[tuple[str, str], list[int]]) -> list[tuple[str, str]]:
         """Verdicts for every (problem, key) group, fanned out to its samples;
         returns the groups whose grader answered REFINE (not fanned out)."""
-        for pid, key in groups:
-            if (pid, stored(key)) not in stats.seen:
-                stats.seen.add((pid, stored(key)))
+        # Each group's stored key once (a digest for a long key): it is
+        # looked up several times below.
+        pair = {g: (g[0], stored(g[1])) for g in groups}
+        for p in pair.values():
+            if p not in stats.seen:
+                stats.seen.add(p)
                 stats.distinct += 1
 
         def fan_out(group, verdict, extra, fresh=True):
             pid, key = group
             if fresh:  # within one call every pair is graded once, whatever its verdict
-                decided[(pid, stored(key))] = (verdict, extra)
+                decided[pair[group]] = (verdict, extra)
             # The answer readers see: the grader's own reading when grade() gave one.
             answer = extra["extracted"] if "extracted" in extra else shown(key)
             # One row built per group, copied per sample (a copy is cheaper
             # than building: this runs once per sample).
-            row = _row(pid, 0, stored(key), verdict, extra, answer)
+            row = _row(pid, 0, pair[group][1], verdict, extra, answer)
             rows_out.extend({**row, "sample_idx": idxs[i]} for i in groups[group])
 
-        todo = [g for g in groups if (g[0], stored(g[1])) not in decided]
+        todo = [g for g in groups if pair[g] not in decided]
         stats.graded += len(todo)
         for g in groups:
-            if (g[0], stored(g[1])) in decided:
-                fan_out(g, *decided[(g[0], stored(g[1]))], fresh=False)
+            if pair[g] in decided:
+                fan_out(g, *decided[pair[g]], fresh=False)
         # Optional cheap exact decisions (e.g. integer vs integer) in this
         # process: no worker round trip, no sympy.
         fast = getattr(grader, "grade_fast", None)
@@ -363,7 +366,7 @@ def _by_problem(item) -> str:
 def _storable(value):
     """Text Parquet can hold: lone surrogates (which a grader may echo back
     from model text, e.g. math-verify's reading) become U+FFFD."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not value.isascii():  # ASCII always encodes
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

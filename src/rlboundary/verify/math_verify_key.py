@@ -288,18 +288,38 @@ def boxed_stage_parse(key: str, timeout_s: int) -> list | None:
     return found if len(found) == 2 else None
 
 
+# Patterns that begin with one of these literal prefixes can only match
+# where the text says "final answer" (case-insensitively, as `(?i:)` folds):
+# on other texts they are not run (the same matches, none).
+_FINAL_ANSWER_PREFIXES = ("(?i:final answer is)", "(?i:final answer.{0,100}?)")
+
+
+@lru_cache(maxsize=1)
+def _stage_order() -> list:
+    """math-verify's priority <= 50 patterns as `extract_target_from_pred`
+    tries them: one list per priority, ascending, of (pattern, target index,
+    whether it needs "final answer" in the text)."""
+    by_priority: dict[int, list] = {}
+    for index, (patterns, _) in enumerate(_groups()["stage"]):
+        for pattern, priority in patterns:
+            needs = pattern.pattern.startswith(_FINAL_ANSWER_PREFIXES)
+            by_priority.setdefault(priority, []).append((pattern, index, needs))
+    return [by_priority[p] for p in sorted(by_priority)]
+
+
 def _first_stage_match(text: str) -> list | None:
     """[target index, named groups] of the match that math-verify's `parse`
     tries first, if it has one in its priority <= 50 groups, else None.
     Replays `extract_target_from_pred`'s order exactly: priority groups in
     ascending order, the first group with any match; in it, every pattern's
     matches in pattern order, stably sorted by (end, -start), last first."""
-    by_priority: dict[int, list] = {}
-    for index, (patterns, _) in enumerate(_groups()["stage"]):
-        for pattern, priority in patterns:
-            by_priority.setdefault(priority, []).append((pattern, index))
-    for priority in sorted(by_priority):
-        found = [(m, index) for pattern, index in by_priority[priority] for m in pattern.finditer(text)]
+    says_final_answer = None
+    for patterns in _stage_order():
+        if says_final_answer is None and any(needs for _, _, needs in patterns):
+            says_final_answer = _says_final_answer(text)
+        found = [
+            (m, index) for pattern, index, needs in patterns if says_final_answer or not needs for m in pattern.finditer(text)
+        ]
         if found:
             found.sort(key=lambda f: (f[0].end(), -f[0].start()), reverse=True)
             m, index = found[0]

@@ -149,6 +149,15 @@ def number_parse_matches(parse=None) -> bool:
     return True
 
 
+@lru_cache(maxsize=None)
+def _float50(text: str):
+    """`Float(text, 50)`, built once per constant (parsing the string is
+    most of the cost of a value comparison otherwise)."""
+    from sympy import Float
+
+    return Float(text, 50)
+
+
 def _finite_number(x) -> bool:
     return bool(getattr(x, "is_Number", False)) and bool(x.is_finite)
 
@@ -162,7 +171,7 @@ def closed_form_value(x) -> tuple | None:
 
     if isinstance(x, (Integer, Rational)):  # exact already (Integer is a Rational)
         v = Float(x, 50)
-        return v, Float(0, 50), abs(v)
+        return v, _float50("0"), abs(v)
     if not isinstance(x, Expr) or isinstance(x, (Symbol, MatrixBase)) or getattr(x, "is_Matrix", False):
         return None
     if not x.is_number or x.has(UnevaluatedExpr):
@@ -177,16 +186,15 @@ def closed_form_value(x) -> tuple | None:
     mag = max(abs(r50), abs(i50))
     # The two evaluations must agree to ~25 digits: sympy's evalf reached
     # its precision, so the value can be trusted.
-    if abs(r30 - r50) > Float("1e-25", 50) * max(mag, 1) or abs(i30 - i50) > Float("1e-25", 50) * max(mag, 1):
+    agree = _float50("1e-25") * max(mag, 1)
+    if abs(r30 - r50) > agree or abs(i30 - i50) > agree:
         return None
     return r50, i50, mag
 
 
 def _values_far(a: tuple, b: tuple) -> bool:
-    from sympy import Float
-
     dr, di = a[0] - b[0], a[1] - b[1]
-    margin = Float(ABS_MARGIN, 50) + Float(REL_MARGIN, 50) * max(a[2], b[2])
+    margin = _float50(ABS_MARGIN) + _float50(REL_MARGIN) * max(a[2], b[2])
     return bool(dr * dr + di * di > margin * margin)
 
 
