@@ -143,9 +143,13 @@ EDGE_CASES = [
 
 @pytest.mark.parametrize("gold,pred,decided", EDGE_CASES, ids=[f"{g}|{p}" for g, p, _ in EDGE_CASES])
 def test_shortcut_is_sound_on_edge_cases(gold, pred, decided):
+    _assert_sound(_parse(gold), _parse(pred), decided)
+
+
+def _assert_sound(g, p, decided):
+    """The shortcut never calls a pair verify finds equal unequal, and decides exactly when expected."""
     from math_verify import verify
 
-    g, p = _parse(gold), _parse(pred)
     unequal = provably_unequal(g, p)
     if unequal:
         assert not verify(g, p), "the shortcut called an equal pair unequal"
@@ -229,33 +233,6 @@ def test_polynomial_rule_is_sound_on_random_polynomials():
     assert decided > unequal_pairs / 2, (decided, unequal_pairs)
 
 
-def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
-    """The grader's verdict (not only correct/incorrect) is the same with the
-    shortcuts on and off, on pairs mixing every kind above."""
-    grader = math_grader.MathVerifyGrader()
-    pairs = list(itertools.product(GOLDS[::2], ["\\boxed{3}", "\\boxed{0.75}", "\\boxed{\\frac{3}{4}}", "\\boxed{2n+1}", "\\boxed{(1,2)}", "\\boxed{x}"]))
-    pairs += [(g, p) for g, p, _ in EDGE_CASES[:20]] + [(g, p) for g, p, _ in EDGE_CASES if "x" in g and "x" in p]
-
-    def grade_all():
-        out = []
-        for gold, pred in pairs:
-            key = pred if pred.startswith("\\boxed{") else "\\boxed{" + pred + "}"
-            out.append(grader.grade(key, GradingProblem("p", "", gold, {}))[0])
-        return out
-
-    with_shortcuts = grade_all()
-    monkeypatch.setattr(math_grader, "_SHORTCUTS", False)
-    monkeypatch.setattr(math_grader, "_NUMBER_PARSE_OK", False)
-    monkeypatch.setattr(math_grader, "_PRED_CACHE", {})
-    math_grader._parse_gold_mv.cache_clear()
-    try:
-        without = grade_all()
-    finally:
-        math_grader._parse_gold_mv.cache_clear()
-    assert with_shortcuts == without
-    assert "correct" in with_shortcuts and "incorrect" in with_shortcuts
-
-
 # R8: a percentage prediction (the whole response parsed, as the grader's
 # stage keys are) against a plain-number gold. (gold, response, decided).
 PERCENT_CASES = [
@@ -308,13 +285,9 @@ PERCENT_CASES = [
 
 @pytest.mark.parametrize("gold,response,decided", PERCENT_CASES, ids=[f"{g}|{r}" for g, r, _ in PERCENT_CASES])
 def test_percentage_rule_is_sound_on_edge_cases(gold, response, decided):
-    from math_verify import parse, verify
+    from math_verify import parse
 
-    g, p = _parse(gold), parse(response)
-    unequal = provably_unequal(g, p)
-    if unequal:
-        assert not verify(g, p), "the shortcut called an equal pair unequal"
-    assert unequal == decided
+    _assert_sound(_parse(gold), parse(response), decided)
 
 
 def test_percentage_rule_is_sound_against_verify_on_a_grid():
@@ -339,3 +312,98 @@ def test_percentage_rule_is_sound_against_verify_on_a_grid():
                 unequal_pairs += 1
                 decided += shortcut
     assert decided > 0.8 * unequal_pairs, (decided, unequal_pairs)
+
+
+# R9: two linear equations. (gold, prediction, decided).
+EQUATION_CASES = [
+    ("y = 2x + 3", "y = 3x + 3", True),
+    ("y = 2x + 3", "2y = 2x + 3", True),
+    ("y = 2x + 3", "-y = 2x + 3", True),
+    ("y = 2x + 3", "y = 2x + 3+1", True),
+    ("5x - 7y + 11z + 4 = 0", "5x - 7y + 11z + 5 = 0", True),
+    ("5x - 7y + 11z + 4 = 0", "25x - 7y + 11z + 4 = 0", True),
+    ("x = 5", "x = 6", True),
+    ("x = 5", "y = 5", True),
+    ("x + y = 1", "x + z = 1", True),
+    ("y = 2x + 3", "2y = 4x + 6", False),  # proportional: equal for math-verify
+    ("y = 2x + 3", "-y = -2x - 3", False),
+    ("y = 2x + 3", "2x + 3 = y", False),
+    ("y = 2x + 3", "y - 2x = 3", False),
+    ("5x - 7y + 11z + 4 = 0", "-10x + 14y - 22z - 8 = 0", False),
+    ("y = \\frac{x}{2}", "y = x", False),  # a non-integer coefficient: math-verify decides
+    ("y = 2x + 3", "y = 2x^2 + 3", False),  # not linear
+    ("y = 2x + 3", "y = 2.5x + 3", False),  # a float
+    ("y = 2x + 3", "Y = 2x + 3", False),  # names equal but for case: math-verify's symbol rules
+    ("10^{7} x = 1", "10^{7} x = 2", False),  # coefficients too large for the chop argument
+    ("x = 0", "x = 1", False),  # x - 0 is a lone symbol: math-verify's symbol rules
+    ("y = 2x + 3", "y < 2x + 3", False),  # not an equation
+]
+
+
+@pytest.mark.parametrize("gold,pred,decided", EQUATION_CASES, ids=[f"{g}|{p}" for g, p, _ in EQUATION_CASES])
+def test_equation_rule_is_sound_on_edge_cases(gold, pred, decided):
+    _assert_sound(_parse(gold), _parse(pred), decided)
+
+
+def _random_linear(rng, names):
+    terms = [f"{rng.choice([1, -1, 2, 3, -5, 7])}{n}" for n in names if rng.random() < 0.8] or [f"2{names[0]}"]
+    return " + ".join(terms) + f" + {rng.randint(-9, 9)}"
+
+
+def test_equation_rule_is_sound_on_random_linear_equations():
+    """R9 against verify on random linear equations: the same equation
+    scaled, flipped or rearranged (never decided), and perturbed or
+    unrelated ones (decided when verify says unequal)."""
+    import random
+
+    from math_verify import verify
+
+    rng = random.Random(9)
+    decided = unequal_pairs = 0
+    for _ in range(25):
+        names = rng.choice([["x", "y"], ["x", "y", "z"], ["a", "b"]])
+        lhs = _random_linear(rng, names)
+        gold = f"{lhs} = 0"
+        k = rng.choice([2, -3])
+        preds = [f"{k}({lhs}) = 0", f"0 = {lhs}", f"{lhs} + 1 = 0", f"{_random_linear(rng, names)} = 0",
+                 f"{lhs} = {names[0]}"]
+        for pred in preds:
+            g, p = _parse(gold), _parse(pred)
+            if not g or not p:
+                continue
+            shortcut = provably_unequal(g, p)
+            truth = verify(g, p, timeout_seconds=60)
+            if shortcut:
+                assert not truth, (gold, pred)
+            if not truth:
+                unequal_pairs += 1
+                decided += shortcut
+    assert decided > unequal_pairs / 2, (decided, unequal_pairs)
+
+
+def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
+    """The grader's verdict (not only correct/incorrect) is the same with the
+    shortcuts on and off, on pairs mixing every kind above."""
+    grader = math_grader.MathVerifyGrader()
+    pairs = list(itertools.product(GOLDS[::2], ["\\boxed{3}", "\\boxed{0.75}", "\\boxed{\\frac{3}{4}}", "\\boxed{2n+1}", "\\boxed{(1,2)}", "\\boxed{x}"]))
+    pairs += [(g, p) for g, p, _ in EDGE_CASES[:20]] + [(g, p) for g, p, _ in EDGE_CASES if "x" in g and "x" in p]
+    pairs += [(g, p) for g, p, _ in EQUATION_CASES]
+
+    def grade_all():
+        out = []
+        for gold, pred in pairs:
+            key = pred if pred.startswith("\\boxed{") else "\\boxed{" + pred + "}"
+            out.append(grader.grade(key, GradingProblem("p", "", gold, {}))[0])
+        return out
+
+    with_shortcuts = grade_all()
+    monkeypatch.setattr(math_grader, "_SHORTCUTS", False)
+    monkeypatch.setattr(math_grader, "_NUMBER_PARSE_OK", False)
+    monkeypatch.setattr(math_grader, "_PRED_CACHE", {})
+    math_grader._parse_gold_mv.cache_clear()
+    try:
+        without = grade_all()
+    finally:
+        math_grader._parse_gold_mv.cache_clear()
+    assert with_shortcuts == without
+    assert "correct" in with_shortcuts and "incorrect" in with_shortcuts

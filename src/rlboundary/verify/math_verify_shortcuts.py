@@ -73,6 +73,24 @@ are the many distinct ones, so this is most of the grading time.
      the polynomial compared (R7, v a polynomial), plus: R1 never decides
      an `Integer` gold equal to an `Integer` v, and R3's finite sets must
      be far from v too.
+   - R9 two equations (`Eq`, single): linear in their free symbols, with
+     integer coefficients of size <= 1e6, symbols whose lower-cased names
+     are all different and not "e", and NOT proportional (so their
+     solution sets, two hyperplanes, differ). `sympy_expr_eq` keeps both
+     as they are (assignment truncation is a no-op for one `Eq`) and goes
+     to `sympy_compare_relational`: (a) `sympy_expr_eq(lhs - rhs, lhs' -
+     rhs')` and (b) the flipped pair: two polynomials, decided by R7 here
+     (both must be provably apart, else math-verify decides); (c)
+     `sympy_solve_and_compare`: `solve` describes each solution set (a
+     hyperplane) by dicts {symbol: value}; it answers True only if the
+     keys are equal and every value pair is `sympy_expr_eq`-equal. The
+     values are rational-linear expressions (numbers, symbols,
+     polynomials) whose coefficients are ratios of integers <= 1e6, so two
+     different ones differ by >= 1e-12 in some coefficient: evalf does not
+     chop that, simplify does not make it zero, and with distinct names
+     no symbol rule equates two different symbols. Equal dicts would mean
+     equal hyperplanes, which non-proportional equations do not have; a
+     different number of dicts or keys fails (strict zip, caught).
    Anything else (a near value, an equation, a symbolic prediction...)
    answers False: the caller runs math-verify itself. So the shortcut only
    ever replaces a `verify` that would return False (or time out) by the
@@ -260,8 +278,10 @@ def _gold_shape(g) -> tuple:
 
 def _pair_unequal(g, t) -> bool:
     """One sympy (gold, pred) pair: True only if sympy_expr_eq must be False."""
-    from sympy import E, Integer, Rational
+    from sympy import E, Eq, Integer, Rational
 
+    if type(g) is Eq and type(t) is Eq:
+        return _linear_equations_apart(g, t)  # R9
     tv = _cached_value(t)
     v = None  # R8: the number of a percentage prediction v%
     if tv is None:
@@ -355,6 +375,33 @@ def _percentage_of(t):
         return None
     v = t.args[0]
     return None if v.has(UnevaluatedExpr) else v
+
+
+# R9: integer coefficients at most this large, so that two different
+# solutions differ by far more than evalf's chop threshold (~1e-15).
+_MAX_EQUATION_COEFFICIENT = 10**6
+
+
+def _linear_equations_apart(g, t) -> bool:
+    """R9 (module docstring): True only if `sympy_expr_eq(g, t)` must be False
+    for two equations."""
+    from sympy import Symbol
+
+    symbols = sorted(g.free_symbols | t.free_symbols, key=str)
+    names = [s.name.lower() for s in symbols if isinstance(s, Symbol)]
+    if not symbols or len(names) != len(symbols) or len(set(names)) != len(names) or "e" in names:
+        return False  # symbols that math-verify's symbol rules could confuse
+    dg, dp = g.lhs - g.rhs, t.lhs - t.rhs  # as sympy_compare_relational forms them
+    pg, pp = _exact_polynomial(dg, symbols), _exact_polynomial(dp, symbols)
+    if pg is None or pp is None or pg.total_degree() != 1 or pp.total_degree() != 1:
+        return False
+    if not all(c.is_Integer and abs(c) <= _MAX_EQUATION_COEFFICIENT for c in pg.coeffs() + pp.coeffs()):
+        return False
+    if pg * pp.LC() == pp * pg.LC():
+        return False  # proportional: the same solutions (math-verify's solve may say equal)
+    # The same pair and the flipped pair, each as R7 decides them (their
+    # cheap tests run as math-verify runs them).
+    return _polynomials_apart(dg, dp) and _polynomials_apart(dg, t.rhs - t.lhs)
 
 
 def _gold_shape_allows_recursion(rhs) -> bool:
