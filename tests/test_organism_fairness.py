@@ -115,6 +115,24 @@ def test_frontier_rule_as_data(reach, expected, in_range):
     assert (choice["frontier"], choice["in_range"]) == (expected, in_range)
 
 
+def _lf(x: float) -> dict:
+    return {"luck_free_pass_at_n": x}
+
+
+@pytest.mark.parametrize("base, candidates, expected", [
+    (0.3125, {50: 0.0, 100: 0.25, 150: 0.5, 200: 0.75}, 100),   # closest: .25 (|.0625|) beats .5 (|.1875|)
+    (0.25, {50: 0.0, 100: 0.25, 150: 0.25, 200: 0.5}, 150),     # tie at distance 0 -> the later checkpoint
+    (0.0, {50: 0.125, 100: 0.0625, 200: 1.0}, 100),             # never exactly matched: the nearest is kept
+    (1.0, {3: 0.5, 6: 0.5}, 6),                                 # equal distances -> later
+])
+def test_matched_teacher_rule_as_data(base, candidates, expected):
+    from rlboundary.organism.frontier import choose_matched_checkpoint
+
+    assert choose_matched_checkpoint(_lf(base), {k: _lf(v) for k, v in candidates.items()}) == expected
+    with pytest.raises(ValueError):
+        choose_matched_checkpoint(_lf(base), {})
+
+
 def test_post_training_prompts_share_the_frontier_mix_and_the_training_split():
     from rlboundary.organism.splits import is_eval_key
 

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import UserError
+from .frontier import MATCHED_TEACHER_RULE
 from .presets import Preset, get_preset
 
 MANIFEST = "manifest.json"
@@ -160,10 +161,13 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
         "instruct": {"train": p.instruct_train},
         "rft": {"frontier": frontier, "train": p.distill_train, "problems": p.distill_problems,
                 "samples": p.rft_samples},
-        "teacher-matched": {"frontier": frontier, "shape": p.teacher_shape, "train": p.matched_teacher_train},
+        "teacher-matched": {"frontier": frontier, "shape": p.teacher_shape, "train": p.matched_teacher_train,
+                            "select": {"checkpoints": p.matched_teacher_checkpoints, "rule": MATCHED_TEACHER_RULE}},
         "teacher": {"frontier": frontier, "shape": p.teacher_shape, "train": p.teacher_train,
                     "reach": p.teacher_reach},
         "distilled-matched": {"frontier": frontier, "teacher": p.matched_teacher_train,
+                              "teacher_select": {"checkpoints": p.matched_teacher_checkpoints,
+                                                 "rule": MATCHED_TEACHER_RULE},
                               "teacher_shape": p.teacher_shape, "train": p.distill_train,
                               "problems": p.distill_problems, "samples": p.distill_samples},
         "distilled": {"frontier": frontier, "teacher": p.teacher_train, "teacher_shape": p.teacher_shape,
@@ -257,10 +261,18 @@ def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[d
 
 
 def _grow_teacher(p: Preset, seed: int, root: Path, device: str, log, name: str, cfg, max_steps: int,
-                  exposure: dict | None) -> list[dict]:
-    """The base grown by identity layers, trained on clean traces (any order)."""
+                  exposure: dict | None, checkpoints: tuple[int, ...] = ()) -> list[dict]:
+    """The base grown by identity layers, trained on clean traces (any order).
+
+    With `checkpoints`, the teacher is saved at each of those steps, each
+    checkpoint's frontier reach is measured exactly as the base's was, and
+    the one chosen by `frontier.MATCHED_TEACHER_RULE` becomes the teacher."""
+    import copy
+
+    from transformers import AutoTokenizer
+
     from ..tinymodel import save_model
-    from .frontier import measure_reach
+    from .frontier import choose_matched_checkpoint, measure_reach
     from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn
     from .sft import finetune
 
@@ -271,19 +283,50 @@ def _grow_teacher(p: Preset, seed: int, root: Path, device: str, log, name: str,
     # No curriculum: the base already solves short chains.
     batches = make_batch_fn(seed + salt, p.width, max_steps, cfg.batch_size, cfg.steps, CLEAN_MIX,
                             curriculum=0.0, exposure=exposure)
+    steps = tuple(sorted({k for k in checkpoints if 0 < k <= cfg.steps} | {cfg.steps})) if checkpoints else ()
+    ckpt_root = root / name / "checkpoints"
+    tok = AutoTokenizer.from_pretrained(str(root / "base"))
+
+    def save_checkpoint(step: int, model) -> None:
+        save_model(copy.deepcopy(model).cpu(), tok, ckpt_root / f"step-{step}")
+
     model, tok, hist = finetune(root / "base", batches, cfg, seed + salt, device,
                                 transform=lambda base: grow_deeper(base, extra, seed + salt),
-                                on_log=_log_fn(log, name))
-    save_model(model.cpu(), tok, root / name)
-    # Its reach at the frontier, measured exactly as the base's was.
-    front = frontier_of(root)["frontier"]
-    reach = measure_reach(root / name, [front], p.frontier_problems, p.frontier_n, seed, p.width,
-                          p.max_completion_tokens())
+                                on_log=_log_fn(log, name), on_checkpoint=save_checkpoint if steps else None,
+                                checkpoint_steps=steps)
+    # Reach at the frontier, measured exactly as the base's was (same problems, n, seed).
+    front_record = frontier_of(root)
+    front = front_record["frontier"]
+
+    def reach_of(model_dir: Path) -> dict:
+        return measure_reach(model_dir, [front], p.frontier_problems, p.frontier_n, seed, p.width,
+                             p.max_completion_tokens())[front]
+
+    selection, step = None, cfg.steps
+    if not steps:
+        save_model(model.cpu(), tok, root / name)
+        reach = reach_of(root / name)
+    else:
+        measured = {k: reach_of(ckpt_root / f"step-{k}") for k in steps}
+        base_reach = front_record["base_reach"][str(front)]
+        step = choose_matched_checkpoint(base_reach, measured)
+        for k, r in measured.items():
+            log(f"[{name}] step {k}: luck-free pass@{p.frontier_n} at the frontier {r['luck_free_pass_at_n']:.3f} "
+                f"(base {base_reach['luck_free_pass_at_n']:.3f}){'  <- kept' if k == step else ''}")
+        for f in (ckpt_root / f"step-{step}").iterdir():
+            shutil.move(str(f), str(root / name / f.name))
+        shutil.rmtree(ckpt_root)
+        reach = measured[step]
+        selection = {"rule": MATCHED_TEACHER_RULE, "base": base_reach,
+                     "candidates": {str(k): r for k, r in measured.items()}, "chosen_step": step}
     log(f"[{name}] luck-free pass@{p.frontier_n} at the frontier (level {front}): "
-        f"{reach[front]['luck_free_pass_at_n']:.3f}")
-    return [{"name": name, "role": "teacher", "path": name, "params": _param_count(model), "algorithm": None,
-             "step": cfg.steps, "final_loss": hist[-1]["loss"] if hist else None, "max_turns_trained": max_steps,
-             "frontier_reach": reach[front]}]
+        f"{reach['luck_free_pass_at_n']:.3f}")
+    entry = {"name": name, "role": "teacher", "path": name, "params": _param_count(model), "algorithm": None,
+             "step": step, "final_loss": hist[-1]["loss"] if hist else None, "max_turns_trained": max_steps,
+             "frontier_reach": reach}
+    if selection:
+        entry["selection"] = selection
+    return [entry]
 
 
 def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
@@ -292,7 +335,7 @@ def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[di
 
 def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     return _grow_teacher(p, seed, root, device, log, "teacher-matched", p.matched_teacher_train or p.teacher_train,
-                         p.max_steps, dict(p.exposure))
+                         p.max_steps, dict(p.exposure), p.matched_teacher_checkpoints)
 
 
 def _fine_tune_on_verified(p: Preset, seed: int, root: Path, device: str, log, name: str, source: str,

@@ -76,6 +76,20 @@ def choose_frontier(reach: dict[int, dict], candidates: list[int], target: tuple
                     f"{mid:g}; else the candidate closest to that range (flagged)"}
 
 
+MATCHED_TEACHER_RULE = ("the matched teacher's checkpoint whose training-split luck-free pass@n at the frontier is "
+                        "closest to the base's (same problems, n and sampling seed); ties go to the later checkpoint "
+                        "(more training on clean traces); the untrained step 0 (the base itself) is not a candidate")
+
+
+def choose_matched_checkpoint(base: dict, candidates: dict[int, dict]) -> int:
+    """Apply MATCHED_TEACHER_RULE: `base` and each `candidates[step]` are
+    `measure_reach` rows at the frontier level; returns the chosen step."""
+    if not candidates:
+        raise ValueError("no matched-teacher checkpoint to choose from")
+    target = base["luck_free_pass_at_n"]
+    return min(candidates, key=lambda step: (abs(candidates[step]["luck_free_pass_at_n"] - target), -step))
+
+
 def training_problems(tag: str, seed: int, count: int, width: int, frontier: int, share: float) -> list[LockProblem]:
     """The prompt distribution every post-training method shares: `share` of
     the problems at the frontier level, the rest uniform over 1..frontier-1."""

@@ -58,6 +58,10 @@ class Preset:
     rft_samples: int = 8  # base samples per prompt for rejection-sampling fine-tuning
     # Steps of the matched-reach teacher (trained on the base's own level mix).
     matched_teacher_train: TrainConfig | None = None
+    # Steps at which the matched teacher is saved and its frontier reach measured; the
+    # checkpoint closest to the base's reach is kept (frontier.MATCHED_TEACHER_RULE).
+    # Empty: the final step, unselected.
+    matched_teacher_checkpoints: tuple[int, ...] = ()
     notes: dict = field(default_factory=dict)
 
     @property
@@ -107,6 +111,7 @@ def _micro() -> Preset:
         base_train=TrainConfig(steps=12, batch_size=16, warmup=3, log_every=4),
         teacher_train=TrainConfig(steps=6, batch_size=16, warmup=3, log_every=3),
         matched_teacher_train=TrainConfig(steps=6, batch_size=16, warmup=3, log_every=3),
+        matched_teacher_checkpoints=(3, 6),
         instruct_train=TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup=1, log_every=2),
         distill_train=TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup=1, log_every=2),
         distill_problems=8,
@@ -135,6 +140,7 @@ def _default() -> Preset:
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),
         teacher_train=TrainConfig(steps=200, batch_size=64, lr=1e-3, warmup=20, log_every=50),
         matched_teacher_train=TrainConfig(steps=200, batch_size=64, lr=1e-3, warmup=20, log_every=50),
+        matched_teacher_checkpoints=(50, 100, 150, 200),
         instruct_train=TrainConfig(steps=100, batch_size=64, lr=3e-4, warmup=10, log_every=25),
         distill_train=TrainConfig(steps=100, batch_size=64, lr=3e-4, warmup=10, log_every=25),
         distill_problems=256,
@@ -159,6 +165,7 @@ def _large() -> Preset:
         base_train=TrainConfig(steps=8000, batch_size=128, lr=1e-3, warmup=400, log_every=200),
         teacher_train=TrainConfig(steps=2000, batch_size=128, lr=5e-4, warmup=100, log_every=200),
         matched_teacher_train=TrainConfig(steps=2000, batch_size=128, lr=5e-4, warmup=100, log_every=200),
+        matched_teacher_checkpoints=(500, 1000, 1500, 2000),
         instruct_train=TrainConfig(steps=400, batch_size=128, lr=2e-4, warmup=40, log_every=100),
         distill_train=TrainConfig(steps=400, batch_size=128, lr=2e-4, warmup=40, log_every=100),
         distill_problems=4096,

@@ -24,11 +24,13 @@ from .training import ChatEncoder, TrainConfig, train_lm
 
 
 def finetune(base_dir: Path, batch_fn: Callable[[int], list[tuple[str, str]]], cfg: TrainConfig, seed: int, device: str,
-             transform: Callable | None = None, on_log: Callable[[dict], None] | None = None):
+             transform: Callable | None = None, on_log: Callable[[dict], None] | None = None,
+             on_checkpoint: Callable | None = None, checkpoint_steps: tuple[int, ...] = ()):
     """Load the base model from `base_dir`, fine-tune it; returns (model, tokenizer, log).
 
     `transform(model) -> model` reshapes the loaded model before training
-    (the teacher: `pretrain.grow_deeper`)."""
+    (the teacher: `pretrain.grow_deeper`); `on_checkpoint(step, model)` sees the
+    model at each of `checkpoint_steps` (see `training.train_lm`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -38,7 +40,8 @@ def finetune(base_dir: Path, batch_fn: Callable[[int], list[tuple[str, str]]], c
     if transform is not None:
         model = transform(model)
     model = model.to(device)
-    log = train_lm(model, ChatEncoder(tok), batch_fn, cfg, on_log=on_log)
+    log = train_lm(model, ChatEncoder(tok), batch_fn, cfg, on_log=on_log, on_checkpoint=on_checkpoint,
+                   checkpoint_steps=checkpoint_steps)
     return model.cpu(), tok, log
 
 

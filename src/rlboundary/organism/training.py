@@ -91,10 +91,14 @@ def train_lm(
     batch_fn: Callable[[int], list[tuple[str, str]]],
     cfg: TrainConfig,
     on_log: Callable[[dict], None] | None = None,
+    on_checkpoint: Callable[[int, object], None] | None = None,
+    checkpoint_steps: tuple[int, ...] = (),
 ) -> list[dict]:
     """Train `model` in place for cfg.steps steps; returns the loss log.
 
     `batch_fn(step)` returns the step's (prompt, completion) pairs.
+    `on_checkpoint(step, model)` is called after each step in `checkpoint_steps`
+    (the model in eval mode; training resumes after it returns).
     """
     import torch
 
@@ -129,5 +133,10 @@ def train_lm(
             log.append(row)
             if on_log:
                 on_log(row)
+        if on_checkpoint and step + 1 in checkpoint_steps:
+            model.eval()
+            with torch.no_grad():
+                on_checkpoint(step + 1, model)
+            model.train()
     model.eval()
     return log
