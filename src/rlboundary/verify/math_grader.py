@@ -15,9 +15,9 @@
   holds, the key is the regex match math-verify tries first. Only shortcuts
   that cannot change a verdict sit in front of math-verify
   (`math_verify_shortcuts`: a boxed number built without the parser;
-  values provably apart; two polynomials provably different), and in the
-  workers math-verify's pure parsing steps are memoized
-  (`math_verify_memo`).
+  values, percentages, polynomials or linear equations provably apart),
+  and in the workers math-verify's pure parsing steps are memoized and
+  number literals built without sympify's parser (`math_verify_memo`).
 - `math-equal`: the paper's grader (Qwen2.5-Math / ToRA `math_equal`):
   the answer and gold normalised by `strip_string`, then string equality,
   numeric equality (relative tolerance 1e-4; a percentage may match its
