@@ -88,3 +88,35 @@ def test_pathological_responses_get_a_verdict_in_bounded_time(name):
     else:  # plain math-verify parses whatever the box holds: here it runs out of time
         assert by_case["nested_10k"] in {"unparseable", "timeout"}
     assert by_case["tower"] in {"timeout", "unparseable", "incorrect"}
+
+
+def test_a_gold_parse_that_timed_out_is_not_kept(monkeypatch):
+    """math-verify's timeouts are wall-clock: a gold parse that hit one (on a
+    starved machine) gives that item "timeout", and the next item parses
+    the gold again instead of grading against the empty parse."""
+    import logging
+
+    import math_verify
+
+    import rlboundary.verify.math_grader as math_grader
+
+    real_parse, calls = math_verify.parse, []
+
+    def parse_timing_out_once(text, *args, **kwargs):
+        calls.append(text)
+        if len(calls) == 1:
+            logging.getLogger("math_verify").warning("Timeout during parsing")
+            return []
+        return real_parse(text, *args, **kwargs)
+
+    grader = get_grader("math-verify")
+    problem = GradingProblem("p", "", "\\frac{\\pi}{7} + 3", {})
+    math_grader._number_parse_ok()  # (its own check calls parse: done before the patch)
+    math_grader._parse_gold_cached.cache_clear()
+    monkeypatch.setattr(math_verify, "parse", parse_timing_out_once)
+    try:
+        first = grader.grade("\\boxed{3 + \\frac{\\pi}{7}}", problem)[0]
+        second = grader.grade("\\boxed{3 + \\frac{\\pi}{7}}", problem)[0]
+    finally:
+        math_grader._parse_gold_cached.cache_clear()
+    assert (first, second) == ("timeout", "correct")

@@ -400,10 +400,10 @@ def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
     monkeypatch.setattr(math_grader, "_SHORTCUTS", False)
     monkeypatch.setattr(math_grader, "_NUMBER_PARSE_OK", False)
     monkeypatch.setattr(math_grader, "_PRED_CACHE", {})
-    math_grader._parse_gold_mv.cache_clear()
+    math_grader._parse_gold_cached.cache_clear()
     try:
         without = grade_all()
     finally:
-        math_grader._parse_gold_mv.cache_clear()
+        math_grader._parse_gold_cached.cache_clear()
     assert with_shortcuts == without
     assert "correct" in with_shortcuts and "incorrect" in with_shortcuts

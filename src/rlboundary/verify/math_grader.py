@@ -114,14 +114,35 @@ def _watch() -> _TimeoutLogWatch:
     return _WATCH
 
 
+class _GoldParseTimedOut(Exception):
+    """Carries the result of a gold parse that hit math-verify's timeout
+    (its `[]`), so that the cache below does not keep it."""
+
+
 @lru_cache(maxsize=4096)
-def _parse_gold_mv(gold: str, timeout_s: int):
+def _parse_gold_cached(gold: str, timeout_s: int):
     from math_verify import parse
 
     key = "\\boxed{" + gold + "}"
     if _number_parse_ok() and (direct := boxed_number_parse(key)) is not None:
         return direct
-    return parse(key, parsing_timeout=timeout_s)
+    watch = _watch()
+    before = watch.count
+    parsed = parse(key, parsing_timeout=timeout_s)
+    if watch.count > before:
+        # math-verify's alarms are wall-clock: on a starved machine a gold
+        # parse can time out once; kept, it would turn every later answer
+        # of the problem into "incorrect". Not cached: the next item retries.
+        raise _GoldParseTimedOut(parsed)
+    return parsed
+
+
+def _parse_gold_mv(gold: str, timeout_s: int):
+    """math-verify's parse of `\\boxed{gold}`, cached unless it timed out."""
+    try:
+        return _parse_gold_cached(gold, timeout_s)
+    except _GoldParseTimedOut as timed_out:
+        return timed_out.args[0]
 
 
 # Parsed answers by key, shared across problems within a worker: a parse
@@ -243,6 +264,8 @@ class MathVerifyGrader:
         # math-verify's own alarms: one budget per call, within ours.
         t = max(1, int(self.item_timeout_s))
         gold = _parse_gold_mv(gold_answer(problem), t)
+        if watch.count > before:  # the gold's parse timed out ([]): verify is False
+            return "timeout", {}
         pred = _parse_pred_mv(key, t, watch)
         if pred is None:
             return REFINE, {}
