@@ -94,6 +94,10 @@ def boxed_number_parse(key: str) -> list | None:
     from sympy import Float, Integer
 
     sign, digits = m.groups()
+    if not sign and digits == "0.5":
+        # latex2sympy's normalisation rewrites exactly "0.5" to \frac{1}{2}
+        # (math_normalization, config.nits): a Rational, not a Float.
+        return None
     # latex2sympy makes these with sympy.Number(text), which goes through
     # sympify's string parser (an `exec` per call, ~0.5 ms); Integer/Float
     # build the same objects directly (number_parse_matches checks it).
