@@ -41,7 +41,7 @@ def test_number_parse_check_passes_for_the_installed_math_verify():
     | st.decimals(min_value=-(10**6), max_value=10**6, places=4, allow_nan=False, allow_infinity=False).map(str)
     | st.from_regex(r"-?(0|[1-9][0-9]{0,6})\.[0-9]{1,12}", fullmatch=True)
 )
-@example("0.5")  # math-verify rewrites exactly this one to \\frac{1}{2}
+@example("0.5")  # found by this test: latex2sympy rewrites exactly "0.5" to \frac{1}{2}
 @example("-0.5")
 def test_direct_number_parse_equals_math_verify_parse(text):
     from math_verify import parse
@@ -54,7 +54,8 @@ def test_direct_number_parse_equals_math_verify_parse(text):
 
 
 def test_direct_parse_declines_other_forms():
-    for key in ["\\boxed{05}", "\\boxed{.5}", "\\boxed{1,000}", "\\boxed{1e5}", "\\boxed{5\\%}", "\\boxed{-}", "5", "\\boxed{1234567890123}", "\\boxed{0.5}"]:
+    for key in ["\\boxed{05}", "\\boxed{.5}", "\\boxed{1,000}", "\\boxed{1e5}", "\\boxed{5\\%}", "\\boxed{-}", "5", "\\boxed{1234567890123}",
+                "\\boxed{0.5}"]:  # math-verify reads exactly "0.5" as \frac{1}{2} (a Rational)
         assert boxed_number_parse(key) is None, key
 
 
