@@ -213,24 +213,33 @@ def test_polynomial_rule_is_sound_on_random_polynomials():
     constant added) and unrelated ones (decided when they differ)."""
     import random
 
-    from math_verify import verify
-
     rng = random.Random(5)
-    decided = unequal_pairs = 0
+    pairs = []
     for _ in range(60):
         names = rng.choice([["x"], ["x", "y"], ["n"], ["a", "b"]])
         gold = _random_polynomial(rng, names)
-        for pred in (f"({gold})", f"{gold} + 1", f"2({gold})", _random_polynomial(rng, names), f"{gold} + 0 {names[0]}"):
-            g, p = _parse(gold), _parse(pred)
-            if not g or not p:
-                continue
-            shortcut = provably_unequal(g, p)
-            truth = verify(g, p, timeout_seconds=60)
-            if shortcut:
-                assert not truth, (gold, pred)
-            if not truth:
-                unequal_pairs += 1
-                decided += shortcut
+        preds = (f"({gold})", f"{gold} + 1", f"2({gold})", _random_polynomial(rng, names), f"{gold} + 0 {names[0]}")
+        pairs += [(gold, pred) for pred in preds]
+    _assert_sound_and_mostly_decided(pairs)
+
+
+def _assert_sound_and_mostly_decided(pairs):
+    """Against verify: never "unequal" for an equal pair; decides more than
+    half of the unequal ones."""
+    from math_verify import verify
+
+    decided = unequal_pairs = 0
+    for gold, pred in pairs:
+        g, p = _parse(gold), _parse(pred)
+        if not g or not p:
+            continue
+        shortcut = provably_unequal(g, p)
+        truth = verify(g, p, timeout_seconds=60)
+        if shortcut:
+            assert not truth, (gold, pred)
+        if not truth:
+            unequal_pairs += 1
+            decided += shortcut
     assert decided > unequal_pairs / 2, (decided, unequal_pairs)
 
 
@@ -357,10 +366,8 @@ def test_equation_rule_is_sound_on_random_linear_equations():
     unrelated ones (decided when verify says unequal)."""
     import random
 
-    from math_verify import verify
-
     rng = random.Random(9)
-    decided = unequal_pairs = 0
+    pairs = []
     for _ in range(25):
         names = rng.choice([["x", "y"], ["x", "y", "z"], ["a", "b"]])
         lhs = _random_linear(rng, names)
@@ -368,18 +375,8 @@ def test_equation_rule_is_sound_on_random_linear_equations():
         k = rng.choice([2, -3])
         preds = [f"{k}({lhs}) = 0", f"0 = {lhs}", f"{lhs} + 1 = 0", f"{_random_linear(rng, names)} = 0",
                  f"{lhs} = {names[0]}"]
-        for pred in preds:
-            g, p = _parse(gold), _parse(pred)
-            if not g or not p:
-                continue
-            shortcut = provably_unequal(g, p)
-            truth = verify(g, p, timeout_seconds=60)
-            if shortcut:
-                assert not truth, (gold, pred)
-            if not truth:
-                unequal_pairs += 1
-                decided += shortcut
-    assert decided > unequal_pairs / 2, (decided, unequal_pairs)
+        pairs += [(gold, pred) for pred in preds]
+    _assert_sound_and_mostly_decided(pairs)
 
 
 def test_grader_verdicts_identical_with_and_without_shortcuts(monkeypatch):
