@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 
+from matched_teacher_check import FRESH_DRAW_OFFSET
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,9 +33,9 @@ def main() -> None:
     from vllm import SamplingParams, TokensPrompt
 
     from rlboundary.organism.build import load_organism
-    from rlboundary.organism.generation import OrganismSampler
+    from rlboundary.organism.frontier import reach_problems
+    from rlboundary.organism.generation import OrganismSampler, question_seed
     from rlboundary.organism.presets import get_preset
-    from rlboundary.organism.splits import draw_problems
     from rlboundary.organism.task import check_trace
 
     p, seed = get_preset(args.preset), args.seed
@@ -41,11 +43,12 @@ def main() -> None:
     if models is None:
         raise SystemExit(f"no complete build of {p.name} seed {seed}: run `rlboundary organism build --seed {seed}`")
     level = args.level or models.manifest["frontier"]["frontier"]
-    # The frontier stage's draw (frontier.measure_reach: seed + 104729, every candidate level) and
-    # its per-question sampling seeds (OrganismSampler.sample: seed + 7919 * index in the batch).
-    build = draw_problems(seed + 104729, "train", p.frontier_candidates(), p.frontier_problems, p.width)
+    # The frontier stage's draw (every candidate level at once) and its per-question sampling
+    # seeds (by index in that batch); the fresh draw is matched_teacher_check.py's.
+    build = reach_problems(seed, p.frontier_candidates(), p.frontier_problems, p.width)
     idx = [i for i, q in enumerate(build) if q.n_steps == level]
-    fresh = draw_problems(seed + 7919 + 104729, "train", [level], p.frontier_problems, p.width)
+    fresh_seed = seed + FRESH_DRAW_OFFSET
+    fresh = reach_problems(fresh_seed, [level], p.frontier_problems, p.width)
     with OrganismSampler(models["base"], seed=seed) as sampler:
 
         def reach(problems, seeds):
@@ -59,9 +62,9 @@ def main() -> None:
 
         print(f"seed {seed}, level {level}, n={p.frontier_n}; hits per problem: x = reached")
         for name, problems, seeds in [
-            ("build's problems, build's seeds", [build[i] for i in idx], [seed + 7919 * i for i in idx]),
+            ("build's problems, build's seeds", [build[i] for i in idx], [question_seed(seed, i) for i in idx]),
             ("build's problems, other seeds", [build[i] for i in idx], [seed + 12345 + i for i in idx]),
-            ("fresh problems", fresh, [seed + 7919 + 7919 * i for i in range(len(fresh))]),
+            ("fresh problems", fresh, [question_seed(fresh_seed, i) for i in range(len(fresh))]),
             ("fresh problems, other seeds", fresh, [seed + 555 + i for i in range(len(fresh))]),
         ]:
             value, hits = reach(problems, seeds)

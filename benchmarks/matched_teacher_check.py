@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 
+FRESH_DRAW_OFFSET = 7919  # the fresh problems: measure_reach's draw at seed + this offset
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -24,7 +26,7 @@ def main() -> None:
     ap.add_argument("--preset", default="default")
     ap.add_argument("--problems", type=int, default=16)
     ap.add_argument("--n", type=int, default=256)
-    ap.add_argument("--draw-seed", type=int, default=7919, help="offset of the fresh problem draw")
+    ap.add_argument("--draw-seed", type=int, default=FRESH_DRAW_OFFSET, help="offset of the fresh problem draw")
     args = ap.parse_args()
 
     from pathlib import Path

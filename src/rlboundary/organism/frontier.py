@@ -31,13 +31,18 @@ from .splits import draw_problem, draw_problems
 from .task import LockProblem, check_trace
 
 
+def reach_problems(seed: int, levels: list[int], per_level: int, width: int) -> list[LockProblem]:
+    """The training-split problems `measure_reach(seed=...)` samples (a fixed draw per seed)."""
+    return draw_problems(seed + 104729, "train", levels, per_level, width)
+
+
 def measure_reach(model_dir: Path, levels: list[int], per_level: int, n: int, seed: int, width: int,
                   max_tokens: int) -> dict[int, dict]:
     """Per level: pass@1, pass@n and luck-free pass@n (a sample counts only
     when its answer is right and every step valid) on training-split problems."""
     from .generation import OrganismSampler
 
-    problems = draw_problems(seed + 104729, "train", levels, per_level, width)
+    problems = reach_problems(seed, levels, per_level, width)
     with OrganismSampler(model_dir, seed=seed) as sampler:
         texts = sampler.sample([p.prompt() for p in problems], n=n, temperature=0.6, top_p=0.95,
                                max_tokens=max_tokens, seed=seed)

@@ -17,6 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def question_seed(seed: int, index: int) -> int:
+    """The sampling seed of the `index`-th question of a `OrganismSampler.sample` call."""
+    return seed + 7919 * index
+
+
 class OrganismSampler:
     def __init__(self, model_dir: str | Path, max_model_len: int = 256, seed: int = 0):
         from transformers import AutoTokenizer
@@ -51,7 +56,8 @@ class OrganismSampler:
 
         prompts = [TokensPrompt(prompt_token_ids=self.encoder.prompt(q) + self.encoder.text(prefill)) for q in questions]
         params = [
-            SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed + 7919 * i)
+            SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                           seed=question_seed(seed, i))
             for i in range(len(questions))
         ]
         outs = self.llm.generate(prompts, params, use_tqdm=False)

@@ -217,14 +217,10 @@ def direct_numbers_match(original) -> bool:
     try:
         from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
 
+        from .math_verify_shortcuts import identical_objects
+
         converter = _Latex2Sympy()
         direct = _direct_parse_number(original)
-        for text in _NUMBER_CHECKS:
-            ours, theirs = direct(converter, text), original(converter, text)
-            if type(ours) is not type(theirs) or ours != theirs:
-                return False
-            if getattr(ours, "_mpf_", None) != getattr(theirs, "_mpf_", None) or getattr(ours, "_prec", None) != getattr(theirs, "_prec", None):
-                return False
-        return True
+        return all(identical_objects(direct(converter, text), original(converter, text)) for text in _NUMBER_CHECKS)
     except Exception:
         return False

@@ -159,12 +159,16 @@ def number_parse_matches(parse=None) -> bool:
         theirs = parse(key)
         if len(ours) != len(theirs):
             return False
-        for a, b in zip(ours, theirs):
-            if type(a) is not type(b) or a != b:
-                return False
-            if getattr(a, "_mpf_", None) != getattr(b, "_mpf_", None) or getattr(a, "_prec", None) != getattr(b, "_prec", None):
-                return False
+        if not all(identical_objects(a, b) for a, b in zip(ours, theirs)):
+            return False
     return True
+
+
+def identical_objects(a, b) -> bool:
+    """Same type and value and, for sympy Floats, the same binary value and
+    precision: what a parse shortcut must build to stand for the parser."""
+    return (type(a) is type(b) and a == b and getattr(a, "_mpf_", None) == getattr(b, "_mpf_", None)
+            and getattr(a, "_prec", None) == getattr(b, "_prec", None))
 
 
 @lru_cache(maxsize=None)
