@@ -54,16 +54,22 @@ def test_build_has_every_role_and_checkpoint(micro):
         assert Path(models[f"rl-{algo}"]).name == f"step-{steps[-1]}"
     teacher = next(m for m in manifest["models"] if m["role"] == "teacher")
     base = next(m for m in manifest["models"] if m["role"] == "base")
-    # The matched teacher is the checkpoint whose frontier reach is closest to the base's.
+    # The matched teacher is the stronger teacher's checkpoint whose frontier reach is closest to the base's.
     matched = next(m for m in manifest["models"] if m["name"] == "teacher-matched")
     sel = matched["selection"]
-    assert set(sel["candidates"]) == {"3", "6"} and matched["step"] == sel["chosen_step"]
+    assert set(sel["candidates"]) == {"2", "4", "6"} and matched["step"] == sel["chosen_step"]
+    assert all(r["n"] == 8 and r["problems"] == 4 for r in sel["candidates"].values())
     assert matched["frontier_reach"] == sel["candidates"][str(sel["chosen_step"])]
     gaps = {int(k): abs(r["luck_free_pass_at_n"] - sel["base"]["luck_free_pass_at_n"])
             for k, r in sel["candidates"].items()}
     assert gaps[sel["chosen_step"]] == min(gaps.values())
     assert sel["base"] == manifest["frontier"]["base_reach"][str(front["frontier"])]
     assert not (Path(models["teacher-matched"]) / "checkpoints").exists()
+    teacher_dir = Path(models["teacher"])
+    assert sorted(d.name for d in (teacher_dir / "checkpoints").iterdir()) == ["step-2", "step-4"]
+    kept = teacher_dir if sel["chosen_step"] == 6 else teacher_dir / "checkpoints" / f"step-{sel['chosen_step']}"
+    assert (Path(models["teacher-matched"]) / "model.safetensors").read_bytes() == \
+        (kept / "model.safetensors").read_bytes()
     assert teacher["params"] > base["params"]  # the teacher is the larger model
     assert manifest["build_seconds"] > 0 and set(manifest["stage_seconds"]) >= {"base", "teacher", "distilled"}
     for name, path in models.items():

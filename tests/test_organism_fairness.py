@@ -133,6 +133,49 @@ def test_matched_teacher_rule_as_data(base, candidates, expected):
         choose_matched_checkpoint(_lf(base), {})
 
 
+class _ScriptedSampler:
+    """Answers problem i with a valid trace only in its `hits[i]`-th sample
+    (counted over rounds), a wrong box otherwise; records each call's seeds."""
+
+    def __init__(self, problems, hits):
+        self.hits, self.drawn, self.calls = hits, {p.prompt(): 0 for p in problems}, []
+        self.index = {p.prompt(): (i, p) for i, p in enumerate(problems)}
+
+    def sample(self, questions, n, temperature, top_p, max_tokens, seed, seeds=None):
+        self.calls.append((len(questions), n, list(seeds)))
+        out = []
+        for q in questions:
+            i, p = self.index[q]
+            texts = []
+            for _ in range(n):
+                k, self.drawn[q] = self.drawn[q], self.drawn[q] + 1
+                good = self.hits[i] is not None and k == self.hits[i]
+                wrong = str((int(p.answer()) + 1) % 10)
+                texts.append(trace_from(p, list(p.turns)) if good else f"\\boxed{{{wrong}}}")
+            out.append(texts)
+        return out
+
+
+def test_luck_free_reach_by_rounds_stops_reached_problems_and_counts_exactly():
+    from rlboundary.organism.frontier import REACH_ROUND, measure_luck_free_reach, reach_problems
+
+    problems = reach_problems(3, [2], 6, 1)
+    # problem 0 reached in round 0, 1 in round 2, 2 at the very last sample, 3 never,
+    # 4 "one sample too late" (index n: never drawn), 5 at its first sample
+    n = 4 * REACH_ROUND
+    hits = [5, 2 * REACH_ROUND + 1, n - 1, None, n, 0]
+    sampler = _ScriptedSampler(problems, hits)
+    row = measure_luck_free_reach(None, 2, 6, n, 3, 1, 64, sampler=sampler)
+    assert row["luck_free_pass_at_n"] == pytest.approx(4 / 6)
+    assert row["pass_at_n"] == pytest.approx(4 / 6)  # the scripted wrong answers are never right
+    # Reached problems stop at the end of their round; the rest draw all n samples.
+    expected = [REACH_ROUND, 3 * REACH_ROUND, n, n, n, REACH_ROUND]
+    assert [sampler.drawn[p.prompt()] for p in problems] == expected and row["samples"] == sum(expected)
+    assert row["valid_at_1"] == pytest.approx(2 / (6 * REACH_ROUND))  # first round only: problems 0 and 5
+    seeds = [s for _, _, call in sampler.calls for s in call]
+    assert len(seeds) == len(set(seeds))  # every (round, problem) has its own sampling seed
+
+
 def test_post_training_prompts_share_the_frontier_mix_and_the_training_split():
     from rlboundary.organism.splits import is_eval_key
 

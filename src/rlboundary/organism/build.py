@@ -12,13 +12,13 @@ Stages, in order (each a module of this package):
    levels; the frontier level is chosen by a fixed rule (frontier.py);
 3. instruct: base fine-tuned on clean systematic traces (sft.py);
 4. rft: base fine-tuned on its own verified samples (rejection sampling);
-5. teacher-matched / distilled-matched: a teacher grown from the base and
-   trained on clean traces of the base's own level mix (its reach is
-   measured beside the base's), and the base fine-tuned on its verified
-   samples;
-6. teacher / distilled: a teacher grown from the base and trained on clean
-   traces of every level up to the longest pretraining level (stronger
-   than the base at the frontier), and the base distilled from it;
+5. teacher / distilled: a teacher grown from the base and trained on clean
+   traces of every level up to the longest pretraining level + 1 (stronger
+   than the base at the frontier), saved at checkpoints along the way, and
+   the base distilled from it;
+6. teacher-matched / distilled-matched: the teacher's checkpoint whose reach
+   at the frontier is closest to the base's (frontier.MATCHED_TEACHER_RULE),
+   and the base distilled from it;
 7. RL: base trained with each RL algorithm until the frontier reward
    plateaus (rl.py).
 RL, RFT and both distillations draw their prompts from one distribution
@@ -46,7 +46,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import UserError
-from .frontier import MATCHED_TEACHER_RULE
+from .frontier import MATCHED_TEACHER_RULE, REACH_ROUND
 from .presets import Preset, get_preset
 
 MANIFEST = "manifest.json"
@@ -155,21 +155,22 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
                        "exposure_from": "curriculum_end"}}
     frontier = {"range": p.frontier_range, "problems": p.frontier_problems, "n": p.frontier_n,
                 "share": p.frontier_share, "candidates": p.frontier_candidates()}
+    teacher = {"shape": p.teacher_shape, "train": p.teacher_train, "reach": p.teacher_reach,
+               "checkpoints": _candidate_steps(p)}
+    select = {"rule": MATCHED_TEACHER_RULE, "round": REACH_ROUND}
     per_stage = {
         "base": {},
         "frontier": {"frontier": frontier},
         "instruct": {"train": p.instruct_train},
         "rft": {"frontier": frontier, "train": p.distill_train, "problems": p.distill_problems,
                 "samples": p.rft_samples},
-        "teacher-matched": {"frontier": frontier, "shape": p.teacher_shape, "train": p.matched_teacher_train,
-                            "select": {"checkpoints": p.matched_teacher_checkpoints, "rule": MATCHED_TEACHER_RULE}},
+        # The matched teacher is chosen among the stronger teacher's checkpoints.
         "teacher": {"frontier": frontier, "shape": p.teacher_shape, "train": p.teacher_train,
-                    "reach": p.teacher_reach},
-        "distilled-matched": {"frontier": frontier, "teacher": p.matched_teacher_train,
-                              "teacher_select": {"checkpoints": p.matched_teacher_checkpoints,
-                                                 "rule": MATCHED_TEACHER_RULE},
-                              "teacher_shape": p.teacher_shape, "train": p.distill_train,
-                              "problems": p.distill_problems, "samples": p.distill_samples},
+                    "reach": p.teacher_reach, "checkpoints": _candidate_steps(p)},
+        "teacher-matched": {"frontier": frontier, "teacher": teacher, "select": select},
+        "distilled-matched": {"frontier": frontier, "teacher_select": {"teacher": teacher, "select": select},
+                              "train": p.distill_train, "problems": p.distill_problems,
+                              "samples": p.distill_samples},
         "distilled": {"frontier": frontier, "teacher": p.teacher_train, "teacher_shape": p.teacher_shape,
                       "reach": p.teacher_reach, "train": p.distill_train,
                       "problems": p.distill_problems, "samples": p.distill_samples},
@@ -260,82 +261,92 @@ def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[d
              "algorithm": "sft", "step": p.instruct_train.steps}]
 
 
-def _grow_teacher(p: Preset, seed: int, root: Path, device: str, log, name: str, cfg, max_steps: int,
-                  exposure: dict | None, checkpoints: tuple[int, ...] = ()) -> list[dict]:
-    """The base grown by identity layers, trained on clean traces (any order).
+TEACHER_CHECKPOINTS = "checkpoints"  # teacher/checkpoints/step-<k>: the matched teacher's candidates
 
-    With `checkpoints`, the teacher is saved at each of those steps, each
-    checkpoint's frontier reach is measured exactly as the base's was, and
-    the one chosen by `frontier.MATCHED_TEACHER_RULE` becomes the teacher."""
+
+def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
+    """The stronger teacher: the base grown by identity layers, trained on clean
+    traces (any order) of every level up to `Preset.teacher_reach`.
+
+    Saved at each of `Preset.matched_teacher_checkpoints` on the way (under
+    teacher/checkpoints/): the candidates of the matched teacher, chosen by
+    `stage_teacher_matched`. Its own reach at the frontier is measured exactly
+    as the base's was (same problems, n, seed)."""
     import copy
 
     from transformers import AutoTokenizer
 
     from ..tinymodel import save_model
-    from .frontier import choose_matched_checkpoint, measure_reach
+    from .frontier import measure_reach
     from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn
     from .sft import finetune
 
-    extra = p.teacher_shape["extra_layers"]
-    salt = {"teacher": 1, "teacher-matched": 2}[name]
-    log(f"[{name}] the base grown by {extra} layers, trained on clean traces of 1-{max_steps} turns "
-        f"(+ {exposure or 'nothing rarer'}) for {cfg.steps} steps")
+    cfg, extra, salt = p.teacher_train, p.teacher_shape["extra_layers"], 1
+    log(f"[teacher] the base grown by {extra} layers, trained on clean traces of 1-{p.teacher_reach} turns for "
+        f"{cfg.steps} steps (checkpoints at {_candidate_steps(p)})")
     # No curriculum: the base already solves short chains.
-    batches = make_batch_fn(seed + salt, p.width, max_steps, cfg.batch_size, cfg.steps, CLEAN_MIX,
-                            curriculum=0.0, exposure=exposure)
-    steps = tuple(sorted({k for k in checkpoints if 0 < k <= cfg.steps} | {cfg.steps})) if checkpoints else ()
-    ckpt_root = root / name / "checkpoints"
+    batches = make_batch_fn(seed + salt, p.width, p.teacher_reach, cfg.batch_size, cfg.steps, CLEAN_MIX,
+                            curriculum=0.0)
     tok = AutoTokenizer.from_pretrained(str(root / "base"))
+    checkpoints = tuple(k for k in _candidate_steps(p) if k < cfg.steps)  # the last step is the teacher itself
 
     def save_checkpoint(step: int, model) -> None:
-        save_model(copy.deepcopy(model).cpu(), tok, ckpt_root / f"step-{step}")
+        save_model(copy.deepcopy(model).cpu(), tok, root / "teacher" / TEACHER_CHECKPOINTS / f"step-{step}")
 
     model, tok, hist = finetune(root / "base", batches, cfg, seed + salt, device,
                                 transform=lambda base: grow_deeper(base, extra, seed + salt),
-                                on_log=_log_fn(log, name), on_checkpoint=save_checkpoint if steps else None,
-                                checkpoint_steps=steps)
-    # Reach at the frontier, measured exactly as the base's was (same problems, n, seed).
-    front_record = frontier_of(root)
-    front = front_record["frontier"]
-
-    def reach_of(model_dir: Path) -> dict:
-        return measure_reach(model_dir, [front], p.frontier_problems, p.frontier_n, seed, p.width,
-                             p.max_completion_tokens())[front]
-
-    selection, step = None, cfg.steps
-    if not steps:
-        save_model(model.cpu(), tok, root / name)
-        reach = reach_of(root / name)
-    else:
-        measured = {k: reach_of(ckpt_root / f"step-{k}") for k in steps}
-        base_reach = front_record["base_reach"][str(front)]
-        step = choose_matched_checkpoint(base_reach, measured)
-        for k, r in measured.items():
-            log(f"[{name}] step {k}: luck-free pass@{p.frontier_n} at the frontier {r['luck_free_pass_at_n']:.3f} "
-                f"(base {base_reach['luck_free_pass_at_n']:.3f}){'  <- kept' if k == step else ''}")
-        for f in (ckpt_root / f"step-{step}").iterdir():
-            shutil.move(str(f), str(root / name / f.name))
-        shutil.rmtree(ckpt_root)
-        reach = measured[step]
-        selection = {"rule": MATCHED_TEACHER_RULE, "base": base_reach,
-                     "candidates": {str(k): r for k, r in measured.items()}, "chosen_step": step}
-    log(f"[{name}] luck-free pass@{p.frontier_n} at the frontier (level {front}): "
-        f"{reach['luck_free_pass_at_n']:.3f}")
-    entry = {"name": name, "role": "teacher", "path": name, "params": _param_count(model), "algorithm": None,
-             "step": step, "final_loss": hist[-1]["loss"] if hist else None, "max_turns_trained": max_steps,
-             "frontier_reach": reach}
-    if selection:
-        entry["selection"] = selection
-    return [entry]
+                                on_log=_log_fn(log, "teacher"), on_checkpoint=save_checkpoint,
+                                checkpoint_steps=checkpoints)
+    save_model(model.cpu(), tok, root / "teacher")
+    front = frontier_of(root)["frontier"]
+    reach = measure_reach(root / "teacher", [front], p.frontier_problems, p.frontier_n, seed, p.width,
+                          p.max_completion_tokens())[front]
+    log(f"[teacher] luck-free pass@{p.frontier_n} at the frontier (level {front}): {reach['luck_free_pass_at_n']:.3f}")
+    return [{"name": "teacher", "role": "teacher", "path": "teacher", "params": _param_count(model),
+             "algorithm": None, "step": cfg.steps, "final_loss": hist[-1]["loss"] if hist else None,
+             "max_turns_trained": p.teacher_reach, "frontier_reach": reach}]
 
 
-def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    return _grow_teacher(p, seed, root, device, log, "teacher", p.teacher_train, p.teacher_reach, None)
+def _candidate_steps(p: Preset) -> tuple[int, ...]:
+    """The matched teacher's candidate steps (the teacher's final step included)."""
+    steps = p.teacher_train.steps
+    return tuple(sorted({k for k in p.matched_teacher_checkpoints if 0 < k <= steps} | {steps}))
 
 
 def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    return _grow_teacher(p, seed, root, device, log, "teacher-matched", p.matched_teacher_train or p.teacher_train,
-                         p.max_steps, dict(p.exposure), p.matched_teacher_checkpoints)
+    """The matched-reach teacher: the stronger teacher's checkpoint whose reach at
+    the frontier is closest to the base's (`frontier.MATCHED_TEACHER_RULE`).
+
+    Matched and stronger teacher then differ only in how far the same training
+    went. Each candidate's luck-free reach is measured on the base's frontier
+    problems in rounds with early stopping (`frontier.measure_luck_free_reach`)."""
+    from .frontier import choose_matched_checkpoint, measure_luck_free_reach
+
+    front_record = frontier_of(root)
+    front, base_reach = front_record["frontier"], front_record["base_reach"][str(front_record["frontier"])]
+    last = p.teacher_train.steps
+
+    def candidate_dir(step: int) -> Path:
+        return root / "teacher" if step == last else root / "teacher" / TEACHER_CHECKPOINTS / f"step-{step}"
+
+    measured = {}
+    for step in _candidate_steps(p):
+        measured[step] = measure_luck_free_reach(candidate_dir(step), front, p.frontier_problems, p.frontier_n,
+                                                 seed, p.width, p.max_completion_tokens())
+        log(f"[teacher-matched] teacher step {step}: luck-free pass@{p.frontier_n} at the frontier "
+            f"{measured[step]['luck_free_pass_at_n']:.3f} ({measured[step]['samples']} samples; base "
+            f"{base_reach['luck_free_pass_at_n']:.3f})")
+    step = choose_matched_checkpoint(base_reach, measured)
+    log(f"[teacher-matched] kept teacher step {step}")
+    (root / "teacher-matched").mkdir(parents=True, exist_ok=True)
+    for f in candidate_dir(step).iterdir():
+        if f.is_file() and f.name != STAGE_FILE:
+            shutil.copy2(f, root / "teacher-matched" / f.name)
+    teacher = json.loads((root / "teacher" / STAGE_FILE).read_text())["entries"][0]
+    return [{"name": "teacher-matched", "role": "teacher", "path": "teacher-matched", "params": teacher["params"],
+             "algorithm": None, "step": step, "max_turns_trained": p.teacher_reach, "frontier_reach": measured[step],
+             "selection": {"rule": MATCHED_TEACHER_RULE, "base": base_reach,
+                           "candidates": {str(k): r for k, r in measured.items()}, "chosen_step": step}}]
 
 
 def _fine_tune_on_verified(p: Preset, seed: int, root: Path, device: str, log, name: str, source: str,
@@ -432,8 +443,8 @@ def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
 
 
 STAGES = {"base": stage_base, "frontier": stage_frontier, "instruct": stage_instruct, "rft": stage_rft,
-          "teacher-matched": stage_teacher_matched, "distilled-matched": stage_distilled_matched,
-          "teacher": stage_teacher, "distilled": stage_distilled}
+          "teacher": stage_teacher, "teacher-matched": stage_teacher_matched,
+          "distilled-matched": stage_distilled_matched, "distilled": stage_distilled}
 
 
 def stage_names(p: Preset) -> list[str]:

@@ -62,6 +62,52 @@ def measure_reach(model_dir: Path, levels: list[int], per_level: int, n: int, se
     return out
 
 
+# Luck-free reach by rounds: each problem is sampled `REACH_ROUND` at a time until
+# one sample is right with a valid trace or n samples are drawn. Whether a problem
+# is reached within n samples has the same distribution as with n drawn at once,
+# at a fraction of the cost where reach is high (a reached problem stops early).
+REACH_ROUND = 32
+ROUND_SEED_STRIDE = 7919 * 1000  # keeps every (round, problem) sampling seed distinct
+
+
+def measure_luck_free_reach(model_dir: Path, level: int, per_level: int, n: int, seed: int, width: int,
+                            max_tokens: int, sampler=None) -> dict:
+    """Luck-free pass@n at one level on `measure_reach`'s problems, sampled in
+    rounds with early stopping (see REACH_ROUND). Same row as `measure_reach`;
+    pass@1 and valid pass@1 come from the first round (every problem has it),
+    `samples` says how many were drawn in all. `sampler`: an open
+    `OrganismSampler` to reuse (its model is `model_dir`)."""
+    from contextlib import nullcontext
+
+    from .generation import OrganismSampler, question_seed
+
+    problems = reach_problems(seed, [level], per_level, width)
+    reached, correct_any = [False] * len(problems), [False] * len(problems)
+    first_correct = first_valid = drawn = 0
+    rounds = -(-n // REACH_ROUND)
+    with (nullcontext(sampler) if sampler is not None else OrganismSampler(model_dir, seed=seed)) as s:
+        for r in range(rounds):
+            open_ = [i for i in range(len(problems)) if not reached[i]]
+            if not open_:
+                break
+            size = min(REACH_ROUND, n - r * REACH_ROUND)
+            seeds = [question_seed(seed + ROUND_SEED_STRIDE * r, i) for i in open_]
+            texts = s.sample([problems[i].prompt() for i in open_], n=size, temperature=0.6, top_p=0.95,
+                             max_tokens=max_tokens, seed=seed, seeds=seeds)
+            for i, outs in zip(open_, texts):
+                checks = [check_trace(problems[i], t) for t in outs]
+                drawn += len(outs)
+                if r == 0:
+                    first_correct += sum(x.correct for x in checks)
+                    first_valid += sum(x.correct and x.trace_valid for x in checks)
+                correct_any[i] = correct_any[i] or any(x.correct for x in checks)
+                reached[i] = any(x.correct and x.trace_valid for x in checks)
+    m, first = len(problems), len(problems) * min(n, REACH_ROUND)
+    return {"problems": m, "n": n, "pass_at_1": first_correct / first, "valid_at_1": first_valid / first,
+            "pass_at_n": sum(correct_any) / m, "luck_free_pass_at_n": sum(reached) / m, "samples": drawn,
+            "sampling": f"rounds of {REACH_ROUND}, a problem stops at its first valid right answer"}
+
+
 def choose_frontier(reach: dict[int, dict], candidates: list[int], target: tuple[float, float]) -> dict:
     """Apply the frontier rule (module docstring) to measured reach."""
     lo, hi = target
@@ -81,14 +127,16 @@ def choose_frontier(reach: dict[int, dict], candidates: list[int], target: tuple
                     f"{mid:g}; else the candidate closest to that range (flagged)"}
 
 
-MATCHED_TEACHER_RULE = ("the matched teacher's checkpoint whose training-split luck-free pass@n at the frontier is "
-                        "closest to the base's (same problems, n and sampling seed); ties go to the later checkpoint "
-                        "(more training on clean traces); the untrained step 0 (the base itself) is not a candidate")
+MATCHED_TEACHER_RULE = ("the checkpoint of the stronger teacher's training run whose training-split luck-free "
+                        "pass@n at the frontier is closest to the base's (the base's problems and n; sampled in "
+                        "rounds that stop at a problem's first valid right answer); ties go to the later checkpoint; "
+                        "the untrained step 0 (the base itself) is not a candidate")
 
 
 def choose_matched_checkpoint(base: dict, candidates: dict[int, dict]) -> int:
     """Apply MATCHED_TEACHER_RULE: `base` and each `candidates[step]` are
-    `measure_reach` rows at the frontier level; returns the chosen step."""
+    reach rows at the frontier level (`measure_reach`, `measure_luck_free_reach`);
+    returns the chosen step."""
     if not candidates:
         raise ValueError("no matched-teacher checkpoint to choose from")
     target = base["luck_free_pass_at_n"]

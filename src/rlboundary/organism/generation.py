@@ -49,15 +49,17 @@ class OrganismSampler:
         max_tokens: int,
         seed: int,
         prefill: str = "",
+        seeds: list[int] | None = None,
     ) -> list[list[str]]:
         """n completions per question (after `prefill`, which is returned
-        prepended), seeded per question so batches do not change text."""
+        prepended), seeded per question so batches do not change text:
+        question i gets `question_seed(seed, i)`, or `seeds[i]` when given."""
         from vllm import SamplingParams, TokensPrompt
 
         prompts = [TokensPrompt(prompt_token_ids=self.encoder.prompt(q) + self.encoder.text(prefill)) for q in questions]
         params = [
             SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                           seed=question_seed(seed, i))
+                           seed=seeds[i] if seeds is not None else question_seed(seed, i))
             for i in range(len(questions))
         ]
         outs = self.llm.generate(prompts, params, use_tqdm=False)

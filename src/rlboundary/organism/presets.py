@@ -56,11 +56,10 @@ class Preset:
     # this share of their prompts is at the frontier level, the rest uniform below it.
     frontier_share: float = 0.5
     rft_samples: int = 8  # base samples per prompt for rejection-sampling fine-tuning
-    # Steps of the matched-reach teacher (trained on the base's own level mix).
-    matched_teacher_train: TrainConfig | None = None
-    # Steps at which the matched teacher is saved and its frontier reach measured; the
-    # checkpoint closest to the base's reach is kept (frontier.MATCHED_TEACHER_RULE).
-    # Empty: the final step, unselected.
+    # Steps of the stronger teacher's training at which it is saved: with its final
+    # step, the matched-reach teacher's candidates; the one whose frontier reach is
+    # closest to the base's is kept (frontier.MATCHED_TEACHER_RULE). Dense early on,
+    # where the grown teacher is still close to the base.
     matched_teacher_checkpoints: tuple[int, ...] = ()
     notes: dict = field(default_factory=dict)
 
@@ -110,8 +109,7 @@ def _micro() -> Preset:
         teacher_shape=dict(extra_layers=1),  # grown from the base, as in the default
         base_train=TrainConfig(steps=12, batch_size=16, warmup=3, log_every=4),
         teacher_train=TrainConfig(steps=6, batch_size=16, warmup=3, log_every=3),
-        matched_teacher_train=TrainConfig(steps=6, batch_size=16, warmup=3, log_every=3),
-        matched_teacher_checkpoints=(3, 6),
+        matched_teacher_checkpoints=(2, 4),
         instruct_train=TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup=1, log_every=2),
         distill_train=TrainConfig(steps=4, batch_size=16, lr=1e-3, warmup=1, log_every=2),
         distill_problems=8,
@@ -139,8 +137,7 @@ def _default() -> Preset:
         teacher_shape=dict(extra_layers=2),  # teachers: the base grown to 6 layers, then trained on clean traces
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),
         teacher_train=TrainConfig(steps=200, batch_size=64, lr=1e-3, warmup=20, log_every=50),
-        matched_teacher_train=TrainConfig(steps=200, batch_size=64, lr=1e-3, warmup=20, log_every=50),
-        matched_teacher_checkpoints=(50, 100, 150, 200),
+        matched_teacher_checkpoints=(10, 20, 30, 40, 50, 75, 100, 150),
         instruct_train=TrainConfig(steps=100, batch_size=64, lr=3e-4, warmup=10, log_every=25),
         distill_train=TrainConfig(steps=100, batch_size=64, lr=3e-4, warmup=10, log_every=25),
         distill_problems=256,
@@ -164,8 +161,7 @@ def _large() -> Preset:
         teacher_shape=dict(extra_layers=2),
         base_train=TrainConfig(steps=8000, batch_size=128, lr=1e-3, warmup=400, log_every=200),
         teacher_train=TrainConfig(steps=2000, batch_size=128, lr=5e-4, warmup=100, log_every=200),
-        matched_teacher_train=TrainConfig(steps=2000, batch_size=128, lr=5e-4, warmup=100, log_every=200),
-        matched_teacher_checkpoints=(500, 1000, 1500, 2000),
+        matched_teacher_checkpoints=(100, 250, 500, 750, 1000, 1500),
         instruct_train=TrainConfig(steps=400, batch_size=128, lr=2e-4, warmup=40, log_every=100),
         distill_train=TrainConfig(steps=400, batch_size=128, lr=2e-4, warmup=40, log_every=100),
         distill_problems=4096,
