@@ -23,14 +23,15 @@ from rlboundary.organism.task import clean_trace
 
 @pytest.fixture(scope="module")
 def micro(tmp_path_factory):
-    """A micro organism built once for this module, via ensure_organism."""
+    """A micro organism built once for this module, via ensure_organism, with two
+    stages side by side after the base (the sequential path: the rebuild test)."""
     out = tmp_path_factory.mktemp("organism-outputs")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
         from rlboundary.organism import ensure_organism
 
         t0 = time.perf_counter()
-        models = ensure_organism("micro", 0, log=lambda *_: None)
+        models = ensure_organism("micro", 0, log=lambda *_: None, workers=2)
         seconds = time.perf_counter() - t0
     return {"models": models, "outputs": out, "seconds": seconds}
 
@@ -72,6 +73,7 @@ def test_build_has_every_role_and_checkpoint(micro):
         (kept / "model.safetensors").read_bytes()
     assert teacher["params"] > base["params"]  # the teacher is the larger model
     assert manifest["build_seconds"] > 0 and set(manifest["stage_seconds"]) >= {"base", "teacher", "distilled"}
+    assert manifest["machine"]["build_workers"] == 2 and 0 < manifest["wall_seconds"]
     for name, path in models.items():
         for f in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
             assert (Path(path) / f).is_file(), (name, f)

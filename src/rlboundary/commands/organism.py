@@ -1,6 +1,6 @@
 """The `organism` commands: build the model organism, evaluate it.
 
-    rlboundary organism build [--preset default|micro|large] [--seed 0 | --seeds 0,1,2] [--out DIR] [--force]
+    rlboundary organism build [--preset default|micro|large] [--seed 0 | --seeds 0,1,2] [--out DIR] [--force] [--workers 2]
     rlboundary organism eval  [--preset default] [--seed 0] [--n 256] [--model base --model rl-grpo ...]
     rlboundary organism eval  --seeds 0,1,2 [--n 256]
 
@@ -54,25 +54,30 @@ def build(
     out: Optional[Path] = typer.Option(None, help="directory for the models (default: outputs/models/organism/<preset>-seed<seed>)"),
     force: bool = typer.Option(False, help="rebuild even if a complete build exists"),
     seeds: Optional[str] = typer.Option(None, help="several builds, one after the other: e.g. 0,1,2"),
+    workers: Optional[int] = typer.Option(None, help="stages run side by side after the base, each in its own "
+                                          "process (default: $RLBOUNDARY_BUILD_WORKERS, else 1)"),
 ) -> None:
     """Train every organism model: base, frontier, instruct, RFT, teachers, distilled, RL (several algorithms)."""
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 (one stage at a time) or 2.")
     _check_preset(preset)
     if seed < 0:
         raise UserError(f"--seed {seed} is negative.", "pass --seed 0 or another integer >= 0.")
     if seeds is not None and out is not None:
         raise UserError("--out names one build directory, --seeds asks for several.", "drop --out or --seeds.")
     for s in (_parse_seeds(seeds) if seeds is not None else [seed]):
-        _build_one(preset, s, out, force)
+        _build_one(preset, s, out, force, workers)
 
 
-def _build_one(preset: str, seed: int, out: Optional[Path], force: bool) -> None:
+def _build_one(preset: str, seed: int, out: Optional[Path], force: bool, workers: Optional[int]) -> None:
     from ..organism.build import build_organism
 
-    models = build_organism(preset, seed, out=out, log=typer.echo, force=force)
+    models = build_organism(preset, seed, out=out, log=typer.echo, force=force, workers=workers)
     m = models.manifest
     typer.echo(f"organism {m['preset']} seed {m['seed']}: {len(models)} models in {models.root}")
-    typer.echo(f"build time {m['build_seconds']:.0f} s on {m['device']} "
-               f"({m['machine']['torch_threads']} torch threads, load {m['machine']['loadavg_start'][0]:.1f})")
+    typer.echo(f"build time {m['build_seconds']:.0f} s of stage time, {m.get('wall_seconds', 0):.0f} s wall in this "
+               f"run, on {m['device']} ({m['machine'].get('build_workers', 1)} worker(s); "
+               f"{m['machine']['torch_threads']} torch threads, load {m['machine']['loadavg_start'][0]:.1f})")
     f = m["frontier"]
     typer.echo(f"frontier level {f['frontier']} (in range: {f['in_range']}); base luck-free pass@n on training "
                f"problems: " + ", ".join(f"level {k}: {v['luck_free_pass_at_n']:.3f}" for k, v in f["base_reach"].items()))

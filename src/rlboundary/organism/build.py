@@ -85,12 +85,12 @@ def stale_stages(p: Preset, seed: int, root: Path) -> list[str]:
     return [stage for stage in stage_names(p) if _done(root, stage, _stage_settings(p, seed, stage)) is None]
 
 
-def ensure_organism(preset: str = "default", seed: int = 0, log=print) -> OrganismModels:
+def ensure_organism(preset: str = "default", seed: int = 0, log=print, workers: int | None = None) -> OrganismModels:
     """The organism's models, building them first when absent."""
     built = load_organism(preset, seed)
     if built is not None:
         return built
-    return build_organism(preset, seed, log=log)
+    return build_organism(preset, seed, log=log, workers=workers)
 
 
 def _torch_setup(device: str) -> str:
@@ -109,9 +109,12 @@ def _param_count(model) -> int:
 
 
 def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | Path | None = None, log=print,
-                   force: bool = False) -> OrganismModels:
-    """Run every stage; returns the built models. `out` overrides the directory."""
+                   force: bool = False, workers: int | None = None) -> OrganismModels:
+    """Run every stage; returns the built models. `out` overrides the directory;
+    `workers` stages run side by side after the base (default: `schedule.default_workers`)."""
     from filelock import FileLock
+
+    from .schedule import default_workers
 
     p = get_preset(preset) if isinstance(preset, str) else preset
     if not isinstance(seed, int) or seed < 0:
@@ -136,7 +139,7 @@ def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | P
         # A killed build left its finished stages here: they are reused when
         # their settings match (stage.json), so the build resumes.
         partial.mkdir(parents=True, exist_ok=True)
-        manifest = _run_stages(p, seed, partial, log)
+        manifest = _run_stages(p, seed, partial, log, workers or default_workers())
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if root.exists():
             shutil.rmtree(root)
@@ -451,13 +454,15 @@ def stage_names(p: Preset) -> list[str]:
     return list(STAGES) + [f"rl-{a}" for a in p.rl_algorithms]
 
 
-def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
+def _run_stages(p: Preset, seed: int, root: Path, log, workers: int) -> dict:
     import torch
+
+    from .schedule import run_stage_graph
 
     device = _torch_setup(p.device)
     t_start = time.perf_counter()
     load_start = list(os.getloadavg())
-    records = {stage: run_stage(stage, p, seed, root, log, device) for stage in stage_names(p)}
+    records = run_stage_graph(p, seed, root, log, device, workers)
     elapsed = time.perf_counter() - t_start
     total = sum(r["seconds"] for r in records.values())
     log(f"[done] organism {p.name} seed {seed}: {total:.0f} s of stage time ({elapsed:.0f} s in this run)")
@@ -475,9 +480,13 @@ def _run_stages(p: Preset, seed: int, root: Path, log) -> dict:
         # Sum of the stages' own times: equals the wall time of an uninterrupted
         # build; for a resumed build it still counts every stage once.
         "build_seconds": total,
+        # Wall time of this run: below build_seconds when stages ran side by side
+        # (or when stages were reused from an interrupted run).
+        "wall_seconds": elapsed,
         "stage_seconds": {stage: r["seconds"] for stage, r in records.items()},
         "machine": {
             "cpu_count": os.cpu_count(),
+            "build_workers": workers,
             "torch_threads": torch.get_num_threads(),
             "loadavg_start": load_start,
             "loadavg_end": list(os.getloadavg()),

@@ -1,0 +1,112 @@
+"""Which organism stages may run side by side, and running them so.
+
+Every stage after the base depends on a few others only (`DEPENDS`): once
+the base is trained, the frontier measurement and the instruct SFT can run
+together; once the frontier is known, the teacher chain, both RL runs and
+rejection sampling are independent. `run_stage_graph` runs the base alone
+(with every torch thread), then keeps `workers` stages running at once, each
+in its own process at cpu_count // workers torch threads, longest remaining
+chain first. Every stage still goes through `build.run_stage`, so a stage
+finished before a kill is reused, and its result does not depend on which
+other stage ran beside it (only on its settings; thread counts change
+floating-point order, not the computation).
+
+On a 2-core machine two one-thread processes do more work per second than
+one two-thread process (tiny matrices; `benchmarks/organism_threads.py`),
+so the build's wall time drops; `benchmarks/organism_build_workers.py`
+measures it side by side.
+
+    from rlboundary.organism.schedule import run_stage_graph
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+
+# Stage -> the stages whose outputs it reads. "rl-*" stands for every RL algorithm.
+DEPENDS = {
+    "base": (),
+    "frontier": ("base",),
+    "instruct": ("base",),
+    "rft": ("frontier",),
+    "teacher": ("frontier",),
+    "teacher-matched": ("teacher",),
+    "distilled-matched": ("teacher-matched",),
+    "distilled": ("teacher",),
+    "rl-*": ("frontier",),
+}
+
+# Start order among ready stages: the longest chain after a stage first (the
+# teacher's chain, teacher -> matched teacher -> matched distillation, is the
+# build's critical path once the frontier is known).
+PRIORITY = ["base", "frontier", "teacher", "teacher-matched", "distilled-matched", "rl-*", "distilled", "rft",
+            "instruct"]
+
+WORKERS_ENV = "RLBOUNDARY_BUILD_WORKERS"
+
+
+def depends(stage: str) -> tuple[str, ...]:
+    return DEPENDS["rl-*" if stage.startswith("rl-") else stage]
+
+
+def priority(stage: str) -> int:
+    return PRIORITY.index("rl-*" if stage.startswith("rl-") else stage)
+
+
+def default_workers() -> int:
+    """`RLBOUNDARY_BUILD_WORKERS` if set, else 1 (one stage at a time)."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        from ..errors import UserError
+
+        raise UserError(f"{WORKERS_ENV}={value!r} is not a positive integer.",
+                        f"set {WORKERS_ENV} to 1 (stages one at a time) or 2 (two stages side by side).")
+    return int(value)
+
+
+def ready_stages(stages: list[str], done: set[str], running: set[str]) -> list[str]:
+    """Stages not yet started whose dependencies are all done, by PRIORITY."""
+    ready = [s for s in stages if s not in done and s not in running and all(d in done for d in depends(s))]
+    return sorted(ready, key=lambda s: (priority(s), stages.index(s)))
+
+
+def _stage_in_child(stage: str, preset, seed: int, root: str, threads: int) -> dict:
+    """Run one stage in a worker process (spawned: nothing inherited)."""
+    from pathlib import Path
+
+    os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
+    from .build import run_stage
+
+    return run_stage(stage, preset, seed, Path(root), lambda line: print(line, flush=True))
+
+
+def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[str, dict]:
+    """Every stage's record; with workers > 1, independent stages run side by side."""
+    from .build import run_stage, stage_names
+
+    stages = stage_names(p)
+    for s in stages:  # every stage must be placed in the graph (a new stage needs an entry)
+        depends(s), priority(s)
+    if workers <= 1:
+        return {s: run_stage(s, p, seed, root, log, device) for s in stages}
+    records = {"base": run_stage("base", p, seed, root, log, device)}
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    log(f"[build] after the base: up to {workers} stages side by side, {threads} torch thread(s) each")
+    running: dict = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        while len(records) < len(stages):
+            for s in ready_stages(stages, set(records), set(running.values())):
+                if len(running) >= workers:
+                    break
+                log(f"[build] start {s}")
+                running[pool.submit(_stage_in_child, s, p, seed, str(root), threads)] = s
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                s = running.pop(future)
+                records[s] = future.result()  # a failed stage raises here; finished stages stay reusable
+                log(f"[build] {s} done in {records[s]['seconds']:.0f} s")
+    return {s: records[s] for s in stages}
