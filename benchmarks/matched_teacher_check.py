@@ -2,13 +2,13 @@
 
     .venv/bin/python benchmarks/matched_teacher_check.py --seeds 0,1,2 [--problems 16] [--n 256]
 
-The build keeps the matched teacher's checkpoint whose luck-free pass@n at the
+The build keeps the stronger teacher's checkpoint whose luck-free pass@n at the
 frontier is closest to the base's on 16 training-split problems
-(`frontier.MATCHED_TEACHER_RULE`). With 16 problems a reach differs by 1/16
+(`frontier.MATCHED_TEACHER_RULE`, nine candidates). With 16 problems a reach differs by 1/16
 per problem, so the closest of several checkpoints is partly chosen by
 sampling noise (the winner's curse). This script measures the base, the kept
-matched teacher and the stronger teacher again, exactly as the build did but
-on *fresh* training-split problems (another draw, `--draw-seed`), and prints
+matched teacher and the stronger teacher again, as the build measured the base
+(n samples at once) but on *fresh* training-split problems (another draw, `--draw-seed`), and prints
 the three reaches per seed side by side: the selection-free check of the match.
 Evaluation-split problems are never used.
 """
