@@ -24,6 +24,11 @@ recorded with the run. Algorithms, all from TRL 1.16:
 | dr_grpo | GRPOTrainer    | loss_type="dr_grpo", no std scaling (Dr. GRPO)       |
 | dapo    | GRPOTrainer    | loss_type="dapo", clip-higher epsilon_high=0.28      |
 | rloo    | RLOOTrainer    | REINFORCE leave-one-out baseline                     |
+| reinforce_pp | GRPOTrainer | REINFORCE++ (baseline variant): group mean removed, |
+|         |                | scaled by the whole batch's std (scale_rewards="batch"), token-level loss (loss_type="dapo") |
+| psr, nsr, passk<k> | GRPOTrainer subclass | advantages TRL lacks: positive- / negative-sample-only reinforcement, pass@k training (rl_objectives.py) |
+
+TRL 1.16 has no PPO trainer (value head): PPO is not offered.
 
 Generation inside TRL uses transformers `generate` (use_vllm=False): on a
 CPU with a sub-million-parameter model this is fast enough and avoids a
@@ -39,9 +44,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .rl_objectives import advantage_trainer, is_custom
 from .task import LockProblem, check_trace, parse_prompt
 
-ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo")
+ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "psr", "nsr", "passk<k>")
+
+
+def check_algorithm(algo: str) -> None:
+    if algo not in ALGORITHMS and not is_custom(algo):
+        raise ValueError(f"unknown RL algorithm {algo!r}; choose from {', '.join(ALGORITHMS)} (e.g. passk4)")
 
 
 @dataclass
@@ -143,10 +154,13 @@ def _config(algo: str, s: RLSettings, out_dir: Path, seed: int, device: str):
         return RLOOConfig(**common)
     from trl import GRPOConfig
 
+    if is_custom(algo):  # advantages replaced by rl_objectives; the loss as in GRPO
+        return GRPOConfig(**common, loss_type="grpo", scale_rewards="none")
     loss = {
         "grpo": dict(loss_type="grpo", scale_rewards="group"),
         "dr_grpo": dict(loss_type="dr_grpo", scale_rewards="none"),
         "dapo": dict(loss_type="dapo", scale_rewards="group", epsilon_high=0.28),
+        "reinforce_pp": dict(loss_type="dapo", scale_rewards="batch"),
     }[algo]
     return GRPOConfig(**common, **loss)
 
@@ -165,8 +179,7 @@ def train_rl(
 
     from ..tinymodel import save_model
 
-    if algo not in ALGORITHMS:
-        raise ValueError(f"unknown RL algorithm {algo!r}; choose from {ALGORITHMS}")
+    check_algorithm(algo)
     out_dir = Path(out_dir)
     torch.manual_seed(seed)
     tok = AutoTokenizer.from_pretrained(base_dir)
@@ -205,6 +218,8 @@ def train_rl(
     dataset = rl_dataset(problems)
     if algo == "rloo":
         from trl import RLOOTrainer as Trainer
+    elif is_custom(algo):
+        Trainer = advantage_trainer(algo)
     else:
         from trl import GRPOTrainer as Trainer
     trainer = Trainer(
