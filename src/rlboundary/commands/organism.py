@@ -2,7 +2,7 @@
 
     rlboundary organism build [--preset default|micro|large] [--seed 0 | --seeds 0,1,2] [--out DIR] [--force] [--workers 2]
     rlboundary organism eval  [--preset default] [--seed 0] [--n 256] [--model base --model rl-grpo ...]
-    rlboundary organism eval  --seeds 0,1,2 [--n 256]
+    rlboundary organism eval  --seeds 0,1,2 [--n 256] [--temperature 1.0]
 
 `build` trains every model of the organism (see rlboundary/organism/build.py)
 and prints where they are and how long it took; `eval` samples them on the
@@ -94,16 +94,21 @@ def evaluate(
     guess_n: int = typer.Option(64, help="no-reasoning samples per problem for the guessability baseline (0: skip)"),
     seeds: Optional[str] = typer.Option(None, help="evaluate several builds, e.g. 0,1,2: per-level table with CIs "
                                                    "over seeds and problems, and the pre-registered verdicts"),
+    temperature: float = typer.Option(0.6, help="sampling temperature of every model (the study's is 0.6; "
+                                      "samples at other temperatures are cached separately)"),
 ) -> None:
     """pass@k with CIs, trace validity by pass-rate bucket and guessability on the evaluation split."""
     _check_preset(preset)
     if n < 1:
         raise UserError(f"--n {n} must be >= 1.", "pass --n 256 (the paper's largest k here).")
+    if not 0 < temperature <= 2:
+        raise UserError(f"--temperature {temperature} is outside (0, 2].",
+                        "pass --temperature 0.6 (the study's) or 1.0 (hotter sampling).")
     from ..organism.evaluate import evaluate_organism, evaluate_seeds, format_levels, format_reach, format_table
 
     if seeds is not None:
         result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
-                                log=typer.echo)
+                                log=typer.echo, temperature=temperature)
         typer.echo(format_levels(result))
         typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")
         typer.echo(format_reach(result))
@@ -118,7 +123,8 @@ def evaluate(
         if unknown:
             raise UserError(f"unknown organism model(s) {unknown}.", f"use --model with one of: {', '.join(built)}.")
         models = list(model)
-    result = evaluate_organism(preset, seed, n=n, names=models, guess_n=guess_n, log=typer.echo)
+    result = evaluate_organism(preset, seed, n=n, names=models, guess_n=guess_n, log=typer.echo,
+                               temperature=temperature)
     typer.echo(format_table(result))
     typer.echo("\npass@k counting only correct answers whose every step is valid (no lucky guesses):")
     typer.echo(format_table(result, "passk_valid"))

@@ -6,7 +6,8 @@
     result["passk"], result["validity"], result["guessing"]
 
 For each model: n samples per evaluation problem with vLLM at the paper's
-settings (temperature 0.6, top-p 0.95), every sample checked step by step
+settings (temperature 0.6, top-p 0.95; `temperature=` / `--temperature` for another,
+the atlas's temperature arm), every sample checked step by step
 (`validity.trace_verdict`); pass@k (unbiased estimator, bootstrap CIs over
 problems) from `rlboundary.metrics`; the share of correct answers whose
 trace is fully valid by per-problem pass-rate bucket (the same function the
@@ -25,20 +26,27 @@ from pathlib import Path
 from ..models import weights_digest
 
 PASS_RATE_EDGES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+EVAL_TEMPERATURE = 0.6  # the study's sampling temperature (the paper's); top-p 0.95
+
+
+def cache_name(model_name: str, digest: str, n: int, seed: int, temperature: float) -> str:
+    """A cached sample file's name; the default temperature keeps the name it always had."""
+    t = "" if temperature == EVAL_TEMPERATURE else f"-T{temperature:g}"
+    return f"{model_name}-{digest}-n{n}-seed{seed}{t}.parquet"
 
 
 def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, seed: int, cache: Path,
-                 digest: str):
+                 digest: str, temperature: float = EVAL_TEMPERATURE):
     import pandas as pd
 
     from .benchmark import lock_problem
     from .validity import trace_verdict
 
-    path = cache / f"{model_name}-{digest}-n{n}-seed{seed}.parquet"
+    path = cache / cache_name(model_name, digest, n, seed, temperature)
     if path.is_file():
         return pd.read_parquet(path)
     t0 = time.perf_counter()
-    texts = sampler().sample([p.metadata["question"] for p in problems], n=n, temperature=0.6, top_p=0.95,
+    texts = sampler().sample([p.metadata["question"] for p in problems], n=n, temperature=temperature, top_p=0.95,
                              max_tokens=max_tokens, seed=seed)
     seconds = time.perf_counter() - t0
     rows = []
@@ -59,8 +67,10 @@ def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, se
 
 
 def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, names: list[str] | None = None,
-                      ks: tuple[int, ...] = (1, 16, 256), guess_n: int = 64, eval_seed: int = 0, log=print) -> dict:
-    """pass@k table, validity by pass-rate bucket and guessability for the organism's models."""
+                      ks: tuple[int, ...] = (1, 16, 256), guess_n: int = 64, eval_seed: int = 0, log=print,
+                     temperature: float = EVAL_TEMPERATURE) -> dict:
+    """pass@k table, validity by pass-rate bucket and guessability for the organism's models,
+    sampled at `temperature` (the guessability baseline too)."""
     import pandas as pd
 
     from .. import metrics, paths
@@ -78,7 +88,7 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
     cache = paths.cache_dir() / "organism-eval" / f"{preset}-seed{seed}"
     frames, guesses = [], []
     for name in names:
-        log(f"[eval] {name}: {len(problems)} problems x n={n}")
+        log(f"[eval] {name}: {len(problems)} problems x n={n} at T={temperature:g}")
         engine = []  # started on first need, shared by sampling and guessing
 
         def sampler(path=models[name]):
@@ -87,10 +97,10 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
             return engine[0]
 
         frames.append(_sample_rows(name, sampler, problems, n, p.max_completion_tokens(), eval_seed, cache,
-                                   weights_digest(models[name])))
+                                   weights_digest(models[name]), temperature))
         if guess_n:
             g = guessability(models[name], [lock_problem(q) for q in problems], guess_n, seed=eval_seed,
-                             sampler=sampler())
+                             sampler=sampler(), temperature=temperature)
             guesses.append({"model": name, **g})
         if engine:
             engine[0].close()
@@ -123,8 +133,10 @@ REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "d
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
-                   names: list[str] | None = None, eval_seed: int = 0, log=print) -> dict:
-    """Every seed's organism on the same evaluation problems; the pre-registered reach comparison.
+                   names: list[str] | None = None, eval_seed: int = 0, log=print,
+                   temperature: float = EVAL_TEMPERATURE) -> dict:
+    """Every seed's organism on the same evaluation problems; the pre-registered reach comparison
+    (every model sampled at `temperature`: the atlas's temperature arm uses 1.0).
 
     Returns {"levels": per model x level pass@1 / luck-free pass@1 / pass@n / luck-free pass@n with CIs
     over seeds and problems, "reach": each model vs the base at the frontier and unseen levels with the
@@ -140,13 +152,14 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         models = ensure_organism(preset, s, log=log)
         frontier[s] = models.manifest["frontier"]["frontier"]
         chosen = [m for m in (names or REACH_MODELS) if m in models]
-        r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log)
+        r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
+                              temperature=temperature)
         frames.append(r["rows"].assign(seed=s))
     rows = pd.concat(frames, ignore_index=True)
     table = per_problem(rows, n)
     unseen = get_preset(preset).unseen_level
     return {"levels": level_table(table), "reach": reach_table(table, frontier, unseen), "frontier": frontier,
-            "unseen": unseen, "per_problem": table, "rows": rows, "n": n}
+            "unseen": unseen, "per_problem": table, "rows": rows, "n": n, "temperature": temperature}
 
 
 def format_levels(result: dict) -> str:
@@ -164,7 +177,8 @@ def format_levels(result: dict) -> str:
 def format_reach(result: dict) -> str:
     """The pre-registered comparison with its verdicts (plain text)."""
     n = result["n"]
-    lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}",
+    lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}; "
+             f"T = {result.get('temperature', EVAL_TEMPERATURE):g}",
              f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'d luck-free pass@1':<26}verdict"]
     for _, r in result["reach"].iterrows():
         d_n = f"{r.d_lf_pass_at_n:+.3f} [{r.d_lf_pass_at_n_lo:+.3f},{r.d_lf_pass_at_n_hi:+.3f}]"
