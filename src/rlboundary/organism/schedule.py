@@ -11,10 +11,13 @@ finished before a kill is reused, and its result does not depend on which
 other stage ran beside it (only on its settings; thread counts change
 floating-point order, not the computation).
 
-On a 2-core machine two one-thread processes do more work per second than
-one two-thread process (tiny matrices; `benchmarks/organism_threads.py`),
-so the build's wall time drops; `benchmarks/organism_build_workers.py`
-measures it side by side.
+Two one-thread processes do more work per second than one two-thread
+process on a 2-core machine (1.37x, `benchmarks/organism_threads.py`), but
+the build does not finish sooner there: the chain frontier -> teacher ->
+matched-teacher selection -> matched distillation is most of the work and
+runs slower at one thread (`benchmarks/organism_build_workers.py`: 1,017 s
+side by side vs 989 s one at a time, after the base). Hence the default of
+1; more workers pay on machines with more cores.
 
     from rlboundary.organism.schedule import run_stage_graph
 """
