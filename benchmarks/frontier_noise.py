@@ -30,8 +30,6 @@ def main() -> None:
     ap.add_argument("--preset", default="default")
     args = ap.parse_args()
 
-    from vllm import SamplingParams, TokensPrompt
-
     from rlboundary.organism.build import load_organism
     from rlboundary.organism.frontier import reach_problems
     from rlboundary.organism.generation import OrganismSampler, question_seed
@@ -52,12 +50,10 @@ def main() -> None:
     with OrganismSampler(models["base"], seed=seed) as sampler:
 
         def reach(problems, seeds):
-            prompts = [TokensPrompt(prompt_token_ids=sampler.encoder.prompt(q.prompt())) for q in problems]
-            params = [SamplingParams(n=p.frontier_n, temperature=0.6, top_p=0.95,
-                                     max_tokens=p.max_completion_tokens(), seed=s) for s in seeds]
-            outs = sampler.llm.generate(prompts, params, use_tqdm=False)
-            hits = [any(c.correct and c.trace_valid for c in (check_trace(q, o.text) for o in out.outputs))
-                    for q, out in zip(problems, outs)]
+            outs = sampler.sample([q.prompt() for q in problems], n=p.frontier_n, temperature=0.6, top_p=0.95,
+                                  max_tokens=p.max_completion_tokens(), seed=seed, seeds=seeds)
+            hits = [any(c.correct and c.trace_valid for c in (check_trace(q, t) for t in texts))
+                    for q, texts in zip(problems, outs)]
             return sum(hits) / len(hits), "".join("x" if h else "." for h in hits)
 
         print(f"seed {seed}, level {level}, n={p.frontier_n}; hits per problem: x = reached")

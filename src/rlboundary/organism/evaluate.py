@@ -68,7 +68,7 @@ def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, se
 
 def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, names: list[str] | None = None,
                       ks: tuple[int, ...] = (1, 16, 256), guess_n: int = 64, eval_seed: int = 0, log=print,
-                     temperature: float = EVAL_TEMPERATURE) -> dict:
+                      temperature: float = EVAL_TEMPERATURE) -> dict:
     """pass@k table, validity by pass-rate bucket and guessability for the organism's models,
     sampled at `temperature` (the guessability baseline too)."""
     import pandas as pd

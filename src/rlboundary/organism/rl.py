@@ -47,11 +47,12 @@ from pathlib import Path
 from .rl_objectives import advantage_trainer, is_custom
 from .task import LockProblem, check_trace, parse_prompt
 
-ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp", "psr", "nsr", "passk<k>")
+TRL_ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp")  # options of TRL's trainers
+ALGORITHMS = TRL_ALGORITHMS + ("psr", "nsr", "passk<k>")  # the names, for messages and docs
 
 
 def check_algorithm(algo: str) -> None:
-    if algo not in ALGORITHMS and not is_custom(algo):
+    if algo not in TRL_ALGORITHMS and not is_custom(algo):
         raise ValueError(f"unknown RL algorithm {algo!r}; choose from {', '.join(ALGORITHMS)} (e.g. passk4)")
 
 
