@@ -251,8 +251,11 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
     if done is not None:
         log(f"[atlas] {arm} seed {seed}: reusing {unit_dir(preset, arm, seed)}")
         return done
-    if threads:
+    if threads:  # training (build._torch_setup reads it) and this process's in-process vLLM sampling alike
+        import torch
+
         os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
     p0 = get_preset(preset)
     p = arm_preset(a, p0)
     base_root, run_root = stage_dirs(a, preset, seed)

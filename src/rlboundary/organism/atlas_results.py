@@ -100,12 +100,15 @@ def claim_row(arm: str, table: pd.DataFrame, records: list[dict], n_boot: int) -
     a = get_arm(arm)
     frontier = {r["seed"]: r["frontier"] for r in records}
     reach = reach_table(table, frontier, records[0]["unseen"], n_boot=n_boot)
-    front = reach[reach["endpoint"] == "frontier"].set_index("model")
-    if arm not in front.index:
-        raise ValueError(f"arm {arm}: no evaluation problem at the frontier level(s) {frontier}")
-    r = front.loc[arm]
-    outcomes = [expectation_outcome(direction, r[f"d_{metric}_lo"], r[f"d_{metric}_hi"])
-                for metric, direction in a.expect]
+    front = reach[reach["endpoint"] == "frontier"].set_index("model") if len(reach) else pd.DataFrame()
+    if arm in front.index:
+        r = front.loc[arm]
+        outcomes = [expectation_outcome(direction, r[f"d_{metric}_lo"], r[f"d_{metric}_hi"])
+                    for metric, direction in a.expect]
+    else:  # e.g. an OOD arm whose held-out part has no problem at the frontier level: nothing measured
+        r = pd.Series({"seeds": len(records), "verdict": "not measured: no evaluation problem at the frontier",
+                       **{f"d_{m}{x}": float("nan") for m in ("lf_pass_at_1", "lf_pass_at_n") for x in ("", "_lo", "_hi")}})
+        outcomes = ["undecided" for _ in a.expect]
     row = {"arm": arm, "family": a.family, "claim": a.claim, "citation": a.citation,
            "expected": "; ".join(f"{m.replace('lf_pass_at_', 'Δ luck-free pass@')} {d}" for m, d in a.expect),
            "seeds": int(r["seeds"]), "frontier": ",".join(str(frontier[s]) for s in sorted(frontier)),
@@ -115,7 +118,7 @@ def claim_row(arm: str, table: pd.DataFrame, records: list[dict], n_boot: int) -
            "verdict": r["verdict"], "expectations": ", ".join(outcomes), "reproduced": claim_outcome(outcomes)}
     along = []
     for label, step in records[0].get("checkpoints", {}).items():
-        if label in front.index:
+        if label in getattr(front, "index", ()):
             c = front.loc[label]
             along.append({"arm": arm, "step": step, "d_lf_pass_at_n": c["d_lf_pass_at_n"],
                           "d_lf_pass_at_n_lo": c["d_lf_pass_at_n_lo"], "d_lf_pass_at_n_hi": c["d_lf_pass_at_n_hi"],
