@@ -5,6 +5,11 @@ Fast (no training); `test_atlas_micro.py` runs arms end to end on the micro orga
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from rlboundary.errors import UserError
@@ -105,3 +110,15 @@ def test_atlas_parameters_are_validated():
         validate("atlas", {"arms": []})
     with pytest.raises(UserError):
         atlas.get_arm("sideways")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["organism", "atlas", "--params", "params/micro/atlas.yaml", "--backend", "foo"], "unknown atlas backend 'foo'"),
+    (["organism", "atlas", "--params", "params/micro/atlas.yaml", "--workers", "0"], "--workers 0 is below 1"),
+    (["plan", "params/micro/atlas.yaml"], "no measured stage times of the micro preset"),
+])
+def test_atlas_commands_reject_bad_input_in_one_line(args, message, tmp_path):
+    env = {**os.environ, "RLBOUNDARY_OUTPUTS": str(tmp_path)}  # nothing built there: nothing to plan from
+    r = subprocess.run([sys.executable, "-m", "rlboundary.cli", *args], capture_output=True, text=True, env=env,
+                       timeout=300, cwd=str(Path(__file__).parents[1]))
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-500:]

@@ -147,11 +147,12 @@ def atlas(
     ray_address: Optional[str] = typer.Option(None, help="an existing Ray cluster (else RAY_ADDRESS, else a local one)"),
 ) -> None:
     """Train and evaluate every atlas arm x seed (issue #12), then print each arm's claim and verdict."""
-    from ..organism.atlas_backends import run_atlas
+    from ..organism.atlas_backends import check_backend, run_atlas
     from ..organism.atlas_plan import format_plan, plan_atlas
     from ..organism.atlas_results import summarise
     from ..params import load_params
 
+    check_backend(backend, workers)
     p = load_params("atlas", params)
     chosen = _parse_seeds(seeds) if seeds is not None else list(p.organism_seeds)
     try:  # the prediction, recorded before anything runs (plan.json)

@@ -58,6 +58,13 @@ def forwarded_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
 
 
+def check_backend(backend: str, workers: int) -> None:
+    if backend not in BACKENDS:
+        raise UserError(f"unknown atlas backend {backend!r}.", f"use one of: {', '.join(BACKENDS)}.")
+    if workers < 1:
+        raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 or more.")
+
+
 def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: str = "local", workers: int = 1,
               ray_address: str | None = None, eval_seed: int = 0, log=print) -> dict:
     """Every (arm, seed) unit, by `backend`; returns {"units": [records], "wall_seconds", ...} (also run.json)."""
@@ -65,10 +72,7 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
 
     for a in arms:
         get_arm(a)  # a bad name stops here, before anything runs
-    if backend not in BACKENDS:
-        raise UserError(f"unknown atlas backend {backend!r}.", f"use one of: {', '.join(BACKENDS)}.")
-    if workers < 1:
-        raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 or more.")
+    check_backend(backend, workers)
     units = [(a, s) for s in seeds for a in arms]  # seed-major: a seed's shared base is built first
     threads = unit_threads(workers)
     log(f"[atlas] {len(units)} units ({len(arms)} arms x {len(seeds)} seeds) on {backend}, {workers} worker(s), "
