@@ -122,3 +122,12 @@ def test_atlas_commands_reject_bad_input_in_one_line(args, message, tmp_path):
     r = subprocess.run([sys.executable, "-m", "rlboundary.cli", *args], capture_output=True, text=True, env=env,
                        timeout=300, cwd=str(Path(__file__).parents[1]))
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-500:]
+
+
+def test_the_prolonged_arm_reaches_trl_as_kl_with_hard_reference_resets(tmp_path):
+    from rlboundary.organism.rl import _config
+
+    pro = atlas.arm_preset(atlas.ARMS["prolonged"], get_preset("default")).rl
+    cfg = _config("grpo", pro, tmp_path, 0, "cpu")  # TRL's own GRPOConfig validates the options
+    assert cfg.sync_ref_model and cfg.ref_model_mixup_alpha == 1.0 and cfg.beta == pro.beta > 0
+    assert cfg.ref_model_sync_steps == 100 and cfg.max_steps == 600
