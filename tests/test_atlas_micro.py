@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]  # a loaded 2-core machine: minutes per unit
 
 ARMS, PRESET, SEEDS, N = ["grpo", "rl-at"], "micro", [0], 8
 
