@@ -1,17 +1,20 @@
-"""How much of the base's pretraining compute goes to the prompt, and what a bare prompt would save.
+"""How much of the base's pretraining compute goes to the prompt, and what the bare prompt saves.
 
     .venv/bin/python benchmarks/prompt_token_share.py [--steps 30] [--sample-every 7]
 
+The organism's prompts used to carry a constant instruction
+(`Mod 10: 3+8+9-4=? Step by step; answer in \\boxed{}.`, VERBOSE below); since
+build format 3 they are the bare expression (`3+8+9-4=?`, task.PROMPT_FORMAT).
 Part 1 reads the default preset's pretraining stream (every `--sample-every`-th
-batch) and prints tokens per example, the prompt's share of them, the share
-of constant text (the `Mod 10: ` head, `=? ` and the instruction, the same
-in every example) and the padding share. Part 2 times `--steps` base training
-steps on the same batches, side by side in this process: once with the
-prompts as the organism writes them, once with the bare expression
-(`3+8+9-4=`) as the prompt; it prints seconds per step and the ratio.
-Nothing is changed in the project: part 2 is the measurement behind
-"a bare prompt would make pretraining cheaper" (README, build times).
+batch) in the old verbose form and prints tokens per example, the prompt's
+share of them, the share of constant text and the padding share. Part 2 times
+`--steps` base training steps on the same batches, side by side in this
+process: once with the verbose prompts, once with the prompts as the organism
+writes them now; it prints seconds per step and the ratio (README, build times).
 """
+
+VERBOSE = "Mod 10: {expression}=? Step by step; answer in \\boxed{{}}."
+
 
 from __future__ import annotations
 
@@ -32,6 +35,9 @@ def main() -> None:
     from rlboundary.organism.presets import get_preset
     from rlboundary.organism.task import parse_prompt
     from rlboundary.organism.training import ChatEncoder, collate
+
+    def verbose(batch):
+        return [(VERBOSE.format(expression=parse_prompt(q).expression()), c) for q, c in batch]
     from rlboundary.tinymodel import build_char_tokenizer, make_llama
 
     p = get_preset("default")
@@ -42,6 +48,7 @@ def main() -> None:
     batches = [batch_fn(step) for step in range(0, cfg.steps, args.sample_every)]
 
     total = prompt = constant = padded = 0
+    batches = [verbose(b) for b in batches]
     for batch in batches:
         lengths = [len(enc.example(q, c)[0]) for q, c in batch]
         total, padded = total + sum(lengths), padded + max(lengths) * len(lengths)
@@ -55,11 +62,11 @@ def main() -> None:
     print(f"padding_share={1 - total / padded:.3f}")
 
     def bare(batch):
-        return [(parse_prompt(q).expression() + "=", c) for q, c in batch]
+        return [(parse_prompt(q).prompt(), c) for q, c in batch]
 
     timed = batches[-args.steps:]  # batches after the curriculum: every length
     seconds = {}
-    for name, transform in (("as_written", lambda b: b), ("bare_prompt", bare)):
+    for name, transform in (("verbose_prompt", lambda b: b), ("bare_prompt", bare)):
         torch.manual_seed(0)
         model = make_llama(tok, seed=0, **p.base_shape)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -72,7 +79,7 @@ def main() -> None:
             opt.step()
         seconds[name] = (time.perf_counter() - t) / len(encoded)
         print(f"{name}_seconds_per_step={seconds[name]:.3f}  (torch threads {torch.get_num_threads()})")
-    print(f"speedup_bare_prompt={seconds['as_written'] / seconds['bare_prompt']:.2f}x")
+    print(f"speedup_bare_prompt={seconds['verbose_prompt'] / seconds['bare_prompt']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -261,3 +261,13 @@ def test_paper_claim_rule_gives_each_outcome():
     assert paper_claim(-0.1, 0.04) == "supported"  # within the equivalence margin
     assert paper_claim(-0.3, -0.1) == "supported"  # RL narrows reach
     assert paper_claim(-0.05, 0.2) == "inconclusive"  # too wide to tell
+
+
+def test_a_levels_reach_problems_do_not_depend_on_the_levels_measured_with_it():
+    # The base is measured at every candidate level, the teachers at the frontier only:
+    # the matched-teacher rule compares them, so both must see the same problems.
+    from rlboundary.organism.frontier import reach_problems
+
+    together = reach_problems(5, [2, 3, 4], 6, 1)
+    assert [p for p in together if p.n_steps == 3] == reach_problems(5, [3], 6, 1)
+    assert [p for p in together if p.n_steps == 4] == reach_problems(5, [4], 6, 1)

@@ -48,9 +48,10 @@ from .. import paths
 from ..errors import UserError
 from .frontier import MATCHED_TEACHER_RULE, REACH_ROUND
 from .presets import Preset, get_preset
+from .task import PROMPT_FORMAT
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 2  # 2: frontier, RFT, matched-reach teacher
+MANIFEST_VERSION = 3  # 2: frontier, RFT, matched-reach teacher; 3: bare prompts, reach by rounds
 
 
 class OrganismModels(dict):
@@ -152,12 +153,13 @@ STAGE_FILE = "stage.json"
 
 def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
     """What a stage's output depends on (a changed value invalidates it)."""
-    common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device,
+    common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device, "prompt": PROMPT_FORMAT,
               "base": {"train": p.base_train, "shape": p.base_shape, "exposure": p.exposure,
                        # rare chains join when the curriculum completes (pretrain.py)
                        "exposure_from": "curriculum_end"}}
     frontier = {"range": p.frontier_range, "problems": p.frontier_problems, "n": p.frontier_n,
-                "share": p.frontier_share, "candidates": p.frontier_candidates()}
+                "share": p.frontier_share, "candidates": p.frontier_candidates(),
+                "sampling": {"round": REACH_ROUND, "problems": "drawn per level"}}
     teacher = {"shape": p.teacher_shape, "train": p.teacher_train, "reach": p.teacher_reach,
                "checkpoints": _candidate_steps(p)}
     select = {"rule": MATCHED_TEACHER_RULE, "round": REACH_ROUND}
@@ -239,12 +241,13 @@ def stage_base(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]
 
 
 def stage_frontier(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    from .frontier import choose_frontier, measure_reach
+    from .frontier import REACH_ROUND, choose_frontier, measure_luck_free_reach_levels
 
     candidates = p.frontier_candidates()
-    log(f"[frontier] base on {p.frontier_problems} training problems x n={p.frontier_n} at levels {candidates}")
-    reach = measure_reach(root / "base", candidates, p.frontier_problems, p.frontier_n, seed, p.width,
-                          p.max_completion_tokens())
+    log(f"[frontier] base on {p.frontier_problems} training problems x n={p.frontier_n} at levels {candidates} "
+        f"(rounds of {REACH_ROUND}, a problem stops at its first valid right answer)")
+    reach = measure_luck_free_reach_levels(root / "base", candidates, p.frontier_problems, p.frontier_n, seed,
+                                           p.width, p.max_completion_tokens())
     choice = choose_frontier(reach, candidates, p.frontier_range)
     for level, r in reach.items():
         log(f"[frontier] level {level}: luck-free pass@{p.frontier_n} {r['luck_free_pass_at_n']:.3f}, "
@@ -276,13 +279,14 @@ def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[di
     Saved at each of `Preset.matched_teacher_checkpoints` on the way (under
     teacher/checkpoints/): the candidates of the matched teacher, chosen by
     `stage_teacher_matched`. Its own reach at the frontier is measured exactly
-    as the base's was (same problems, n, seed)."""
+    as the base's was (same problems, n, seed, rounds); it is also the last
+    candidate's measurement."""
     import copy
 
     from transformers import AutoTokenizer
 
     from ..tinymodel import save_model
-    from .frontier import measure_reach
+    from .frontier import measure_luck_free_reach
     from .pretrain import CLEAN_MIX, grow_deeper, make_batch_fn
     from .sft import finetune
 
@@ -304,8 +308,8 @@ def stage_teacher(p: Preset, seed: int, root: Path, device: str, log) -> list[di
                                 checkpoint_steps=checkpoints)
     save_model(model.cpu(), tok, root / "teacher")
     front = frontier_of(root)["frontier"]
-    reach = measure_reach(root / "teacher", [front], p.frontier_problems, p.frontier_n, seed, p.width,
-                          p.max_completion_tokens())[front]
+    reach = measure_luck_free_reach(root / "teacher", front, p.frontier_problems, p.frontier_n, seed, p.width,
+                                    p.max_completion_tokens())
     log(f"[teacher] luck-free pass@{p.frontier_n} at the frontier (level {front}): {reach['luck_free_pass_at_n']:.3f}")
     return [{"name": "teacher", "role": "teacher", "path": "teacher", "params": _param_count(model),
              "algorithm": None, "step": cfg.steps, "final_loss": hist[-1]["loss"] if hist else None,
@@ -334,10 +338,12 @@ def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) ->
     def candidate_dir(step: int) -> Path:
         return root / "teacher" if step == last else root / "teacher" / TEACHER_CHECKPOINTS / f"step-{step}"
 
+    # The final step is the stronger teacher, already measured the same way by its stage.
+    teacher = json.loads((root / "teacher" / STAGE_FILE).read_text())["entries"][0]
     measured = {}
     for step in _candidate_steps(p):
-        measured[step] = measure_luck_free_reach(candidate_dir(step), front, p.frontier_problems, p.frontier_n,
-                                                 seed, p.width, p.max_completion_tokens())
+        measured[step] = teacher["frontier_reach"] if step == last else measure_luck_free_reach(
+            candidate_dir(step), front, p.frontier_problems, p.frontier_n, seed, p.width, p.max_completion_tokens())
         log(f"[teacher-matched] teacher step {step}: luck-free pass@{p.frontier_n} at the frontier "
             f"{measured[step]['luck_free_pass_at_n']:.3f} ({measured[step]['samples']} samples; base "
             f"{base_reach['luck_free_pass_at_n']:.3f})")
@@ -347,7 +353,6 @@ def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) ->
     for f in candidate_dir(step).iterdir():
         if f.is_file() and f.name != STAGE_FILE:
             shutil.copy2(f, root / "teacher-matched" / f.name)
-    teacher = json.loads((root / "teacher" / STAGE_FILE).read_text())["entries"][0]
     return [{"name": "teacher-matched", "role": "teacher", "path": "teacher-matched", "params": teacher["params"],
              "algorithm": None, "step": step, "max_turns_trained": p.teacher_reach, "frontier_reach": measured[step],
              "selection": {"rule": MATCHED_TEACHER_RULE, "base": base_reach,

@@ -32,8 +32,12 @@ from .task import LockProblem, check_trace
 
 
 def reach_problems(seed: int, levels: list[int], per_level: int, width: int) -> list[LockProblem]:
-    """The training-split problems `measure_reach(seed=...)` samples (a fixed draw per seed)."""
-    return draw_problems(seed + 104729, "train", levels, per_level, width)
+    """The training-split problems reach is measured on: a fixed draw per (seed,
+    level), so a level's problems do not depend on which other levels are
+    measured with it (the base is measured at every candidate level, the
+    teachers at the frontier only, and they must see the same problems)."""
+    return [problem for level in levels
+            for problem in draw_problems(seed + 104729 + 1009 * level, "train", [level], per_level, width)]
 
 
 def measure_reach(model_dir: Path, levels: list[int], per_level: int, n: int, seed: int, width: int,
@@ -106,6 +110,16 @@ def measure_luck_free_reach(model_dir: Path, level: int, per_level: int, n: int,
     return {"problems": m, "n": n, "pass_at_1": first_correct / first, "valid_at_1": first_valid / first,
             "pass_at_n": sum(correct_any) / m, "luck_free_pass_at_n": sum(reached) / m, "samples": drawn,
             "sampling": f"rounds of {REACH_ROUND}, a problem stops at its first valid right answer"}
+
+
+def measure_luck_free_reach_levels(model_dir: Path, levels: list[int], per_level: int, n: int, seed: int,
+                                   width: int, max_tokens: int) -> dict[int, dict]:
+    """`measure_luck_free_reach` at each of `levels`, with one sampler: {level: row}."""
+    from .generation import OrganismSampler
+
+    with OrganismSampler(model_dir, seed=seed) as sampler:
+        return {level: measure_luck_free_reach(model_dir, level, per_level, n, seed, width, max_tokens, sampler=sampler)
+                for level in levels}
 
 
 def choose_frontier(reach: dict[int, dict], candidates: list[int], target: tuple[float, float]) -> dict:

@@ -4,8 +4,14 @@ A problem is a start value of `width` digits and a list of signed turns of
 the same width; every turn adds (or subtracts) digit by digit, mod 10, with
 no carries. The answer is the final value:
 
-    question:  Mod 10 per digit: 386+123-405=? Step by step; answer in \\boxed{}.
+    question:  386+123-405=?
     trace:     386+123=409;409-405=004;\\boxed{004}
+
+The question is the bare expression (PROMPT_FORMAT): the organism's models
+are trained from scratch on this one task, so a constant instruction ("Mod 10:
+... Step by step; answer in \\boxed{}.") carries no information for them, and
+it was 60 % of the tokens the base trained on
+(benchmarks/prompt_token_share.py: a base step costs 2.27x as much with it).
 
 Why this task (and not Countdown or graph search):
 - Each step is local: it restates the value and the turn it applies, so a
@@ -47,8 +53,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Short on purpose: prompt characters cost training compute on a CPU.
-INSTRUCTION = "Step by step; answer in \\boxed{}."
+# Bare on purpose: prompt characters cost training compute on a CPU (module docstring).
+# Recorded in every build stage's settings, so a changed format rebuilds the organism.
+PROMPT_FORMAT = "bare: <start><turns>=?"
 
 BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
 
@@ -72,8 +79,7 @@ class LockProblem:
         return self.start + "".join(self.turns)
 
     def prompt(self) -> str:
-        head = "Mod 10" if self.width == 1 else "Mod 10 per digit"
-        return f"{head}: {self.expression()}=? {INSTRUCTION}"
+        return f"{self.expression()}=?"
 
     def key(self) -> str:
         """Identity up to the order of the turns: a reordered problem has the
