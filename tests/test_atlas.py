@@ -131,3 +131,15 @@ def test_the_prolonged_arm_reaches_trl_as_kl_with_hard_reference_resets(tmp_path
     cfg = _config("grpo", pro, tmp_path, 0, "cpu")  # TRL's own GRPOConfig validates the options
     assert cfg.sync_ref_model and cfg.ref_model_mixup_alpha == 1.0 and cfg.beta == pro.beta > 0
     assert cfg.ref_model_sync_steps == 100 and cfg.max_steps == 600
+
+
+def test_a_stored_unit_is_found_again_and_a_changed_one_is_not(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    key = atlas.unit_key(atlas.ARMS["prolonged"], "micro", 0, 8, 0)
+    out = atlas.unit_dir("micro", "prolonged", 0)
+    out.mkdir(parents=True)
+    (out / "unit.json").write_text(json.dumps({"key": key, "arm": "prolonged"}))
+    assert atlas.load_unit("micro", "prolonged", 0, 8) == {"key": key, "arm": "prolonged"}
+    assert atlas.load_unit("micro", "prolonged", 0, 16) is None  # another n: redone

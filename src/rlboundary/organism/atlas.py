@@ -204,8 +204,9 @@ def unit_key(arm: Arm, preset: str, seed: int, n: int, eval_seed: int) -> dict:
     from .presets import get_preset
 
     stages = _stage_settings(arm_preset(arm, get_preset(preset)), seed, f"rl-{arm.algorithm}")
-    return {"arm": arm.spec(), "preset": preset, "seed": seed, "n": n, "eval_seed": eval_seed,
-            "stages": _key(stages), "version": 1}
+    key = {"arm": arm.spec(), "preset": preset, "seed": seed, "n": n, "eval_seed": eval_seed,
+           "stages": _key(stages), "version": 1}
+    return json.loads(json.dumps(key))  # as unit.json stores it (tuples become lists), so the two compare
 
 
 def stage_dirs(arm: Arm, preset: str, seed: int) -> tuple[Path, Path]:

@@ -111,8 +111,7 @@ def _run_ray(units, preset: str, n: int, eval_seed: int, workers: int, threads: 
         if address:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
         else:  # a local cluster of `workers` CPUs: at most `workers` units at once
-            ray.init(num_cpus=workers, include_dashboard=False, runtime_env=runtime_env, log_to_driver=True,
-                     object_store_memory=100 * 1024 ** 2)
+            _start_local_ray(ray, workers, runtime_env, log)
     log(f"[atlas] Ray cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs")
     task = ray.remote(num_cpus=1, max_retries=1)(_unit_in_child)
     refs = [task.remote(a, preset, s, n, eval_seed, threads) for a, s in units]
@@ -120,4 +119,22 @@ def _run_ray(units, preset: str, n: int, eval_seed: int, workers: int, threads: 
         return ray.get(refs)
     finally:
         if started_here:
+            ray.shutdown()
+
+
+RAY_START_ATTEMPTS = 3
+
+
+def _start_local_ray(ray, workers: int, runtime_env: dict, log) -> None:
+    """ray.init of a local cluster, retried: Ray waits a fixed 30 s for its raylet to register,
+    which a fully loaded 2-core machine can miss (seen here while other work ran)."""
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try:
+            ray.init(num_cpus=workers, include_dashboard=False, runtime_env=runtime_env, log_to_driver=True,
+                     object_store_memory=100 * 1024 ** 2)
+            return
+        except Exception as err:  # Ray raises a bare Exception for this
+            if "timed out during startup" not in str(err) or attempt == RAY_START_ATTEMPTS:
+                raise
+            log(f"[atlas] the local Ray cluster did not start in time (attempt {attempt}); starting it again")
             ray.shutdown()
