@@ -59,11 +59,21 @@ def test_build_has_every_role_and_checkpoint(micro):
     matched = next(m for m in manifest["models"] if m["name"] == "teacher-matched")
     sel = matched["selection"]
     assert set(sel["candidates"]) == {"2", "4", "6"} and matched["step"] == sel["chosen_step"]
-    assert all(r["n"] == 8 and r["problems"] == 4 for r in sel["candidates"].values())
+    # Measured latest first: the final step always, earlier ones fully, stopped by their
+    # bounds, or skipped after an exact match (frontier.select_matched_checkpoint).
+    measured = {int(k): r for k, r in sel["candidates"].items() if "luck_free_pass_at_n" in r
+                and r["luck_free_pass_at_n"] is not None}
+    assert 6 in measured and all(r["n"] == 8 and r["problems"] == 4 for r in measured.values())
     assert matched["frontier_reach"] == sel["candidates"][str(sel["chosen_step"])]
-    gaps = {int(k): abs(r["luck_free_pass_at_n"] - sel["base"]["luck_free_pass_at_n"])
-            for k, r in sel["candidates"].items()}
+    target = sel["base"]["luck_free_pass_at_n"]
+    gaps = {k: abs(r["luck_free_pass_at_n"] - target) for k, r in measured.items()}
     assert gaps[sel["chosen_step"]] == min(gaps.values())
+    for k, r in sel["candidates"].items():  # an unmeasured step could not have been kept
+        if r.get("stopped_early"):
+            low, high = r["luck_free_bounds"]
+            assert max(0.0, low - target, target - high) >= min(g for s, g in gaps.items() if s > int(k))
+        elif "skipped" in r:
+            assert min(g for s, g in gaps.items() if s > int(k)) == 0
     assert sel["base"] == manifest["frontier"]["base_reach"][str(front["frontier"])]
     assert not (Path(models["teacher-matched"]) / "checkpoints").exists()
     teacher_dir = Path(models["teacher"])

@@ -271,3 +271,36 @@ def test_a_levels_reach_problems_do_not_depend_on_the_levels_measured_with_it():
     together = reach_problems(5, [2, 3, 4], 6, 1)
     assert [p for p in together if p.n_steps == 3] == reach_problems(5, [3], 6, 1)
     assert [p for p in together if p.n_steps == 4] == reach_problems(5, [4], 6, 1)
+
+
+def test_bounded_matched_teacher_selection_chooses_what_full_measurement_chooses_with_fewer_samples():
+    # Scripted candidates (first valid sample per problem, or never): the bounded
+    # selection must keep the same step as measuring every candidate fully on the
+    # same samples, draw fewer samples in all, and never stop a candidate it keeps.
+    from rlboundary.organism.frontier import (REACH_ROUND, choose_matched_checkpoint, measure_luck_free_reach,
+                                              reach_problems, select_matched_checkpoint)
+
+    problems = reach_problems(4, [3], 8, 1)
+    n, rng = 4 * REACH_ROUND, np.random.default_rng(7)
+    saved = 0
+    for trial in range(25):
+        steps = [10, 20, 40, 80, 160]
+        hits = {s: [int(rng.integers(0, n)) if rng.random() < rng.random() else None for _ in problems] for s in steps}
+        base = {"luck_free_pass_at_n": int(rng.integers(0, len(problems) + 1)) / len(problems)}
+
+        def measure(step, give_up=None):
+            return measure_luck_free_reach(None, 3, 8, n, 4, 1, 64, sampler=_ScriptedSampler(problems, hits[step]),
+                                           give_up=give_up)
+
+        full = {s: measure(s) for s in steps}
+        chosen, rows = select_matched_checkpoint(base, steps, measure)
+        assert chosen == choose_matched_checkpoint(base, full), trial
+        assert rows[chosen]["luck_free_pass_at_n"] == full[chosen]["luck_free_pass_at_n"]
+        for s, row in rows.items():  # a stopped candidate's bounds hold its full value
+            if row.get("stopped_early"):
+                low, high = row["luck_free_bounds"]
+                assert low <= full[s]["luck_free_pass_at_n"] <= high
+        drawn = sum(row.get("samples", 0) for row in rows.values())
+        assert drawn <= sum(r["samples"] for r in full.values())
+        saved += sum(r["samples"] for r in full.values()) - drawn
+    assert saved > 0

@@ -162,6 +162,8 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
                 "sampling": {"round": REACH_ROUND, "problems": "drawn per level"}}
     teacher = {"shape": p.teacher_shape, "train": p.teacher_train, "reach": p.teacher_reach,
                "checkpoints": _candidate_steps(p)}
+    # Not part of the settings: the bounded order of measuring the candidates, which keeps the
+    # same checkpoint as measuring all of them (frontier.select_matched_checkpoint, tested).
     select = {"rule": MATCHED_TEACHER_RULE, "round": REACH_ROUND}
     per_stage = {
         "base": {},
@@ -329,7 +331,7 @@ def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) ->
     Matched and stronger teacher then differ only in how far the same training
     went. Each candidate's luck-free reach is measured on the base's frontier
     problems in rounds with early stopping (`frontier.measure_luck_free_reach`)."""
-    from .frontier import choose_matched_checkpoint, measure_luck_free_reach
+    from .frontier import measure_luck_free_reach, select_matched_checkpoint
 
     front_record = frontier_of(root)
     front, base_reach = front_record["frontier"], front_record["base_reach"][str(front_record["frontier"])]
@@ -340,14 +342,20 @@ def stage_teacher_matched(p: Preset, seed: int, root: Path, device: str, log) ->
 
     # The final step is the stronger teacher, already measured the same way by its stage.
     teacher = json.loads((root / "teacher" / STAGE_FILE).read_text())["entries"][0]
-    measured = {}
-    for step in _candidate_steps(p):
-        measured[step] = teacher["frontier_reach"] if step == last else measure_luck_free_reach(
-            candidate_dir(step), front, p.frontier_problems, p.frontier_n, seed, p.width, p.max_completion_tokens())
-        log(f"[teacher-matched] teacher step {step}: luck-free pass@{p.frontier_n} at the frontier "
-            f"{measured[step]['luck_free_pass_at_n']:.3f} ({measured[step]['samples']} samples; base "
-            f"{base_reach['luck_free_pass_at_n']:.3f})")
-    step = choose_matched_checkpoint(base_reach, measured)
+
+    def measure(step: int, give_up) -> dict:
+        if step == last:
+            row = teacher["frontier_reach"]
+        else:
+            row = measure_luck_free_reach(candidate_dir(step), front, p.frontier_problems, p.frontier_n, seed,
+                                          p.width, p.max_completion_tokens(), give_up=give_up)
+        reach = (f"{row['luck_free_pass_at_n']:.3f}" if not row.get("stopped_early") else
+                 "in [{:.3f}, {:.3f}]: cannot come closer than a later step, stopped".format(*row["luck_free_bounds"]))
+        log(f"[teacher-matched] teacher step {step}: luck-free pass@{p.frontier_n} at the frontier {reach} "
+            f"({row['samples']} samples; base {base_reach['luck_free_pass_at_n']:.3f})")
+        return row
+
+    step, measured = select_matched_checkpoint(base_reach, _candidate_steps(p), measure)
     log(f"[teacher-matched] kept teacher step {step}")
     (root / "teacher-matched").mkdir(parents=True, exist_ok=True)
     for f in candidate_dir(step).iterdir():

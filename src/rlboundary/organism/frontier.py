@@ -75,12 +75,17 @@ ROUND_SEED_STRIDE = 7919 * 1000  # keeps every (round, problem) sampling seed di
 
 
 def measure_luck_free_reach(model_dir: Path, level: int, per_level: int, n: int, seed: int, width: int,
-                            max_tokens: int, sampler=None) -> dict:
+                            max_tokens: int, sampler=None, give_up=None) -> dict:
     """Luck-free pass@n at one level on `measure_reach`'s problems, sampled in
     rounds with early stopping (see REACH_ROUND). Same row as `measure_reach`;
     pass@1 and valid pass@1 come from the first round (every problem has it),
     `samples` says how many were drawn in all. `sampler`: an open
-    `OrganismSampler` to reuse (its model is `model_dir`)."""
+    `OrganismSampler` to reuse (its model is `model_dir`).
+
+    `give_up(low, high)`, called after each round but the last with the bounds
+    of the final luck-free pass@n (problems reached so far; reached or still
+    open), may stop the whole measurement: the row then has `stopped_early`,
+    `luck_free_bounds` = [low, high] and None for the pass@n values."""
     from contextlib import nullcontext
 
     from .generation import OrganismSampler, question_seed
@@ -88,6 +93,7 @@ def measure_luck_free_reach(model_dir: Path, level: int, per_level: int, n: int,
     problems = reach_problems(seed, [level], per_level, width)
     reached, correct_any = [False] * len(problems), [False] * len(problems)
     first_correct = first_valid = drawn = 0
+    stopped = None  # the bounds [low, high] when give_up stopped the measurement
     rounds = -(-n // REACH_ROUND)
     with (nullcontext(sampler) if sampler is not None else OrganismSampler(model_dir, seed=seed)) as s:
         for r in range(rounds):
@@ -106,10 +112,17 @@ def measure_luck_free_reach(model_dir: Path, level: int, per_level: int, n: int,
                     first_valid += sum(x.correct and x.trace_valid for x in checks)
                 correct_any[i] = correct_any[i] or any(x.correct for x in checks)
                 reached[i] = any(x.correct and x.trace_valid for x in checks)
+            low = sum(reached) / len(problems)
+            if give_up is not None and r < rounds - 1 and give_up(low, low + reached.count(False) / len(problems)):
+                stopped = [low, low + reached.count(False) / len(problems)]
+                break
     m, first = len(problems), len(problems) * min(n, REACH_ROUND)
-    return {"problems": m, "n": n, "pass_at_1": first_correct / first, "valid_at_1": first_valid / first,
-            "pass_at_n": sum(correct_any) / m, "luck_free_pass_at_n": sum(reached) / m, "samples": drawn,
-            "sampling": f"rounds of {REACH_ROUND}, a problem stops at its first valid right answer"}
+    row = {"problems": m, "n": n, "pass_at_1": first_correct / first, "valid_at_1": first_valid / first,
+           "pass_at_n": sum(correct_any) / m, "luck_free_pass_at_n": sum(reached) / m, "samples": drawn,
+           "sampling": f"rounds of {REACH_ROUND}, a problem stops at its first valid right answer"}
+    if stopped is not None:
+        row.update(pass_at_n=None, luck_free_pass_at_n=None, stopped_early=True, luck_free_bounds=stopped)
+    return row
 
 
 def measure_luck_free_reach_levels(model_dir: Path, levels: list[int], per_level: int, n: int, seed: int,
@@ -155,6 +168,39 @@ def choose_matched_checkpoint(base: dict, candidates: dict[int, dict]) -> int:
         raise ValueError("no matched-teacher checkpoint to choose from")
     target = base["luck_free_pass_at_n"]
     return min(candidates, key=lambda step: (abs(candidates[step]["luck_free_pass_at_n"] - target), -step))
+
+
+def select_matched_checkpoint(base: dict, steps, measure) -> tuple[int, dict]:
+    """MATCHED_TEACHER_RULE, measuring less: the same choice as measuring every
+    candidate fully (`choose_matched_checkpoint`) on the same samples.
+
+    Candidates are measured from the latest step down; `measure(step, give_up)`
+    returns a `measure_luck_free_reach` row. Since ties go to the later step,
+    an earlier candidate can only be chosen by coming strictly closer to the
+    base than the best one measured so far, so its measurement stops as soon
+    as its bounds rule that out, and once a candidate matches the base exactly
+    the earlier ones are not measured at all. Returns (step, {step: row});
+    a row not measured has `skipped`."""
+    target = base["luck_free_pass_at_n"]
+    rows: dict[int, dict] = {}
+    chosen, best = None, None
+    for step in sorted(steps, reverse=True):
+        if best is not None and best <= 1e-12:
+            rows[step] = {"skipped": f"step {chosen} matches the base exactly; an earlier step cannot be chosen"}
+            continue
+
+        def give_up(low: float, high: float, best=best) -> bool:
+            return best is not None and max(0.0, low - target, target - high) >= best - 1e-12
+
+        rows[step] = row = measure(step, give_up)
+        if row.get("stopped_early"):
+            continue
+        distance = abs(row["luck_free_pass_at_n"] - target)
+        if best is None or distance < best - 1e-12:
+            chosen, best = step, distance
+    if chosen is None:
+        raise ValueError("no matched-teacher checkpoint to choose from")
+    return chosen, rows
 
 
 def training_problems(tag: str, seed: int, count: int, width: int, frontier: int, share: float) -> list[LockProblem]:
