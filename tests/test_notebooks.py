@@ -50,8 +50,8 @@ def test_notebook_is_paired_stripped_and_logic_free(name):
     for stmt in tree.body:
         assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, ast.dump(stmt)
         values[stmt.targets[0].id] = ast.literal_eval(stmt.value)
-    # ... equal to the default parameter set, so JupyterLab and the report agree.
-    assert P.validate(name, values) == P.load_params(name, "default")
+    # ... equal to its parameter set (the default one, or its own: params.HOME_SETS), so JupyterLab and the report agree.
+    assert P.validate(name, values) == P.load_params(name, P.HOME_SETS.get(name, "default"))
 
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for node in ast.walk(ast.parse(code)):

@@ -142,7 +142,16 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
     "organism_reach": [
         Field("organism_seeds", "list[int]", [0], "organism builds compared (CIs over seeds and problems)"),
     ],
+    "atlas": [
+        Field("organism_seeds", "list[int]", [0, 1], "build seeds: every arm is trained and evaluated once per seed"),
+        Field("arms", "list[str]", [], "the atlas's arms by name (rlboundary.organism.atlas.ARMS)"),
+    ],
 }
+# The parameter set a notebook's own `parameters` cell mirrors (default: "default"): the atlas's
+# default-organism run is its own set (params/atlas/), not part of the default report's budget.
+HOME_SETS = {"atlas": "atlas"}
+# Notebooks that sample no `models:` of their own (the atlas trains and evaluates its arms itself).
+NOTEBOOKS_WITHOUT_MODELS = ("atlas",)
 
 NOTEBOOKS = tuple(NOTEBOOK_FIELDS)
 
@@ -334,8 +343,10 @@ def validate(notebook: str, values: Mapping[str, Any], source: str = "parameters
 def _check_consistency(notebook: str, source: str, p: Params) -> None:
     """Checks across fields: things a type alone cannot say."""
     at = f"{notebook} ({source}):"
-    if not p["models"]:
+    if not p["models"] and notebook not in NOTEBOOKS_WITHOUT_MODELS:
         raise UserError(f"{at} no models.", "list at least one model under `models:`.")
+    if notebook == "atlas":
+        _check_atlas(at, p)
     names = [m["name"] for m in p["models"]]
     dup = sorted({x for x in names if names.count(x) > 1})
     if dup:
@@ -410,6 +421,25 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
     if edges is not None and (len(edges) < 2 or edges != sorted(edges) or edges[0] < 0 or edges[-1] > 1):
         raise UserError(f"{at} pass_rate_bins={edges} must be increasing edges within [0, 1].",
                         "e.g. [0.0, 0.1, 0.5, 1.0].")
+
+
+def _check_atlas(at: str, p: Params) -> None:
+    from .organism.atlas import ARMS
+    from .organism.presets import PRESETS
+
+    if not p["arms"]:
+        raise UserError(f"{at} no arms.", f"list arms by name, from: {', '.join(ARMS)}.")
+    for name in p["arms"]:
+        if name not in ARMS:
+            raise UserError(f"{at} arms names '{name}', which is not an atlas arm.", f"use one of: {', '.join(ARMS)}.")
+    if len(set(p["arms"])) != len(p["arms"]):
+        raise UserError(f"{at} an arm is listed twice.", "list every arm once.")
+    if p["organism_preset"] not in PRESETS:
+        raise UserError(f"{at} organism_preset={p['organism_preset']!r} is not a preset.",
+                        f"use one of: {', '.join(PRESETS)}.")
+    seeds = p["organism_seeds"]
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise UserError(f"{at} organism_seeds={seeds} must be distinct non-negative integers.", "e.g. [0, 1].")
 
 
 # --- loading -----------------------------------------------------------------

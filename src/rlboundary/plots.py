@@ -453,6 +453,55 @@ def validity_bars(validity: pd.DataFrame, roles: Mapping[str, str], title: str |
     return fig
 
 
+def atlas_grid(grid: pd.DataFrame, n: int, title: str | None = None):
+    """The atlas's phase diagram: arms (rows) x levels (columns), colour = Δ luck-free pass@n
+    (arm − its base), a dot where the CI over seeds and problems excludes 0.
+    `grid`: arm, level, d_lf_pass_at_n, excludes_0."""
+    import matplotlib.pyplot as plt
+
+    arms = list(dict.fromkeys(grid["arm"]))
+    levels = sorted(grid["level"].unique())
+    values = grid.pivot(index="arm", columns="level", values="d_lf_pass_at_n").reindex(index=arms, columns=levels)
+    marks = grid.pivot(index="arm", columns="level", values="excludes_0").reindex(index=arms, columns=levels)
+    fig, ax = plt.subplots(figsize=(0.55 * len(levels) + 3.2, 0.34 * len(arms) + 1.4))
+    lim = max(0.05, float(values.abs().max().max()) if values.notna().any().any() else 0.05)
+    im = ax.imshow(values.to_numpy(dtype=float), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    ys, xs = np.nonzero(marks.fillna(False).to_numpy(dtype=bool))
+    ax.plot(xs, ys, "o", color="black", ms=3, ls="none", label="CI excludes 0")
+    ax.set_xticks(range(len(levels)), [str(x) for x in levels])
+    ax.set_yticks(range(len(arms)), arms)
+    ax.set_xlabel("level (turns)")
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label=f"Δ luck-free pass@{n} (arm − base)")
+    if len(xs):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def atlas_checkpoints(along: pd.DataFrame, n: int, title: str | None = None):
+    """Δ luck-free pass@n at the frontier vs RL step, with CIs (arms evaluated along the way)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    if along.empty:
+        ax.text(0.5, 0.5, "no arm evaluated at checkpoints along the way", ha="center", va="center",
+                transform=ax.transAxes, fontsize=8)
+        ax.set_axis_off()
+        return fig
+    for arm, g in along.groupby("arm", sort=False):
+        g = g.sort_values("step")
+        c = algorithm_color(arm)
+        ax.plot(g["step"], g["d_lf_pass_at_n"], "-o", ms=3, color=c, label=arm)
+        ax.fill_between(g["step"], g["d_lf_pass_at_n_lo"], g["d_lf_pass_at_n_hi"], color=c, alpha=0.15, lw=0)
+    ax.axhline(0, color="#0173b2", lw=1)
+    fig = _finish_step_axes(fig, ax, f"Δ luck-free pass@{n} at the frontier", title)
+    ax.set_ylim(-1.05, 1.05)  # a difference, not a rate
+    return fig
+
+
 # --- saving ------------------------------------------------------------------
 
 FIGURES_ENV = "RLBOUNDARY_FIGURES_DIR"

@@ -72,6 +72,7 @@ NOTEBOOKS = [
     NotebookInfo("cot_validity", "Chain-of-thought validity"),
     NotebookInfo("horizon", "Long-horizon reasoning"),
     NotebookInfo("organism_reach", "The organism: does RL extend valid reach? (pre-registered rule)"),
+    NotebookInfo("atlas", "The boundary atlas: under which conditions does RL extend the base's reach?"),
 ]
 NOTEBOOK_INFO = {nb.name: nb for nb in NOTEBOOKS}
 KERNEL_NAME = "rlboundary"

@@ -56,6 +56,9 @@ CLAIMS = {
                "certainty) is longer than the RL model's: RL does not extend the reach of sampling to longer problems.",
     "organism_reach": "RL does not extend the base model's valid reach: at the frontier level an RL model solves, "
                       "with a fully valid trace, at most 5 points more problems than its base (luck-free pass@n).",
+    "atlas": "Under none of the atlas's conditions (RL objective, what is reinforced, difficulty of the RL data, "
+             "pretraining exposure, prolonged RL, out-of-distribution RL, temperature) does RL extend the base's "
+             "valid reach at the frontier by more than 5 points (luck-free pass@n).",
 }
 
 # Thresholds the rules use, fixed with the rules (before any result was seen).

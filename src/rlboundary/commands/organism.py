@@ -3,6 +3,7 @@
     rlboundary organism build [--preset default|micro|large] [--seed 0 | --seeds 0,1,2] [--out DIR] [--force] [--workers 2]
     rlboundary organism eval  [--preset default] [--seed 0] [--n 256] [--model base --model rl-grpo ...]
     rlboundary organism eval  --seeds 0,1,2 [--n 256] [--temperature 1.0]
+    rlboundary organism atlas --params params/atlas/atlas.yaml [--seeds 0,1] [--backend local|ray] [--workers 2]
 
 `build` trains every model of the organism (see rlboundary/organism/build.py)
 and prints where they are and how long it took; `eval` samples them on the
@@ -11,7 +12,8 @@ answers by pass-rate bucket, and the guessability baseline. With
 `--seeds`, `eval` evaluates every seed's build on the same problems and
 prints, per level, luck-free pass@1 and pass@n with CIs over seeds and
 problems, then the pre-registered reach comparison (organism/reach.py)
-with its computed verdicts.
+with its computed verdicts. `atlas` trains and evaluates the boundary atlas's
+arms (organism/atlas.py) by the chosen backend (organism/atlas_backends.py).
 """
 
 from __future__ import annotations
@@ -133,6 +135,38 @@ def evaluate(
     if not result["guessing"].empty:
         typer.echo("\nguessability (answer pre-filled at \\boxed{, no reasoning):")
         typer.echo(result["guessing"].to_string(index=False))
+
+
+@organism_app.command("atlas")
+def atlas(
+    params: str = typer.Option("atlas", "--params", help="the atlas's parameters: params/atlas/atlas.yaml, another "
+                               "YAML file, or a parameter-set directory holding atlas.yaml"),
+    seeds: Optional[str] = typer.Option(None, help="build seeds, e.g. 0,1 (default: the parameters' organism_seeds)"),
+    backend: str = typer.Option("local", help="local (this machine) | ray (a Ray task per unit)"),
+    workers: int = typer.Option(1, help="units at once: local processes, or the CPUs of a local Ray cluster"),
+    ray_address: Optional[str] = typer.Option(None, help="an existing Ray cluster (else RAY_ADDRESS, else a local one)"),
+) -> None:
+    """Train and evaluate every atlas arm x seed (issue #12), then print each arm's claim and verdict."""
+    from ..organism.atlas_backends import check_backend, run_atlas
+    from ..organism.atlas_plan import format_plan, plan_atlas
+    from ..organism.atlas_results import summarise
+    from ..params import load_params
+
+    check_backend(backend, workers)
+    p = load_params("atlas", params)
+    chosen = _parse_seeds(seeds) if seeds is not None else list(p.organism_seeds)
+    try:  # the prediction, recorded before anything runs (plan.json)
+        typer.echo(format_plan(plan_atlas(p.arms, p.organism_preset, chosen, p.n)))
+    except UserError as err:
+        typer.echo(f"[atlas] no prediction: {err}")
+    run = run_atlas(p.arms, p.organism_preset, chosen, p.n, backend=backend, workers=workers,
+                    ray_address=ray_address, log=typer.echo)
+    study = summarise(p.organism_preset, p.arms, chosen, p.n, run["records"], n_boot=p.bootstrap)
+    cols = ["arm", "frontier", "d_lf_pass_at_1", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi",
+            "verdict", "reproduced"]
+    typer.echo(study["claims"][cols].round(3).to_string(index=False))
+    typer.echo(f"wall time {run['wall_seconds']:.0f} s; figures and the claims table: "
+               f"rlboundary report --params {params}")
 
 
 def register(app: typer.Typer) -> None:

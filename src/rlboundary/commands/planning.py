@@ -3,6 +3,7 @@
     rlboundary plan params/paper/fig01_passk_math.yaml
     rlboundary plan paper --gpu h200                 # every notebook of a named set
     rlboundary plan my.yaml --fill 0.1 --tokens-per-s 5000
+    rlboundary plan params/atlas/atlas.yaml          # the atlas: predicted wall time on this machine
 
 PARAMS is what `rlboundary report --params` takes: a named set (default,
 paper, micro), a directory of <notebook>.yaml files, a notebook's YAML file
@@ -140,6 +141,13 @@ def register(app: typer.Typer) -> None:
         """Print samples, tokens and estimated GPU-hours of a parameter set before running it."""
         cost.check_options(gpu, engine, fill, tokens_per_s)
         sets = load_param_sets(params_source)
+        if "atlas" in sets:  # the atlas trains as well as samples: wall time on this machine, not GPU-hours
+            from ..organism.atlas_plan import format_plan, plan_atlas
+
+            a = sets.pop("atlas")
+            typer.echo(format_plan(plan_atlas(a.arms, a.organism_preset, list(a.organism_seeds), a.n)))
+            if not sets:
+                return
 
         def estimates_of(param_sets: dict) -> tuple[list[cost.Estimate], list[str]]:
             return estimate_runs(param_sets, gpu=gpu, engine=engine, fill=fill, tokens_per_s=tokens_per_s)

@@ -183,7 +183,9 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
                       "problems": p.distill_problems, "samples": p.distill_samples},
     }
     # stop_rule: when RL stops (rl.should_stop); a new rule retrains the RL stages.
-    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl, "stop_rule": "frontier-and-all-prompts"})
+    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl, "stop_rule": "frontier-and-all-prompts",
+                                  # only an atlas arm's own RL prompts add a key (the default's settings stay)
+                                  **({"prompts": dict(p.rl_prompts)} if p.rl_prompts else {})})
     return json.loads(json.dumps({**common, "stage": stage, **value}, default=repr))
 
 
@@ -402,14 +404,14 @@ def stage_distilled(p: Preset, seed: int, root: Path, device: str, log) -> list[
 
 
 def stage_rl(algo: str, p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    from .frontier import training_problems
-    from .rl import train_rl
+    from .rl import prompt_problems, train_rl
 
     front = frontier_of(root)["frontier"]
     s = p.rl
+    prompts = f"prompts {dict(p.rl_prompts)}" if p.rl_prompts else f"({p.frontier_share:.0%} at the frontier)"
     log(f"[rl-{algo}] up to {s.steps} steps (plateau rule after {s.min_steps}), {s.prompts_per_step} prompts x "
-        f"{s.num_generations} samples, levels 1-{front} ({p.frontier_share:.0%} at the frontier)")
-    problems = training_problems("rl", seed, s.n_train_problems, p.width, front, p.frontier_share)
+        f"{s.num_generations} samples, levels 1-{front} {prompts}")
+    problems = prompt_problems(seed, s.n_train_problems, p.width, front, p.frontier_share, dict(p.rl_prompts))
     result = train_rl(algo, root / "base", root / f"rl-{algo}", s, seed, problems, front, device)
     shutil.rmtree(root / f"rl-{algo}" / "_trl", ignore_errors=True)
     (root / f"rl-{algo}" / "reward_curve.json").write_text(json.dumps(result["curve"], indent=1))
@@ -424,21 +426,34 @@ def stage_rl(algo: str, p: Preset, seed: int, root: Path, device: str, log) -> l
     return entries
 
 
-def run_stage(stage: str, p: Preset, seed: int, root: Path, log, device: str | None = None) -> dict:
+def run_stage(stage: str, p: Preset, seed: int, root: Path, log, device: str | None = None,
+              adopt_from: tuple[Path, ...] = ()) -> dict:
     """Run one stage into `root` unless a matching finished run is there; returns its record.
 
     A per-stage file lock lets two processes share a build directory: one
     may run an independent stage (the teacher) while the other runs the
     base; whoever comes second waits, then reuses the finished stage.
+    `adopt_from`: other build directories whose finished stage, when its
+    recorded settings are the same, is copied instead of trained again (the
+    atlas's arms share bases and RL runs this way).
     """
     from filelock import FileLock
 
     settings = _stage_settings(p, seed, stage)
+    Path(root).mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / f".{stage}.lock")):
         done = _done(root, stage, settings)
         if done is not None:
             log(f"[{stage}] reusing the finished stage in {root / stage}")
             return done
+        for source in adopt_from:
+            if Path(source).resolve() != Path(root).resolve() and _done(Path(source), stage, settings) is not None:
+                log(f"[{stage}] copying the finished stage with the same settings from {source}")
+                shutil.rmtree(root / stage, ignore_errors=True)
+                shutil.rmtree(root / (stage + ".copy"), ignore_errors=True)  # a copy cut short by a kill
+                shutil.copytree(Path(source) / stage, root / (stage + ".copy"))
+                (root / (stage + ".copy")).rename(root / stage)  # whole or absent, never half copied
+                return _done(root, stage, settings)
         return _run_stage_unlocked(stage, p, seed, root, log, device, settings)
 
 

@@ -38,13 +38,24 @@ def cache_name(model_name: str, digest: str, n: int, seed: int, temperature: flo
 def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, seed: int, cache: Path,
                  digest: str, temperature: float = EVAL_TEMPERATURE):
     import pandas as pd
-
-    from .benchmark import lock_problem
-    from .validity import trace_verdict
+    from filelock import FileLock
 
     path = cache / cache_name(model_name, digest, n, seed, temperature)
     if path.is_file():
         return pd.read_parquet(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):  # atlas units side by side may want the same model's samples
+        if path.is_file():
+            return pd.read_parquet(path)
+        return _sample_rows_unlocked(model_name, sampler, problems, n, max_tokens, seed, path, temperature)
+
+
+def _sample_rows_unlocked(model_name, sampler, problems, n, max_tokens, seed, path, temperature):
+    import pandas as pd
+
+    from .benchmark import lock_problem
+    from .validity import trace_verdict
+
     t0 = time.perf_counter()
     texts = sampler().sample([p.metadata["question"] for p in problems], n=n, temperature=temperature, top_p=0.95,
                              max_tokens=max_tokens, seed=seed)
@@ -59,11 +70,49 @@ def _sample_rows(model_name: str, sampler, problems, n: int, max_tokens: int, se
                          **v})
     df = pd.DataFrame(rows)
     df.attrs["sampling_seconds"] = seconds
-    cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     df.to_parquet(tmp)
     tmp.rename(path)
     return df
+
+
+def eval_cache(preset: str, seed: int) -> Path:
+    """Where the evaluation samples of one build seed's models are cached (keyed by weights)."""
+    from .. import paths
+
+    return paths.cache_dir() / "organism-eval" / f"{preset}-seed{seed}"
+
+
+def sample_models(models: dict[str, str], problems, cache: Path, n: int, max_tokens: int, eval_seed: int = 0,
+                  temperature: float = EVAL_TEMPERATURE, guess_n: int = 0, log=print):
+    """Per-sample rows (every sample checked step by step) of each model {name: path} on `problems`,
+    cached under `cache` by name, weights, n, seed and temperature; and, with guess_n, each model's
+    guessability. Returns (rows DataFrame, guess rows)."""
+    import pandas as pd
+
+    from .benchmark import lock_problem
+    from .generation import OrganismSampler
+    from .validity import guessability
+
+    frames, guesses = [], []
+    for name, path in models.items():
+        log(f"[eval] {name}: {len(problems)} problems x n={n} at T={temperature:g}")
+        engine = []  # started on first need, shared by sampling and guessing
+
+        def sampler(path=path):
+            if not engine:
+                engine.append(OrganismSampler(path, seed=eval_seed))
+            return engine[0]
+
+        frames.append(_sample_rows(name, sampler, problems, n, max_tokens, eval_seed, cache, weights_digest(path),
+                                   temperature))
+        if guess_n:
+            g = guessability(path, [lock_problem(q) for q in problems], guess_n, seed=eval_seed,
+                             sampler=sampler(), temperature=temperature)
+            guesses.append({"model": name, **g})
+        if engine:
+            engine[0].close()
+    return pd.concat(frames, ignore_index=True), guesses
 
 
 def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, names: list[str] | None = None,
@@ -73,38 +122,18 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
     sampled at `temperature` (the guessability baseline too)."""
     import pandas as pd
 
-    from .. import metrics, paths
+    from .. import metrics
     from ..figures import validity_by_pass_rate
-    from .benchmark import load_problems, lock_problem
+    from .benchmark import load_problems
     from .build import ensure_organism
-    from .generation import OrganismSampler
     from .presets import get_preset
-    from .validity import guessability
 
     models = ensure_organism(preset, seed, log=log)
-    p = get_preset(preset)
     problems = load_problems("eval", preset=preset, seed=eval_seed)
     names = names or [m["name"] for m in models.manifest["models"] if m["role"] != "rl" or m.get("final")]
-    cache = paths.cache_dir() / "organism-eval" / f"{preset}-seed{seed}"
-    frames, guesses = [], []
-    for name in names:
-        log(f"[eval] {name}: {len(problems)} problems x n={n} at T={temperature:g}")
-        engine = []  # started on first need, shared by sampling and guessing
-
-        def sampler(path=models[name]):
-            if not engine:
-                engine.append(OrganismSampler(path, seed=eval_seed))
-            return engine[0]
-
-        frames.append(_sample_rows(name, sampler, problems, n, p.max_completion_tokens(), eval_seed, cache,
-                                   weights_digest(models[name]), temperature))
-        if guess_n:
-            g = guessability(models[name], [lock_problem(q) for q in problems], guess_n, seed=eval_seed,
-                             sampler=sampler(), temperature=temperature)
-            guesses.append({"model": name, **g})
-        if engine:
-            engine[0].close()
-    rows = pd.concat(frames, ignore_index=True)
+    rows, guesses = sample_models({name: models[name] for name in names}, problems, eval_cache(preset, seed),
+                                  n=n, max_tokens=get_preset(preset).max_completion_tokens(), eval_seed=eval_seed,
+                                  temperature=temperature, guess_n=guess_n, log=log)
     rows["correct_valid"] = rows["correct"] & rows["trace_valid"]
 
     def counts_of(column: str):

@@ -61,6 +61,10 @@ class Preset:
     # closest to the base's is kept (frontier.MATCHED_TEACHER_RULE). Dense early on,
     # where the grown teacher is still close to the base.
     matched_teacher_checkpoints: tuple[int, ...] = ()
+    # RL prompts other than the shared distribution, as ((key, value), ...) for
+    # `rl.prompt_problems` (an atlas arm's "difficulty" or out-of-distribution
+    # restriction); () = the distribution every post-training method shares.
+    rl_prompts: tuple[tuple[str, str], ...] = ()
     notes: dict = field(default_factory=dict)
 
     @property

@@ -101,7 +101,7 @@ def paper_claim(ci_low: float, ci_high: float) -> str:
     return "inconclusive"
 
 
-def _per_seed(table: pd.DataFrame, model: str, column: str, level: int, baseline: str | None) -> list[np.ndarray]:
+def per_seed_values(table: pd.DataFrame, model: str, column: str, level: int, baseline: str | None) -> list[np.ndarray]:
     """Per seed, the per-problem values of `column` at one level (minus the
     baseline model's on the same problems, when given)."""
     sub = table[table["level"] == level]
@@ -123,7 +123,7 @@ def level_table(table: pd.DataFrame, n_boot: int = N_BOOT) -> pd.DataFrame:
         rec = {"model": model, "level": int(level), "seeds": table[table.model == model]["seed"].nunique(),
                "problems": int(table[(table.model == model) & (table.level == level)]["problem_id"].nunique())}
         for col in ("pass_at_1", "lf_pass_at_1", "pass_at_n", "lf_pass_at_n"):
-            m, lo, hi = bootstrap_seeds_problems(_per_seed(table, model, col, level, None), n_boot)
+            m, lo, hi = bootstrap_seeds_problems(per_seed_values(table, model, col, level, None), n_boot)
             rec.update({col: m, f"{col}_lo": lo, f"{col}_hi": hi})
         rows.append(rec)
     return pd.DataFrame(rows)
@@ -147,7 +147,7 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
         for model in [m for m in e["model"].unique() if m != base]:
             rec = {"model": model, "endpoint": endpoint, "seeds": int(e[e.model == model]["seed"].nunique())}
             for col in ("lf_pass_at_n", "lf_pass_at_1"):
-                m, lo, hi = bootstrap_seeds_problems(_per_seed(e, model, col, 0, base), n_boot)
+                m, lo, hi = bootstrap_seeds_problems(per_seed_values(e, model, col, 0, base), n_boot)
                 rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
             rec["verdict"] = decide(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
             rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])

@@ -40,6 +40,7 @@ requested optimizer steps by a callback (`step-<k>/`).
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,47 @@ def should_stop(curve: list[dict], s: RLSettings) -> bool:
     all-prompt reward of the curve so far have plateaued."""
     return (plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
             and plateaued([c["reward"] for c in curve], s))
+
+
+# How an atlas arm may change the RL prompts (`Preset.rl_prompts`); none: the shared distribution.
+PROMPT_LEVELS = ("shared", "below", "at", "beyond")
+PROMPT_SIGNS = ("any", "+", "-")
+
+
+def prompt_problems(seed: int, count: int, width: int, frontier: int, share: float,
+                    spec: dict | None = None) -> list[LockProblem]:
+    """RL's training prompts: the distribution every post-training method shares
+    (`frontier.training_problems`), or an atlas arm's variant of it (`spec`):
+
+    - levels "below": uniform over 1..frontier-1 (only levels the base already
+      reaches; the frontier itself when it is 1); "at": all at the frontier;
+      "beyond": all one level past it; "shared" (default): `share` at the
+      frontier, the rest below it.
+    - signs "+" / "-": only problems whose turns all carry that sign (drawn
+      from the same levels by rejection), for the out-of-distribution arm.
+    No spec gives exactly the shared distribution (the default build's)."""
+    from .frontier import training_problems
+    from .splits import draw_problem
+
+    spec = dict(spec or {})
+    levels, signs = spec.pop("levels", "shared"), spec.pop("signs", "any")
+    if spec or levels not in PROMPT_LEVELS or signs not in PROMPT_SIGNS:
+        raise ValueError(f"unknown RL prompt spec {dict(spec, levels=levels, signs=signs)}: levels one of "
+                         f"{PROMPT_LEVELS}, signs one of {PROMPT_SIGNS}")
+    target, share = {"shared": (frontier, share), "below": (frontier, 0.0), "at": (frontier, 1.0),
+                     "beyond": (frontier + 1, 1.0)}[levels]
+    problems = training_problems("rl", seed, count, width, target, share)
+    if signs == "any":
+        return problems
+    # Same levels, redrawn until every turn has the sign (an independent stream per problem).
+    rng = random.Random(f"rl-signs{signs}-{seed}")
+    out = []
+    for p in problems:
+        q = p
+        while any(t[0] != signs for t in q.turns):
+            q = draw_problem(rng, p.n_steps, width, "train")
+        out.append(q)
+    return out
 
 
 def rl_dataset(problems: list[LockProblem]):

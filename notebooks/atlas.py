@@ -1,0 +1,91 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The boundary atlas: under which conditions does RL extend the base's reach?
+#
+# **Claim tested:** Under none of the atlas's conditions (RL objective, what is reinforced, difficulty of the RL data, pretraining exposure, prolonged RL, out-of-distribution RL, temperature) does RL extend the base's valid reach at the frontier by more than 5 points (luck-free pass@n).
+#
+# Each arm changes one thing of the organism's default RL stage and tests one published claim about it
+# (`rlboundary.organism.atlas.ARMS`: the claim, its citation and the pre-registered expectation that decides
+# "reproduced"). Every arm is trained once per build seed from that seed's base and compared with that base on
+# the same evaluation problems; CIs resample seeds, then problems. Parameters: `params/atlas/atlas.yaml`
+# (the default organism, two seeds, n = 256); `params/micro/atlas.yaml` runs the machinery in seconds.
+
+# %% tags=["parameters"]
+organism_preset = 'default'
+organism_seeds = [0, 1]
+n = 256
+headline_k = 256
+bootstrap = 2000
+arms = ['grpo', 'dr_grpo', 'rloo', 'reinforce_pp', 'psr', 'nsr', 'passk4', 'rl-below', 'rl-at', 'rl-beyond',
+        'exposure-0', 'exposure-1', 'exposure-10', 'prolonged', 'ood-plus', 'temperature-1.0']
+
+# %%
+from rlboundary import plots, report
+from rlboundary.organism import atlas_results
+from rlboundary.params import notebook_params
+
+params = notebook_params("atlas", globals())  # validates the cell above (types, allowed values)
+plots.set_style()
+study = atlas_results.atlas_study(params)  # runs the units not stored yet (rlboundary organism atlas runs them ahead)
+
+# %% [markdown]
+# ## The phase diagram: arms × levels
+# Colour: Δ luck-free pass@n (arm − its base, n = the largest k), mean over seeds and problems; a dot where the
+# CI over seeds and problems excludes 0. The out-of-distribution arm is shown on the problems outside its RL part.
+
+# %%
+fig = plots.atlas_grid(study["grid"], study["n"], title="Δ luck-free pass@n vs the base, per arm and level")
+plots.save_figure(fig, "atlas_grid")
+
+# %% [markdown]
+# ## Each arm's claim: reproduced or not (computed from the CIs at the frontier)
+# `verdict`: the organism's pre-registered rule (extends / narrows / no change detected);
+# `reproduced`: every expectation of the arm met (see `expected`), "not reproduced" if any is contradicted.
+
+# %%
+study["claims"][["arm", "family", "claim", "citation", "expected", "frontier", "d_lf_pass_at_1", "d_lf_pass_at_1_lo",
+                 "d_lf_pass_at_1_hi", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "verdict",
+                 "expectations", "reproduced"]].round(3)
+
+# %% [markdown]
+# ## Along the way: the frontier Δ at RL checkpoints (prolonged RL)
+
+# %%
+fig = plots.atlas_checkpoints(study["checkpoints"], study["n"], title="does the boundary move as training goes on?")
+plots.save_figure(fig, "atlas_checkpoints")
+
+# %% [markdown]
+# ## Training-reward curves (mean over seeds; thick: frontier-level prompts)
+
+# %%
+fig = plots.reward_curves(study["curves"], window=10, title="RL training reward per arm")
+plots.save_figure(fig, "atlas_reward_curves")
+
+# %% [markdown]
+# ## Cost: the plan's prediction beside the measured wall time
+# `rlboundary plan params/atlas/atlas.yaml` predicts from measured stage and sampling times;
+# `rlboundary organism atlas` measures the run (empty rows: not run that way on this machine).
+
+# %%
+study["plan"]
+
+# %% [markdown]
+# ## Headline numbers and the computed verdict
+
+# %%
+report.record_headlines("atlas", study["headline"], verdict=study["verdict"])
+study["headline"]

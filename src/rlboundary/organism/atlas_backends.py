@@ -1,0 +1,140 @@
+"""Run the atlas's units (arm x seed) one after the other, in a process pool, or as Ray tasks.
+
+    rlboundary organism atlas --params params/atlas/atlas.yaml --seeds 0,1 --backend local [--workers 2]
+    rlboundary organism atlas --params params/atlas/micro.yaml --backend ray --workers 2   # a local 2-worker cluster
+    rlboundary organism atlas ... --backend ray --ray-address HEAD:6379                     # an existing cluster
+    from rlboundary.organism.atlas_backends import run_atlas
+
+Every unit is `atlas.run_unit` (train through the stage cache, evaluate, store
+under `outputs/atlas/<preset>/units/`), so the files are the same whichever
+backend ran it; a unit already stored with the same settings is reused.
+Each unit trains at cpu_count // workers torch threads (1 on a 2-core
+machine with 2 workers): the thread count changes floating-point order, so
+two backends with the same workers give the same files.
+
+- local, workers 1: in this process, one unit after the other.
+- local, workers > 1: a spawned process pool (nothing inherited but the
+  environment), like `schedule.py`'s stage graph.
+- ray: each unit is a Ray task (`num_cpus=1`) on `ray.init(num_cpus=workers)`,
+  a local cluster, or on the cluster at `--ray-address` / `RAY_ADDRESS`. The
+  workers read and write the same outputs directory (a shared filesystem on
+  a real cluster), and get this process's RLBOUNDARY_* / vLLM / offline
+  environment variables. A unit whose task fails raises here after the
+  others finished; finished units stay stored and are reused by a rerun.
+
+`run_atlas` writes `outputs/atlas/<preset>/run.json`: the measured wall time,
+backend, workers and the units' own phase times (what `atlas_plan` predicted
+beforehand is in `plan.json` beside it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+from ..errors import UserError
+
+BACKENDS = ("local", "ray")
+# Environment a Ray worker on another node needs to behave like this process.
+ENV_PREFIXES = ("RLBOUNDARY_", "VLLM_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "PYTHONPATH")
+
+
+def unit_threads(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _unit_in_child(arm: str, preset: str, seed: int, n: int, eval_seed: int, threads: int) -> dict:
+    """One unit in a worker process (a pool's or Ray's), its log lines prefixed."""
+    from .atlas import run_unit
+
+    return run_unit(arm, preset, seed, n, eval_seed, threads=threads,
+                    log=lambda line: print(f"[{arm} s{seed}] {line}", flush=True))
+
+
+def forwarded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIXES)}
+
+
+def check_backend(backend: str, workers: int) -> None:
+    if backend not in BACKENDS:
+        raise UserError(f"unknown atlas backend {backend!r}.", f"use one of: {', '.join(BACKENDS)}.")
+    if workers < 1:
+        raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 or more.")
+
+
+def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: str = "local", workers: int = 1,
+              ray_address: str | None = None, eval_seed: int = 0, log=print) -> dict:
+    """Every (arm, seed) unit, by `backend`; returns {"units": [records], "wall_seconds", ...} (also run.json)."""
+    from .atlas import atlas_dir, get_arm
+
+    for a in arms:
+        get_arm(a)  # a bad name stops here, before anything runs
+    check_backend(backend, workers)
+    units = [(a, s) for s in seeds for a in arms]  # seed-major: a seed's shared base is built first
+    threads = unit_threads(workers)
+    log(f"[atlas] {len(units)} units ({len(arms)} arms x {len(seeds)} seeds) on {backend}, {workers} worker(s), "
+        f"{threads} torch thread(s) each")
+    start = time.perf_counter()
+    if backend == "ray":
+        records = _run_ray(units, preset, n, eval_seed, workers, threads, ray_address, log)
+    elif workers == 1:
+        records = [_unit_in_child(a, preset, s, n, eval_seed, threads) for a, s in units]
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_unit_in_child, a, preset, s, n, eval_seed, threads) for a, s in units]
+            records = [f.result() for f in futures]
+    wall = time.perf_counter() - start
+    run = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "backend": backend, "workers": workers,
+           "torch_threads": threads, "wall_seconds": wall, "cpu_count": os.cpu_count(),
+           "loadavg_end": list(os.getloadavg()),
+           "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records]}
+    out = atlas_dir(preset)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps(run, indent=1))
+    log(f"[atlas] {len(units)} units in {wall:.0f} s wall")
+    return {**run, "records": records}
+
+
+def _run_ray(units, preset: str, n: int, eval_seed: int, workers: int, threads: int, address: str | None,
+             log) -> list[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--backend ray needs Ray.", "pip install -e '.[ray]' (ray==2.60.0).") from None
+    address = address or os.environ.get("RAY_ADDRESS")
+    runtime_env = {"env_vars": forwarded_env()}
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
+        else:  # a local cluster of `workers` CPUs: at most `workers` units at once
+            _start_local_ray(ray, workers, runtime_env, log)
+    log(f"[atlas] Ray cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs")
+    task = ray.remote(num_cpus=1, max_retries=1)(_unit_in_child)
+    refs = [task.remote(a, preset, s, n, eval_seed, threads) for a, s in units]
+    try:
+        return ray.get(refs)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+RAY_START_ATTEMPTS = 3
+
+
+def _start_local_ray(ray, workers: int, runtime_env: dict, log) -> None:
+    """ray.init of a local cluster, retried: Ray waits a fixed 30 s for its raylet to register,
+    which a fully loaded 2-core machine can miss (seen here while other work ran)."""
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try:
+            ray.init(num_cpus=workers, include_dashboard=False, runtime_env=runtime_env, log_to_driver=True,
+                     object_store_memory=100 * 1024 ** 2)
+            return
+        except Exception as err:  # Ray raises a bare Exception for this
+            if "timed out during startup" not in str(err) or attempt == RAY_START_ATTEMPTS:
+                raise
+            log(f"[atlas] the local Ray cluster did not start in time (attempt {attempt}); starting it again")
+            ray.shutdown()

@@ -1,0 +1,202 @@
+"""How long the atlas will take on this machine, predicted before it starts from measured costs.
+
+    rlboundary plan params/atlas/atlas.yaml [--seeds 0,1]
+    from rlboundary.organism.atlas_plan import plan_atlas
+    plan = plan_atlas(["grpo", "rl-at"], "micro", [0], n=8)    # writes outputs/atlas/<preset>/plan.json
+
+Per unit (arm x seed), what it still has to do, times what that cost when it
+was last measured on this machine (never a typed-in speed):
+
+- base / frontier stage: the median seconds (`stage.json`) of finished
+  stages of the same preset (the organism's builds, the atlas's bases);
+  0 where the stage is already stored or can be copied (the stage cache);
+  a base shared by several arms is counted once.
+- RL: steps x seconds per step, per step measured on finished RL stages
+  of the same preset (same algorithm where there is one, else every
+  algorithm's median; KL runs priced by KL runs where measured). Steps: a
+  run that may stop at the plateau rule is priced at its `min_steps` (the
+  default's runs stopped at 60-64 of 240), one that may not (prolonged) at
+  its cap. 0 where the RL stage is stored.
+- evaluation: samples still to draw (models x problems x n; the base's
+  shared by its arms at one temperature) x seconds per sample, measured on
+  earlier atlas units' evaluations, else on the frontier stage's own
+  sampling (seconds / samples drawn: vLLM start-up included, same
+  max_tokens).
+- units already stored cost 0.
+
+The prediction is for one unit after another (the README measured no gain
+from two processes on 2 cores). `plan.json` keeps the inputs with their
+sources, the per-arm rows and the total; `atlas_backends.run_atlas` writes
+the measured wall time beside it (`run.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def _stage_records(preset: str) -> list[tuple[str, dict]]:
+    """(stage, record) of every finished stage of `preset` under the outputs directory."""
+    from .atlas import atlas_dir
+    from .build import STAGE_FILE, organism_dir
+
+    files = [*organism_dir(preset, 0).parent.glob(f"{preset}-seed*/*/{STAGE_FILE}"),
+             *atlas_dir(preset).glob(f"seed*/*/*/*/{STAGE_FILE}")]
+    found, seen = [], set()
+    for path in files:
+        record = json.loads(path.read_text())
+        # A copied stage (the stage cache) keeps the seconds of the run it copies: one measurement.
+        if (path.parent.name, record["seconds"]) not in seen:
+            seen.add((path.parent.name, record["seconds"]))
+            found.append((path.parent.name, record))
+    return found
+
+
+def measured_costs(preset: str) -> dict:
+    """The measured inputs: seconds of the base and frontier stages, RL seconds per step
+    (per algorithm and KL on/off), evaluation seconds per sample; each with its source."""
+    from .atlas import atlas_dir
+
+    records = _stage_records(preset)
+    by_stage: dict[str, list[float]] = {}
+    rl: dict[tuple[str, bool], list[float]] = {}
+    sampling: list[tuple[float, int]] = []
+    for stage, rec in records:
+        by_stage.setdefault(stage, []).append(rec["seconds"])
+        if stage.startswith("rl-"):
+            final = next((e for e in rec["entries"] if e.get("final")), None)
+            if final and final["step"]:
+                rl.setdefault((stage[3:], bool(final.get("beta"))), []).append(rec["seconds"] / final["step"])
+        if stage == "frontier":
+            entry = rec["entries"][0]
+            drawn = sum(r.get("samples", r["problems"] * r["n"]) for r in entry["base_reach"].values())
+            sampling.append((rec["seconds"], drawn))
+    units = []
+    for path in atlas_dir(preset).glob("units/*/unit.json"):
+        u = json.loads(path.read_text())
+        if u.get("eval_samples_sampled"):
+            units.append((u["seconds"]["eval"], u["eval_samples_sampled"]))
+    if not by_stage.get("base") or not by_stage.get("frontier") or not rl:
+        raise UserError(f"no measured stage times of the {preset} preset on this machine to predict from.",
+                        f"build it once first: rlboundary organism build --preset {preset} --seed 0.")
+    eval_source = units or sampling
+    per_sample = sum(s for s, _ in eval_source) / sum(k for _, k in eval_source)
+    return {
+        "base_seconds": statistics.median(by_stage["base"]),
+        "frontier_seconds": statistics.median(by_stage["frontier"]),
+        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": statistics.median(v) for (a, kl), v in rl.items()},
+        "eval_seconds_per_sample": per_sample,
+        "sources": {
+            "base": f"median of {len(by_stage['base'])} finished base stage(s) of {preset} (stage.json seconds)",
+            "frontier": f"median of {len(by_stage['frontier'])} finished frontier stage(s) of {preset}",
+            "rl": f"seconds / steps of {sum(map(len, rl.values()))} finished RL stage(s) of {preset}",
+            "eval": (f"{len(units)} earlier atlas unit(s)' evaluation seconds / samples drawn" if units else
+                     f"{len(sampling)} frontier stage(s)' sampling seconds / samples drawn (vLLM start-up included)"),
+        },
+    }
+
+
+def _rl_per_step(costs: dict, algo: str, kl: bool) -> tuple[float, str]:
+    table = costs["rl_seconds_per_step"]
+    for key, note in ((f"{algo}{'+kl' if kl else ''}", "measured"),
+                      (algo, "measured without KL: the KL reference pass is not priced" if kl else "measured")):
+        if key in table:
+            return table[key], note
+    return statistics.median(table.values()), f"no {algo} run measured: median of every algorithm's"
+
+
+def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed: int = 0,
+               write: bool = True) -> dict:
+    """The predicted wall seconds of running `arms` x `seeds` now, per arm and in total (see the module docstring)."""
+    from ..models import weights_digest
+    from .atlas import arm_preset, atlas_dir, get_arm, load_unit, stage_dirs
+    from .benchmark import load_problems
+    from .build import _done, _stage_settings, organism_dir
+    from .evaluate import cache_name, eval_cache
+    from .presets import get_preset
+
+    costs = measured_costs(preset)
+    problems = len(load_problems("eval", preset=preset, seed=eval_seed))
+    rows, counted, notes = [], set(), set()
+    for name in arms:
+        a = get_arm(name)
+        row = {"arm": name, "seeds": len(seeds), "base_s": 0.0, "frontier_s": 0.0, "rl_steps": 0, "rl_s": 0.0,
+               "eval_samples": 0, "eval_s": 0.0}
+        for seed in seeds:
+            if load_unit(preset, name, seed, n, eval_seed) is not None:
+                continue
+            p = arm_preset(a, get_preset(preset))
+            base_root, run_root = stage_dirs(a, preset, seed)
+            sources = [base_root, run_root, organism_dir(preset, seed)]
+
+            def stored(stage: str) -> dict | None:
+                settings = _stage_settings(p, seed, stage)
+                return next((r for r in (_done(root, stage, settings) for root in sources) if r), None)
+
+            for stage in ("base", "frontier"):
+                key = (stage, base_root)
+                if key not in counted and stored(stage) is None:
+                    row[f"{stage}_s"] += costs[f"{stage}_seconds"]
+                counted.add(key)
+            rl = stored(f"rl-{a.algorithm}")
+            if rl is None and (f"rl-{a.algorithm}", run_root) not in counted:
+                steps = p.rl.min_steps if p.rl.min_steps < p.rl.steps else p.rl.steps
+                per_step, note = _rl_per_step(costs, a.algorithm, bool(p.rl.beta))
+                notes.add(f"{name}: RL {note}")
+                row["rl_steps"] += steps
+                row["rl_s"] += steps * per_step
+            counted.add((f"rl-{a.algorithm}", run_root))
+            # Models to sample: the base once per (base, temperature), the arm's final model and checkpoints.
+            models = a.eval_checkpoints + 1
+            base_stored = stored("base")
+            base_dir = next((root / "base" for root in sources if base_stored and (root / "base").is_dir()), None)
+            base_cached = base_dir is not None and (eval_cache(preset, seed) / cache_name(
+                "base", weights_digest(str(base_dir)), n, eval_seed, a.temperature)).is_file()
+            if not base_cached and ("eval-base", base_root, a.temperature) not in counted:
+                models += 1
+            counted.add(("eval-base", base_root, a.temperature))
+            row["eval_samples"] += models * problems * n
+            row["eval_s"] += models * problems * n * costs["eval_seconds_per_sample"]
+        row["total_s"] = row["base_s"] + row["frontier_s"] + row["rl_s"] + row["eval_s"]
+        rows.append(row)
+    plan = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "problems": problems, "rows": rows,
+            "predicted_seconds": sum(r["total_s"] for r in rows), "inputs": costs, "notes": sorted(notes),
+            "assumptions": ["units one after another", "an RL run that may stop at its plateau rule stops at "
+                            "min_steps", "evaluation seconds per sample as measured (vLLM start-up amortised)"],
+            "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if write:
+        out = atlas_dir(preset)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "plan.json").write_text(json.dumps(plan, indent=1))
+    return plan
+
+
+def format_plan(plan: dict) -> str:
+    """The plan as a plain-text table with its inputs and their sources."""
+    cols = ("arm", "seeds", "base_s", "frontier_s", "rl_steps", "rl_s", "eval_samples", "eval_s", "total_s")
+    lines = [f"atlas plan: preset {plan['preset']}, seeds {plan['seeds']}, n {plan['n']}, "
+             f"{plan['problems']} evaluation problems (0 where stored already)",
+             "".join(c.ljust(14) for c in cols)]
+    for r in plan["rows"]:
+        lines.append("".join((f"{r[c]:.0f}" if isinstance(r[c], float) else str(r[c])).ljust(14) for c in cols))
+    total = plan["predicted_seconds"]
+    lines.append(f"predicted wall time: {total:.0f} s ({total / 60:.1f} min), units one after another")
+    c = plan["inputs"]
+    lines.append(f"inputs: base {c['base_seconds']:.1f} s, frontier {c['frontier_seconds']:.1f} s, RL s/step "
+                 + ", ".join(f"{k} {v:.3f}" for k, v in c["rl_seconds_per_step"].items())
+                 + f", evaluation {c['eval_seconds_per_sample'] * 1000:.2f} ms/sample")
+    lines += [f"  {k}: {v}" for k, v in c["sources"].items()]
+    lines += [f"note: {x}" for x in plan["notes"]] + [f"assumed: {x}" for x in plan["assumptions"]]
+    return "\n".join(lines)
+
+
+def plan_path(preset: str) -> Path:
+    from .atlas import atlas_dir
+
+    return atlas_dir(preset) / "plan.json"
+

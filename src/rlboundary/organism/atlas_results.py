@@ -1,0 +1,198 @@
+"""The atlas's numbers: per arm and level, Δ(arm − its base) with CIs, each claim's computed verdict.
+
+    from rlboundary.organism.atlas_results import atlas_study
+    study = atlas_study(params)     # what notebooks/atlas.py shows (params: the `atlas` notebook's)
+    study["grid"], study["claims"], study["curves"], study["plan"]
+
+Reads the units `atlas.run_unit` stored (running the missing ones in this
+process first, `ensure_units`). Per arm, the seeds' per-problem tables are
+pooled; every number is a mean over seeds of a mean over problems with
+`reach.bootstrap_seeds_problems`'s hierarchical CI (seeds, then problems),
+the arm always minus the base of the same seed on the same problems:
+
+- `grid`: per arm and level, Δ luck-free pass@1 and Δ luck-free pass@n
+  (n = the largest k) with CIs, `excludes_0` where the pass@n CI does;
+- `claims`: per arm at the frontier (each seed's own, `reach.reach_table`):
+  both Δs with CIs, the pre-registered rule's verdict (extends / narrows /
+  no change), and whether the arm's published claim is reproduced, computed
+  from the CIs by `atlas.EXPECTATIONS` (never typed in);
+- `checkpoints`: the same frontier Δ for the RL checkpoints evaluated along
+  the way (prolonged RL);
+- `curves`: the training-reward curves, mean over seeds per step.
+An out-of-distribution arm is judged on the evaluation problems outside its
+RL prompts' part of the task only (`in_rl_part` false), base and arm alike.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from .atlas import EQUIVALENCE_MARGIN, get_arm
+
+# How one expectation is decided from a CI (atlas.EXPECTATIONS): (met, contradicted).
+_RULES = {
+    "up": (lambda lo, hi, m: lo > 0, lambda lo, hi, m: hi < m),
+    "down": (lambda lo, hi, m: hi < 0, lambda lo, hi, m: lo > -m),
+    "no-gain": (lambda lo, hi, m: hi < m, lambda lo, hi, m: lo > 0),
+    "no-loss": (lambda lo, hi, m: lo > -m, lambda lo, hi, m: hi < 0),
+}
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+
+
+def expectation_outcome(direction: str, lo: float, hi: float, margin: float = EQUIVALENCE_MARGIN) -> str:
+    """"met", "contradicted" or "undecided" for one expectation and the CI [lo, hi] of (arm − base)."""
+    met, contradicted = _RULES[direction]
+    if met(lo, hi, margin):
+        return "met"
+    return "contradicted" if contradicted(lo, hi, margin) else "undecided"
+
+
+def claim_outcome(outcomes: list[str]) -> str:
+    """Reproduced when every expectation is met, not reproduced when any is contradicted, else inconclusive."""
+    if "contradicted" in outcomes:
+        return NOT_REPRODUCED
+    return REPRODUCED if outcomes and all(o == "met" for o in outcomes) else INCONCLUSIVE
+
+
+def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print) -> list[dict]:
+    """Every unit's record, running (in this process) the ones not stored yet."""
+    from .atlas import load_unit, run_unit
+
+    return [load_unit(preset, a, s, n, eval_seed) or run_unit(a, preset, s, n, eval_seed, log=log)
+            for s in seeds for a in arms]
+
+
+def arm_table(preset: str, arm: str, records: list[dict]) -> pd.DataFrame:
+    """The arm's per-problem table over its seeds (base and arm rows), restricted for an OOD arm."""
+    from .atlas import unit_dir
+
+    frames = [pd.read_parquet(unit_dir(preset, arm, r["seed"]) / "per_problem.parquet") for r in records]
+    table = pd.concat(frames, ignore_index=True)
+    if get_arm(arm).signs != "any":
+        table = table[~table["in_rl_part"]]
+    return table
+
+
+def _delta(table: pd.DataFrame, model: str, column: str, level: int, n_boot: int) -> tuple[float, float, float]:
+    from .reach import per_seed_values, bootstrap_seeds_problems
+
+    return bootstrap_seeds_problems(per_seed_values(table, model, column, level, "base"), n_boot)
+
+
+def grid_rows(arm: str, table: pd.DataFrame, n_boot: int) -> list[dict]:
+    rows = []
+    for level in sorted(table["level"].unique()):
+        rec = {"arm": arm, "level": int(level)}
+        for col in ("lf_pass_at_1", "lf_pass_at_n"):
+            m, lo, hi = _delta(table, arm, col, level, n_boot)
+            rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
+        rec["excludes_0"] = rec["d_lf_pass_at_n_lo"] > 0 or rec["d_lf_pass_at_n_hi"] < 0
+        rows.append(rec)
+    return rows
+
+
+def claim_row(arm: str, table: pd.DataFrame, records: list[dict], n_boot: int) -> tuple[dict, list[dict]]:
+    """The arm's frontier row (Δs, rule verdict, claim outcome) and its checkpoints' rows."""
+    from .reach import reach_table
+
+    a = get_arm(arm)
+    frontier = {r["seed"]: r["frontier"] for r in records}
+    reach = reach_table(table, frontier, records[0]["unseen"], n_boot=n_boot)
+    front = reach[reach["endpoint"] == "frontier"].set_index("model") if len(reach) else pd.DataFrame()
+    if arm in front.index:
+        r = front.loc[arm]
+        outcomes = [expectation_outcome(direction, r[f"d_{metric}_lo"], r[f"d_{metric}_hi"])
+                    for metric, direction in a.expect]
+    else:  # e.g. an OOD arm whose held-out part has no problem at the frontier level: nothing measured
+        r = pd.Series({"seeds": len(records), "verdict": "not measured: no evaluation problem at the frontier",
+                       **{f"d_{m}{x}": float("nan") for m in ("lf_pass_at_1", "lf_pass_at_n") for x in ("", "_lo", "_hi")}})
+        outcomes = ["undecided" for _ in a.expect]
+    row = {"arm": arm, "family": a.family, "claim": a.claim, "citation": a.citation,
+           "expected": "; ".join(f"{m.replace('lf_pass_at_', 'Δ luck-free pass@')} {d}" for m, d in a.expect),
+           "seeds": int(r["seeds"]), "frontier": ",".join(str(frontier[s]) for s in sorted(frontier)),
+           "d_lf_pass_at_1": r["d_lf_pass_at_1"], "d_lf_pass_at_1_lo": r["d_lf_pass_at_1_lo"],
+           "d_lf_pass_at_1_hi": r["d_lf_pass_at_1_hi"], "d_lf_pass_at_n": r["d_lf_pass_at_n"],
+           "d_lf_pass_at_n_lo": r["d_lf_pass_at_n_lo"], "d_lf_pass_at_n_hi": r["d_lf_pass_at_n_hi"],
+           "verdict": r["verdict"], "expectations": ", ".join(outcomes), "reproduced": claim_outcome(outcomes)}
+    along = []
+    for label, step in records[0].get("checkpoints", {}).items():
+        if label in getattr(front, "index", ()):
+            c = front.loc[label]
+            along.append({"arm": arm, "step": step, "d_lf_pass_at_n": c["d_lf_pass_at_n"],
+                          "d_lf_pass_at_n_lo": c["d_lf_pass_at_n_lo"], "d_lf_pass_at_n_hi": c["d_lf_pass_at_n_hi"],
+                          "d_lf_pass_at_1": c["d_lf_pass_at_1"]})
+    along.append({"arm": arm, "step": int(records[0]["rl"]["steps"]), "d_lf_pass_at_n": r["d_lf_pass_at_n"],
+                  "d_lf_pass_at_n_lo": r["d_lf_pass_at_n_lo"], "d_lf_pass_at_n_hi": r["d_lf_pass_at_n_hi"],
+                  "d_lf_pass_at_1": r["d_lf_pass_at_1"]})
+    return row, along
+
+
+def reward_curve_frame(arm: str, records: list[dict]) -> pd.DataFrame:
+    """The arm's training-reward curve, mean over seeds per step (column `algorithm` = the arm)."""
+    rows = [{"step": c["step"], "reward": c["reward"], "frontier_reward": c["frontier_reward"], "seed": r["seed"]}
+            for r in records for c in r["rl"]["reward_curve"]]
+    if not rows:
+        return pd.DataFrame(columns=["algorithm", "step", "reward", "frontier_reward"])
+    f = pd.DataFrame(rows).groupby("step", as_index=False)[["reward", "frontier_reward"]].mean()
+    return f.assign(algorithm=arm)
+
+
+def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int = 2000) -> dict:
+    """grid, claims, checkpoints and curves of the stored units `records` (see the module docstring)."""
+    grid, claims, along, curves = [], [], [], []
+    for arm in arms:
+        mine = sorted((r for r in records if r["arm"] == arm), key=lambda r: r["seed"])
+        table = arm_table(preset, arm, mine)
+        grid += grid_rows(arm, table, n_boot)
+        row, steps = claim_row(arm, table, mine, n_boot)
+        claims.append(row)
+        if len(steps) > 1:
+            along += steps
+        curves.append(reward_curve_frame(arm, mine))
+    return {"grid": pd.DataFrame(grid), "claims": pd.DataFrame(claims), "checkpoints": pd.DataFrame(along),
+            "curves": pd.concat(curves, ignore_index=True), "n": n, "seeds": list(seeds), "arms": list(arms)}
+
+
+def plan_vs_measured(preset: str) -> pd.DataFrame:
+    """The plan's prediction (`plan.json`) beside the last run's measured wall time (`run.json`)."""
+    from .atlas import atlas_dir
+
+    rows = []
+    for name, key, what in (("plan.json", "predicted_seconds", "predicted by rlboundary plan"),
+                            ("run.json", "wall_seconds", "measured (rlboundary organism atlas)")):
+        path = atlas_dir(preset) / name
+        if path.is_file():
+            rows.append({"what": what, "seconds": json.loads(path.read_text())[key]})
+    out = pd.DataFrame(rows, columns=["what", "seconds"])
+    if len(out) == 2:
+        out.loc[len(out)] = {"what": "measured / predicted", "seconds": out.seconds[1] / out.seconds[0]}
+    return out
+
+
+def atlas_study(params) -> dict:
+    """Everything notebooks/atlas.py shows, with its computed verdict."""
+    from .. import verdicts
+    from .reach import overall_paper_claim, paper_claim
+
+    seeds = list(params.organism_seeds)
+    records = ensure_units(params.arms, params.organism_preset, seeds, params.n, log=lambda *_: None)
+    study = summarise(params.organism_preset, params.arms, seeds, params.n, records, n_boot=params.bootstrap)
+    claims = study["claims"]
+    # The paper's claim over every arm, by the organism's pre-registered rule (reach.paper_claim).
+    per_arm = [paper_claim(r.d_lf_pass_at_n_lo, r.d_lf_pass_at_n_hi) for r in claims.itertuples()]
+    overall = overall_paper_claim(pd.DataFrame({"paper_claim": per_arm}))
+    numbers = [{"what": f"{r.arm} − base, luck-free pass@{params.n} at the frontier", "value": r.d_lf_pass_at_n,
+                "ci_low": r.d_lf_pass_at_n_lo, "ci_high": r.d_lf_pass_at_n_hi, "verdict": v}
+               for r, v in zip(claims.itertuples(), per_arm)]
+    reason = (f"{sum(v == 'contradicted' for v in per_arm)} of {len(per_arm)} arms extend reach; "
+              f"{(claims['reproduced'] == REPRODUCED).sum()} of {len(claims)} published claims reproduced")
+    verdict = verdicts.Verdict(claim=verdicts.CLAIMS["atlas"], verdict=overall, reason=reason,
+                               rule=" ".join((paper_claim.__doc__ or "").split()) + " Per arm; over all arms: "
+                               + " ".join((overall_paper_claim.__doc__ or "").split())
+                               + f" CIs: hierarchical bootstrap over {len(seeds)} seed(s) and problems.",
+                               numbers=numbers)
+    headline = claims[["arm", "claim", "d_lf_pass_at_1", "d_lf_pass_at_1_lo", "d_lf_pass_at_1_hi", "d_lf_pass_at_n",
+                       "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "verdict", "reproduced"]].round(3)
+    return {**study, "verdict": verdict, "headline": headline, "plan": plan_vs_measured(params.organism_preset)}

@@ -1,0 +1,145 @@
+"""The atlas's arms as data: what each changes, where its pieces live, how its claim is decided.
+
+Fast (no training); `test_atlas_micro.py` runs arms end to end on the micro organism.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlboundary.errors import UserError
+from rlboundary.organism import atlas
+from rlboundary.organism.atlas_results import claim_outcome, expectation_outcome
+from rlboundary.organism.build import _stage_settings, stage_names
+from rlboundary.organism.presets import get_preset
+from rlboundary.organism.rl import prompt_problems
+from rlboundary.params import load_params, validate
+
+
+@pytest.mark.parametrize("preset", ["micro", "default"])
+def test_the_default_stages_settings_have_no_arm_key_and_the_grpo_arm_is_the_builds_own_run(preset):
+    p = get_preset(preset)
+    for stage in stage_names(p):
+        assert "prompts" not in _stage_settings(p, 0, stage)
+    # The grpo and temperature arms train exactly the build's rl-grpo stage: it is copied, not retrained.
+    for name in ("grpo", "temperature-1.0"):
+        arm_p = atlas.arm_preset(atlas.get_arm(name), p)
+        assert _stage_settings(arm_p, 0, "rl-grpo") == _stage_settings(p, 0, "rl-grpo")
+        assert _stage_settings(arm_p, 0, "frontier") == _stage_settings(p, 0, "frontier")
+
+
+def test_each_arm_changes_what_its_family_says():
+    p = get_preset("default")
+    settings = {name: _stage_settings(atlas.arm_preset(a, p), 1, f"rl-{a.algorithm}") for name, a in atlas.ARMS.items()}
+    default = _stage_settings(p, 1, "rl-grpo")
+    for name, a in atlas.ARMS.items():
+        assert a.family in atlas.FAMILIES and a.claim and a.citation and a.expect, name
+        assert all(m in atlas.METRICS and d in atlas.EXPECTATIONS for m, d in a.expect), name
+        s = settings[name]
+        if a.family == "exposure":
+            assert s["base"] != default["base"] and s["rl"] == default["rl"]
+        elif a.family in ("difficulty", "ood"):
+            assert s["prompts"] and s["base"] == default["base"] and s["rl"] == default["rl"]
+        elif a.family == "prolonged":
+            assert s["rl"] != default["rl"] and "prompts" not in s
+    shares = {name: sum(x for _, x in atlas.arm_preset(atlas.ARMS[name], p).exposure)
+              for name in ("exposure-0", "exposure-1", "exposure-10")}
+    # Shares of all pretraining traces; rare chains fill only the half after the curriculum.
+    assert shares == pytest.approx({"exposure-0": 0.0, "exposure-1": 0.02, "exposure-10": 0.20})
+    levels = [lv for lv, _ in atlas.arm_preset(atlas.ARMS["exposure-0"], p).exposure]
+    assert levels == [lv for lv, _ in p.exposure]  # same levels: the unseen level does not move
+    pro = atlas.arm_preset(atlas.ARMS["prolonged"], p).rl
+    assert pro.steps == pro.min_steps >= 10 * p.rl.min_steps and pro.beta > 0
+    assert pro.extra["sync_ref_model"] and pro.extra["ref_model_mixup_alpha"] == 1.0
+    assert pro.extra["ref_model_sync_steps"] * atlas.ARMS["prolonged"].ref_resets == pro.steps
+
+
+def test_arms_share_a_base_or_a_run_exactly_when_their_stage_settings_agree():
+    dirs = {name: atlas.stage_dirs(a, "micro", 0) for name, a in atlas.ARMS.items()}
+    assert dirs["grpo"] == dirs["temperature-1.0"]  # same RL run, evaluated at another temperature
+    assert dirs["rl-at"][0] == dirs["grpo"][0] and dirs["rl-at"][1] != dirs["grpo"][1]
+    assert len({dirs[f"exposure-{x}"][0] for x in (0, 1, 10)} | {dirs["grpo"][0]}) == 4
+    assert atlas.stage_dirs(atlas.ARMS["grpo"], "micro", 1) != dirs["grpo"]
+
+
+def test_rl_prompt_variants():
+    shared = prompt_problems(3, 200, 1, 4, 0.5)
+    from rlboundary.organism.frontier import training_problems
+
+    assert shared == training_problems("rl", 3, 200, 1, 4, 0.5)  # no spec: the build's own prompts
+    assert {q.n_steps for q in prompt_problems(3, 200, 1, 4, 0.5, {"levels": "at"})} == {4}
+    assert {q.n_steps for q in prompt_problems(3, 200, 1, 4, 0.5, {"levels": "beyond"})} == {5}
+    assert {q.n_steps for q in prompt_problems(3, 200, 1, 4, 0.5, {"levels": "below"})} == {1, 2, 3}
+    plus = prompt_problems(3, 200, 1, 4, 0.5, {"signs": "+"})
+    assert [q.n_steps for q in plus] == [q.n_steps for q in shared]  # same levels, only '+' turns
+    assert all(t[0] == "+" for q in plus for t in q.turns)
+    with pytest.raises(ValueError):
+        prompt_problems(3, 10, 1, 4, 0.5, {"levels": "sideways"})
+
+
+@pytest.mark.parametrize("direction,ci,outcome", [
+    ("up", (0.01, 0.3), "met"), ("up", (-0.2, 0.04), "contradicted"), ("up", (-0.1, 0.2), "undecided"),
+    ("down", (-0.3, -0.01), "met"), ("down", (-0.04, 0.2), "contradicted"), ("down", (-0.2, 0.1), "undecided"),
+    ("no-gain", (-0.3, 0.04), "met"), ("no-gain", (0.01, 0.3), "contradicted"), ("no-gain", (-0.1, 0.2), "undecided"),
+    ("no-loss", (-0.04, 0.3), "met"), ("no-loss", (-0.3, -0.01), "contradicted"), ("no-loss", (-0.2, 0.1), "undecided"),
+])
+def test_each_expectation_has_all_three_outcomes(direction, ci, outcome):
+    assert expectation_outcome(direction, *ci) == outcome
+
+
+def test_a_claim_is_reproduced_only_when_every_expectation_is_met():
+    assert claim_outcome(["met", "met"]) == "reproduced"
+    assert claim_outcome(["met", "undecided"]) == "inconclusive"
+    assert claim_outcome(["met", "contradicted"]) == "not reproduced"
+
+
+def test_atlas_parameters_are_validated():
+    p = load_params("atlas", "atlas")
+    assert p.arms == list(atlas.ARMS) and p.organism_seeds == [0, 1] and p.n == 256
+    assert load_params("atlas", "micro").organism_preset == "micro"
+    with pytest.raises(UserError, match="not an atlas arm"):
+        validate("atlas", {"arms": ["sideways"]})
+    with pytest.raises(UserError, match="listed twice"):
+        validate("atlas", {"arms": ["grpo", "grpo"]})
+    with pytest.raises(UserError, match="no arms"):
+        validate("atlas", {"arms": []})
+    with pytest.raises(UserError):
+        atlas.get_arm("sideways")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["organism", "atlas", "--params", "params/micro/atlas.yaml", "--backend", "foo"], "unknown atlas backend 'foo'"),
+    (["organism", "atlas", "--params", "params/micro/atlas.yaml", "--workers", "0"], "--workers 0 is below 1"),
+    (["plan", "params/micro/atlas.yaml"], "no measured stage times of the micro preset"),
+])
+def test_atlas_commands_reject_bad_input_in_one_line(args, message, tmp_path):
+    env = {**os.environ, "RLBOUNDARY_OUTPUTS": str(tmp_path)}  # nothing built there: nothing to plan from
+    r = subprocess.run([sys.executable, "-m", "rlboundary.cli", *args], capture_output=True, text=True, env=env,
+                       timeout=300, cwd=str(Path(__file__).parents[1]))
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-500:]
+
+
+def test_the_prolonged_arm_reaches_trl_as_kl_with_hard_reference_resets(tmp_path):
+    from rlboundary.organism.rl import _config
+
+    pro = atlas.arm_preset(atlas.ARMS["prolonged"], get_preset("default")).rl
+    cfg = _config("grpo", pro, tmp_path, 0, "cpu")  # TRL's own GRPOConfig validates the options
+    assert cfg.sync_ref_model and cfg.ref_model_mixup_alpha == 1.0 and cfg.beta == pro.beta > 0
+    assert cfg.ref_model_sync_steps == 100 and cfg.max_steps == 600
+
+
+def test_a_stored_unit_is_found_again_and_a_changed_one_is_not(monkeypatch, tmp_path):
+    import json
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    key = atlas.unit_key(atlas.ARMS["prolonged"], "micro", 0, 8, 0)
+    out = atlas.unit_dir("micro", "prolonged", 0)
+    out.mkdir(parents=True)
+    (out / "unit.json").write_text(json.dumps({"key": key, "arm": "prolonged"}))
+    assert atlas.load_unit("micro", "prolonged", 0, 8) == {"key": key, "arm": "prolonged"}
+    assert atlas.load_unit("micro", "prolonged", 0, 16) is None  # another n: redone
