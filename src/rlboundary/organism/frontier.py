@@ -112,9 +112,11 @@ def measure_luck_free_reach(model_dir: Path, level: int, per_level: int, n: int,
                     first_valid += sum(x.correct and x.trace_valid for x in checks)
                 correct_any[i] = correct_any[i] or any(x.correct for x in checks)
                 reached[i] = any(x.correct and x.trace_valid for x in checks)
+            # Bounds of the final reach: the problems reached so far, and those plus every open one.
             low = sum(reached) / len(problems)
-            if give_up is not None and r < rounds - 1 and give_up(low, low + reached.count(False) / len(problems)):
-                stopped = [low, low + reached.count(False) / len(problems)]
+            high = low + reached.count(False) / len(problems)
+            if give_up is not None and r < rounds - 1 and give_up(low, high):
+                stopped = [low, high]
                 break
     m, first = len(problems), len(problems) * min(n, REACH_ROUND)
     row = {"problems": m, "n": n, "pass_at_1": first_correct / first, "valid_at_1": first_valid / first,
