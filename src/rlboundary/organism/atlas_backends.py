@@ -73,7 +73,9 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
     for a in arms:
         get_arm(a)  # a bad name stops here, before anything runs
     check_backend(backend, workers)
-    units = [(a, s) for s in seeds for a in arms]  # seed-major: a seed's shared base is built first
+    # Arm-major: an interrupted run leaves whole arms (every seed) behind; bases are still
+    # shared, since a stage built by an earlier unit is copied by every later one that needs it.
+    units = [(a, s) for a in arms for s in seeds]
     threads = unit_threads(workers)
     log(f"[atlas] {len(units)} units ({len(arms)} arms x {len(seeds)} seeds) on {backend}, {workers} worker(s), "
         f"{threads} torch thread(s) each")
