@@ -143,3 +143,53 @@ def test_a_stored_unit_is_found_again_and_a_changed_one_is_not(monkeypatch, tmp_
     (out / "unit.json").write_text(json.dumps({"key": key, "arm": "prolonged"}))
     assert atlas.load_unit("micro", "prolonged", 0, 8) == {"key": key, "arm": "prolonged"}
     assert atlas.load_unit("micro", "prolonged", 0, 16) is None  # another n: redone
+
+
+def _stored_stage(root: Path, stage: str, settings: dict, seconds: float, entries: list[dict]) -> None:
+    import json
+
+    (root / stage).mkdir(parents=True, exist_ok=True)
+    (root / stage / "stage.json").write_text(json.dumps({"settings": settings, "entries": entries,
+                                                         "seconds": seconds}))
+
+
+def test_the_plan_prices_only_what_is_missing_from_the_fastest_measurements(monkeypatch, tmp_path):
+    """A stored RL run whose final model's samples are in the evaluation cache (the organism's own
+    `eval`) costs nothing; without the cached samples, one model's sampling; an arm with its own RL
+    run costs its steps. Stage times are the fastest measured (load only slows a run down)."""
+    from rlboundary.organism.atlas_plan import measured_costs, plan_atlas
+    from rlboundary.organism.benchmark import load_problems
+    from rlboundary.organism.build import organism_dir
+    from rlboundary.organism.evaluate import cache_name, eval_cache
+    from rlboundary.models import weights_digest
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    p = atlas.arm_preset(atlas.ARMS["grpo"], get_preset("micro"))
+    for seed, slow in ((0, 1.0), (1, 3.0)):  # seed 1 "built under load": three times slower
+        root = organism_dir("micro", seed)
+        _stored_stage(root, "base", _stage_settings(p, seed, "base"), 100 * slow, [])
+        _stored_stage(root, "frontier", _stage_settings(p, seed, "frontier"), 20 * slow,
+                      [{"base_reach": {"3": {"problems": 4, "n": 50}}}])
+        _stored_stage(root, "rl-grpo", _stage_settings(p, seed, "rl-grpo"), 30 * slow,
+                      [{"step": 10, "path": "rl-grpo/final", "final": True, "beta": 0.0}])
+        for model in ("base", "rl-grpo/final"):
+            (root / model).mkdir(parents=True, exist_ok=True)
+            (root / model / "model.safetensors").write_bytes(f"{model} {seed}".encode())
+    costs = measured_costs("micro")
+    assert costs["base_seconds"] == 100 and costs["frontier_seconds"] == 20
+    assert costs["rl_seconds_per_step"] == {"grpo": 3.0} and costs["eval_seconds_per_sample"] == 20 / 200
+    n, problems = 8, len(load_problems("eval", preset="micro", seed=0))
+    cache = eval_cache("micro", 0)
+    cache.mkdir(parents=True, exist_ok=True)
+    root = organism_dir("micro", 0)
+    files = {m: cache / cache_name(m, weights_digest(str(root / d)), n, 0, 0.6)
+             for m, d in (("base", "base"), ("rl-grpo", "rl-grpo/final"))}
+    for f in files.values():
+        f.write_bytes(b"")
+    assert plan_atlas(["grpo"], "micro", [0], n, write=False)["predicted_seconds"] == 0
+    files["rl-grpo"].unlink()
+    row = plan_atlas(["grpo"], "micro", [0], n, write=False)["rows"][0]
+    assert (row["rl_steps"], row["eval_samples"]) == (0, problems * n)
+    at = plan_atlas(["rl-at"], "micro", [0], n, write=False)["rows"][0]  # its own RL run; the base's samples cached
+    steps = min(p.rl.min_steps, p.rl.steps)
+    assert (at["rl_steps"], at["rl_s"], at["eval_samples"]) == (steps, 3.0 * steps, problems * n)

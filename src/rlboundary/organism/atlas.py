@@ -232,6 +232,19 @@ def load_unit(preset: str, arm: str, seed: int, n: int, eval_seed: int = 0) -> d
 
 # --- one unit ---------------------------------------------------------------------------
 
+def checkpoints_along(rl_record: dict, count: int) -> list[int]:
+    """The steps of `count` evenly spaced RL checkpoints before the final model (an arm's `eval_checkpoints`)."""
+    final = next(e for e in rl_record["entries"] if e.get("final"))
+    steps = sorted(e["step"] for e in rl_record["entries"] if not e.get("final") and e["step"] != final["step"])
+    along = [steps[round((i + 1) * len(steps) / (count + 1)) - 1] for i in range(count)] if steps and count else []
+    return list(dict.fromkeys(along))
+
+
+def checkpoint_models(arm: Arm, run_root: Path, along: list[int]) -> dict[str, str]:
+    """{evaluation name: directory} of the RL checkpoints at steps `along`."""
+    return {f"rl-{arm.algorithm}-step{k}": str(run_root / f"rl-{arm.algorithm}" / f"step-{k}") for k in along}
+
+
 def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threads: int | None = None,
              log=print) -> dict:
     """Train (through the stage cache) and evaluate one arm x seed; returns its record (`unit.json`).
@@ -279,11 +292,8 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
     # Evaluate the base and the arm's model(s) on the evaluation split, at the arm's temperature.
     problems = load_problems("eval", preset=preset, seed=eval_seed)
     models = {"base": str(base_root / "base"), f"rl-{a.algorithm}": str(run_root / final["path"])}
-    steps = sorted(e["step"] for e in rl["entries"] if not e.get("final") and e["step"] != final["step"])
-    along = [steps[round((i + 1) * len(steps) / (a.eval_checkpoints + 1)) - 1]
-             for i in range(a.eval_checkpoints)] if steps and a.eval_checkpoints else []
-    for k in dict.fromkeys(along):
-        models[f"rl-{a.algorithm}-step{k}"] = str(run_root / f"rl-{a.algorithm}" / f"step-{k}")
+    along = checkpoints_along(rl, a.eval_checkpoints)
+    models.update(checkpoint_models(a, run_root, along))
     cache = eval_cache(preset, seed)
     # Models whose samples are not cached yet (the base is usually shared with other arms).
     sampled = sum(not (cache / cache_name(name, weights_digest(path), n, eval_seed, a.temperature)).is_file()

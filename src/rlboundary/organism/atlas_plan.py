@@ -7,21 +7,29 @@
 Per unit (arm x seed), what it still has to do, times what that cost when it
 was last measured on this machine (never a typed-in speed):
 
-- base / frontier stage: the median seconds (`stage.json`) of finished
+- base / frontier stage: the fastest seconds (`stage.json`) of finished
   stages of the same preset (the organism's builds, the atlas's bases);
   0 where the stage is already stored or can be copied (the stage cache);
   a base shared by several arms is counted once.
-- RL: steps x seconds per step, per step measured on finished RL stages
-  of the same preset (same algorithm where there is one, else every
-  algorithm's median; KL runs priced by KL runs where measured). Steps: a
+- RL: steps x seconds per step, the fastest per step measured on finished
+  RL stages of the same preset (same algorithm where there is one, else
+  the median of every algorithm's; KL runs priced by KL runs where measured). Steps: a
   run that may stop at the plateau rule is priced at its `min_steps` (the
   default's runs stopped at 60-64 of 240), one that may not (prolonged) at
   its cap. 0 where the RL stage is stored.
 - evaluation: samples still to draw (models x problems x n; the base's
-  shared by its arms at one temperature) x seconds per sample, measured on
-  earlier atlas units' evaluations, else on the frontier stage's own
-  sampling (seconds / samples drawn: vLLM start-up included, same
-  max_tokens).
+  shared by its arms at one temperature; none for a model whose samples the
+  organism's evaluation cache holds, e.g. from `rlboundary organism eval`)
+  x seconds per sample, the fastest measured on earlier atlas units'
+  evaluations, else on the frontier stages' own sampling (seconds / samples
+  drawn: vLLM start-up included, same max_tokens).
+
+Why the fastest and not the median: the atlas runs its units one after
+another, alone; a measurement taken while other work shared the CPUs (the
+organism's seeds built two at a time, a test suite beside it) is slower by
+the share it lost, never faster, so the fastest is the least biased
+estimate of an unshared run (session 9: the median priced the base stage
+at 646 s from two seeds built side by side; alone it took 257 s).
 - units already stored cost 0.
 
 The prediction is for one unit after another (the README measured no gain
@@ -84,19 +92,20 @@ def measured_costs(preset: str) -> dict:
     if not by_stage.get("base") or not by_stage.get("frontier") or not rl:
         raise UserError(f"no measured stage times of the {preset} preset on this machine to predict from.",
                         f"build it once first: rlboundary organism build --preset {preset} --seed 0.")
-    eval_source = units or sampling
-    per_sample = sum(s for s, _ in eval_source) / sum(k for _, k in eval_source)
+    per_sample = min(s / k for s, k in (units or sampling))
     return {
-        "base_seconds": statistics.median(by_stage["base"]),
-        "frontier_seconds": statistics.median(by_stage["frontier"]),
-        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": statistics.median(v) for (a, kl), v in rl.items()},
+        "base_seconds": min(by_stage["base"]),
+        "frontier_seconds": min(by_stage["frontier"]),
+        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": min(v) for (a, kl), v in rl.items()},
         "eval_seconds_per_sample": per_sample,
         "sources": {
-            "base": f"median of {len(by_stage['base'])} finished base stage(s) of {preset} (stage.json seconds)",
-            "frontier": f"median of {len(by_stage['frontier'])} finished frontier stage(s) of {preset}",
-            "rl": f"seconds / steps of {sum(map(len, rl.values()))} finished RL stage(s) of {preset}",
-            "eval": (f"{len(units)} earlier atlas unit(s)' evaluation seconds / samples drawn" if units else
-                     f"{len(sampling)} frontier stage(s)' sampling seconds / samples drawn (vLLM start-up included)"),
+            "base": f"fastest of {len(by_stage['base'])} finished base stage(s) of {preset} (stage.json seconds)",
+            "frontier": f"fastest of {len(by_stage['frontier'])} finished frontier stage(s) of {preset}",
+            "rl": f"fastest seconds / step per algorithm of {sum(map(len, rl.values()))} finished RL stage(s) "
+                  f"of {preset}",
+            "eval": (f"fastest of {len(units)} earlier atlas unit(s)' evaluation seconds / samples drawn" if units
+                     else f"fastest of {len(sampling)} frontier stage(s)' sampling seconds / samples drawn "
+                          "(vLLM start-up included)"),
         },
     }
 
@@ -114,7 +123,7 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
                write: bool = True) -> dict:
     """The predicted wall seconds of running `arms` x `seeds` now, per arm and in total (see the module docstring)."""
     from ..models import weights_digest
-    from .atlas import arm_preset, atlas_dir, get_arm, load_unit, stage_dirs
+    from .atlas import arm_preset, atlas_dir, checkpoint_models, checkpoints_along, get_arm, load_unit, stage_dirs
     from .benchmark import load_problems
     from .build import _done, _stage_settings, organism_dir
     from .evaluate import cache_name, eval_cache
@@ -134,9 +143,17 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
             base_root, run_root = stage_dirs(a, preset, seed)
             sources = [base_root, run_root, organism_dir(preset, seed)]
 
-            def stored(stage: str) -> dict | None:
+            def stored(stage: str) -> tuple[Path, dict] | None:
+                """(directory holding it, record) of a finished `stage` with the arm's settings."""
                 settings = _stage_settings(p, seed, stage)
-                return next((r for r in (_done(root, stage, settings) for root in sources) if r), None)
+                return next(((root, r) for root in sources if (r := _done(root, stage, settings))), None)
+
+            def cached(name: str, model_dir: Path) -> bool:
+                """Whether the organism's evaluation cache holds this model's samples (any earlier
+                evaluation of the same weights: the organism's own `eval`, another arm's unit)."""
+                digest = weights_digest(str(model_dir))
+                return digest is not None and (eval_cache(preset, seed) / cache_name(
+                    name, digest, n, eval_seed, a.temperature)).is_file()
 
             for stage in ("base", "frontier"):
                 key = (stage, base_root)
@@ -151,13 +168,19 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
                 row["rl_steps"] += steps
                 row["rl_s"] += steps * per_step
             counted.add((f"rl-{a.algorithm}", run_root))
-            # Models to sample: the base once per (base, temperature), the arm's final model and checkpoints.
-            models = a.eval_checkpoints + 1
-            base_stored = stored("base")
-            base_dir = next((root / "base" for root in sources if base_stored and (root / "base").is_dir()), None)
-            base_cached = base_dir is not None and (eval_cache(preset, seed) / cache_name(
-                "base", weights_digest(str(base_dir)), n, eval_seed, a.temperature)).is_file()
-            if not base_cached and ("eval-base", base_root, a.temperature) not in counted:
+            # Models to sample: the base once per (base, temperature), the arm's final model and
+            # checkpoints; none whose samples are cached already (a stored RL run's models looked up).
+            if rl is None:
+                models = a.eval_checkpoints + 1
+            else:
+                root, record = rl
+                final = next(e for e in record["entries"] if e.get("final"))
+                rl_models = {f"rl-{a.algorithm}": root / final["path"],
+                             **checkpoint_models(a, root, checkpoints_along(record, a.eval_checkpoints))}
+                models = sum(not cached(k, Path(v)) for k, v in rl_models.items())
+            base = stored("base")
+            if (base is None or not cached("base", base[0] / "base")) and \
+                    ("eval-base", base_root, a.temperature) not in counted:
                 models += 1
             counted.add(("eval-base", base_root, a.temperature))
             row["eval_samples"] += models * problems * n
