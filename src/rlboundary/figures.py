@@ -38,6 +38,10 @@ from .errors import UserError
 from .params import Params
 
 ORGANISM_PREFIX = "organism:"
+# The organism's models are trained, selected and evaluated (`organism eval`) in float32.
+# vLLM's dtype "auto" would downcast their float32 checkpoints to bfloat16, which a CPU
+# without AVX512-BF16 runs emulated (slower) and which samples a slightly different model.
+ORGANISM_DTYPE = "float32"
 
 
 # --- models, benchmarks, graders -----------------------------------------------
@@ -59,8 +63,9 @@ def model_spec(params: Params, entry: dict, benchmark: str | None = None):
     with its template for `benchmark` (`template_per_benchmark`)."""
     from .models import ModelSpec
 
-    path = entry["path"]
+    path, dtype = entry["path"], entry["dtype"]
     if path.startswith(ORGANISM_PREFIX):
+        dtype = ORGANISM_DTYPE if dtype == "auto" else dtype
         built = organism_models(params)
         key = path[len(ORGANISM_PREFIX):]
         if key not in built:
@@ -69,7 +74,7 @@ def model_spec(params: Params, entry: dict, benchmark: str | None = None):
         path = built[key]
     template = params.template_for(entry, benchmark) if benchmark is not None else entry["template"]
     return ModelSpec(name=entry["name"], path=path, role=entry["role"], template=template,
-                     dtype=entry["dtype"], max_model_len=params.max_model_len_for(entry),
+                     dtype=dtype, max_model_len=params.max_model_len_for(entry),
                      stop=model_stop(params, {**entry, "template": template}),
                      tokenizer=entry["tokenizer"], tensor_parallel_size=entry["tensor_parallel_size"],
                      data_parallel_size=entry["data_parallel_size"])
