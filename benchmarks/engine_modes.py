@@ -72,8 +72,8 @@ def main() -> None:
         dtype = next((x for x in rest if not x.isdigit()), "float32")
         start, gen, tokens, texts = run(args.model, kind != "compiled", prompts, args.n, args.max_tokens, seqs, dtype)
         right = sum(trace_verdict(p, t)["correct"] for p, outs in zip(problems, texts) for t in outs)
+        same = "" if first is None else f", texts identical to the first {first[0]}: {texts == first[1]}"
         first = first or (mode, texts)
-        same = "" if first[0] == mode else f", texts identical to {first[0]}: {texts == first[1]}"
         print(f"{mode:12s} start-up {start:6.1f} s  generate {gen:6.1f} s  {tokens / gen:7.0f} tok/s "
               f"({tokens} tokens), right {right / (len(problems) * args.n):.3f}{same}", flush=True)
 
