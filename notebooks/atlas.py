@@ -76,9 +76,10 @@ fig = plots.reward_curves(study["curves"], window=10, title="RL training reward 
 plots.save_figure(fig, "atlas_reward_curves")
 
 # %% [markdown]
-# ## Cost: the plan's prediction beside the measured wall time
-# `rlboundary plan params/atlas/atlas.yaml` predicts from measured stage and sampling times;
-# `rlboundary organism atlas` measures the run (empty rows: not run that way on this machine).
+# ## Cost: the plan's prediction beside the measured time, arm by arm
+# `rlboundary plan params/atlas/atlas.yaml` (also printed by `rlboundary organism atlas` before it starts)
+# predicts, per arm, from measured stage and sampling times; beside it, the measured wall seconds of the
+# units it priced (empty: the plan had nothing to do, or no arm it priced has finished yet).
 
 # %%
 study["plan"]

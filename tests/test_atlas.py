@@ -193,3 +193,23 @@ def test_the_plan_prices_only_what_is_missing_from_the_fastest_measurements(monk
     at = plan_atlas(["rl-at"], "micro", [0], n, write=False)["rows"][0]  # its own RL run; the base's samples cached
     steps = min(p.rl.min_steps, p.rl.steps)
     assert (at["rl_steps"], at["rl_s"], at["eval_samples"]) == (steps, 3.0 * steps, problems * n)
+
+
+def test_the_plan_is_compared_with_the_units_it_priced_arm_by_arm(monkeypatch, tmp_path):
+    import json
+
+    from rlboundary.organism.atlas_results import plan_vs_measured
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    assert plan_vs_measured("micro").empty  # no plan yet
+    rows = [{"arm": "grpo", "total_s": 0.0, "seeds_to_run": []},            # stored when planned
+            {"arm": "rl-at", "total_s": 100.0, "seeds_to_run": [0, 1]},     # both units run since
+            {"arm": "psr", "total_s": 50.0, "seeds_to_run": [0, 1]}]        # one of two finished: not compared
+    atlas.atlas_dir("micro").mkdir(parents=True)
+    (atlas.atlas_dir("micro") / "plan.json").write_text(json.dumps({"rows": rows}))
+    for arm, seed, seconds in (("grpo", 0, 9.0), ("rl-at", 0, 70.0), ("rl-at", 1, 80.0), ("psr", 0, 30.0)):
+        atlas.unit_dir("micro", arm, seed).mkdir(parents=True)
+        (atlas.unit_dir("micro", arm, seed) / "unit.json").write_text(json.dumps({"seconds": {"unit": seconds}}))
+    table = plan_vs_measured("micro").set_index("arm")
+    assert list(table.index) == ["rl-at", "all measured"]
+    assert table.loc["rl-at", "measured_s"] == 150.0 and table.loc["rl-at", "measured / predicted"] == 1.5

@@ -88,8 +88,11 @@ def test_the_plan_predicts_from_measured_times_and_is_compared_with_the_run(two_
     assert saved["predicted_seconds"] == plan["predicted_seconds"] and saved["inputs"]["sources"]
     from rlboundary.organism.atlas_results import plan_vs_measured
 
-    table = plan_vs_measured(PRESET)
-    assert list(table["what"])[-1] == "measured / predicted" and table["seconds"].iloc[-1] == pytest.approx(ratio)
+    table = plan_vs_measured(PRESET).set_index("arm")
+    assert list(table.index) == [*more, "all measured"] and (table.units == [1, 1, 2]).all()
+    # Per arm, each unit's own wall time; together they are the run's wall time less its start-up.
+    assert 0 < table.loc["all measured", "measured_s"] <= run["wall_seconds"]
+    assert table.loc["all measured", "predicted_s"] == pytest.approx(plan["predicted_seconds"])
     # Nothing left to do: the plan says so.
     assert plan_atlas(more, PRESET, SEEDS, N, write=False)["predicted_seconds"] == 0
 

@@ -135,10 +135,11 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
     for name in arms:
         a = get_arm(name)
         row = {"arm": name, "seeds": len(seeds), "base_s": 0.0, "frontier_s": 0.0, "rl_steps": 0, "rl_s": 0.0,
-               "eval_samples": 0, "eval_s": 0.0}
+               "eval_samples": 0, "eval_s": 0.0, "seeds_to_run": []}
         for seed in seeds:
             if load_unit(preset, name, seed, n, eval_seed) is not None:
                 continue
+            row["seeds_to_run"].append(seed)
             p = arm_preset(a, get_preset(preset))
             base_root, run_root = stage_dirs(a, preset, seed)
             sources = [base_root, run_root, organism_dir(preset, seed)]

@@ -66,7 +66,7 @@ def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print
 
 def arm_table(preset: str, arm: str, records: list[dict]) -> pd.DataFrame:
     """The arm's per-problem table over its seeds (base and arm rows), restricted for an OOD arm."""
-    from .atlas import unit_dir
+    from .atlas import atlas_dir, unit_dir
 
     frames = [pd.read_parquet(unit_dir(preset, arm, r["seed"]) / "per_problem.parquet") for r in records]
     table = pd.concat(frames, ignore_index=True)
@@ -156,18 +156,29 @@ def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int
 
 
 def plan_vs_measured(preset: str) -> pd.DataFrame:
-    """The plan's prediction (`plan.json`) beside the last run's measured wall time (`run.json`)."""
-    from .atlas import atlas_dir
+    """Per arm the plan (`plan.json`) had work for: its predicted seconds beside the measured
+    seconds of the units it priced (each unit's own wall time, `unit.json`), and their ratio;
+    a last row sums the arms measured so far. Unit times, not the run's: an interrupted or
+    resumed atlas is still compared arm by arm (`run.json` keeps the last run's wall time)."""
+    from .atlas import atlas_dir, unit_dir
 
+    cols = ["arm", "units", "predicted_s", "measured_s", "measured / predicted"]
+    path = atlas_dir(preset) / "plan.json"
+    if not path.is_file():
+        return pd.DataFrame(columns=cols)
     rows = []
-    for name, key, what in (("plan.json", "predicted_seconds", "predicted by rlboundary plan"),
-                            ("run.json", "wall_seconds", "measured (rlboundary organism atlas)")):
-        path = atlas_dir(preset) / name
-        if path.is_file():
-            rows.append({"what": what, "seconds": json.loads(path.read_text())[key]})
-    out = pd.DataFrame(rows, columns=["what", "seconds"])
-    if len(out) == 2:
-        out.loc[len(out)] = {"what": "measured / predicted", "seconds": out.seconds[1] / out.seconds[0]}
+    for r in json.loads(path.read_text())["rows"]:
+        seeds = r.get("seeds_to_run", [])
+        units = [unit_dir(preset, r["arm"], s) / "unit.json" for s in seeds]
+        if not seeds or not all(u.is_file() for u in units):
+            continue  # nothing to do when planned, or not finished yet
+        measured = sum(json.loads(u.read_text())["seconds"]["unit"] for u in units)
+        rows.append({"arm": r["arm"], "units": len(seeds), "predicted_s": r["total_s"], "measured_s": measured})
+    out = pd.DataFrame(rows, columns=cols[:4])
+    if len(out):
+        out.loc[len(out)] = {"arm": "all measured", "units": out.units.sum(), "predicted_s": out.predicted_s.sum(),
+                             "measured_s": out.measured_s.sum()}
+    out["measured / predicted"] = out.measured_s / out.predicted_s.where(out.predicted_s > 0)
     return out
 
 
