@@ -304,3 +304,19 @@ def test_bounded_matched_teacher_selection_chooses_what_full_measurement_chooses
         assert drawn <= sum(r["samples"] for r in full.values())
         saved += sum(r["samples"] for r in full.values()) - drawn
     assert saved > 0
+
+
+def test_a_run_without_frontier_prompts_stops_when_its_all_prompt_reward_plateaus():
+    # An atlas arm whose prompts are all below (or beyond) the frontier has no frontier series:
+    # under the two-series rule it could never stop before the cap (seen: rl-below ran 240 steps).
+    from rlboundary.organism.rl import stop_rule
+
+    s = RLSettings(min_steps=4, plateau_window=2, plateau_gain=0.02)
+    curve = [{"frontier_reward": float("nan"), "frontier_prompts": 0, "reward": r} for r in (0.3, 0.31, 0.3, 0.31)]
+    assert not should_stop(curve, s, "frontier-and-all-prompts")
+    assert should_stop(curve, s, "all-prompts")
+    assert not should_stop([{**c, "reward": r} for c, r in zip(curve, (0.1, 0.2, 0.3, 0.4))], s, "all-prompts")
+    assert [stop_rule(x) for x in (None, {"levels": "at"}, {"signs": "+"}, {"levels": "below"},
+                                   {"levels": "beyond"})] == ["frontier-and-all-prompts"] * 3 + ["all-prompts"] * 2
+    with pytest.raises(ValueError, match="unknown stop rule"):
+        should_stop(curve, s, "frontier-only")

@@ -153,6 +153,8 @@ STAGE_FILE = "stage.json"
 
 def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
     """What a stage's output depends on (a changed value invalidates it)."""
+    from .rl import stop_rule
+
     common = {"seed": seed, "width": p.width, "max_steps": p.max_steps, "device": p.device, "prompt": PROMPT_FORMAT,
               "base": {"train": p.base_train, "shape": p.base_shape, "exposure": p.exposure,
                        # rare chains join when the curriculum completes (pretrain.py)
@@ -183,7 +185,7 @@ def _stage_settings(p: Preset, seed: int, stage: str) -> dict:
                       "problems": p.distill_problems, "samples": p.distill_samples},
     }
     # stop_rule: when RL stops (rl.should_stop); a new rule retrains the RL stages.
-    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl, "stop_rule": "frontier-and-all-prompts",
+    value = per_stage.get(stage, {"frontier": frontier, "rl": p.rl, "stop_rule": stop_rule(dict(p.rl_prompts)),
                                   # only an atlas arm's own RL prompts add a key (the default's settings stay)
                                   **({"prompts": dict(p.rl_prompts)} if p.rl_prompts else {})})
     return json.loads(json.dumps({**common, "stage": stage, **value}, default=repr))
@@ -404,7 +406,7 @@ def stage_distilled(p: Preset, seed: int, root: Path, device: str, log) -> list[
 
 
 def stage_rl(algo: str, p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    from .rl import prompt_problems, train_rl
+    from .rl import prompt_problems, stop_rule, train_rl
 
     front = frontier_of(root)["frontier"]
     s = p.rl
@@ -412,7 +414,8 @@ def stage_rl(algo: str, p: Preset, seed: int, root: Path, device: str, log) -> l
     log(f"[rl-{algo}] up to {s.steps} steps (plateau rule after {s.min_steps}), {s.prompts_per_step} prompts x "
         f"{s.num_generations} samples, levels 1-{front} {prompts}")
     problems = prompt_problems(seed, s.n_train_problems, p.width, front, p.frontier_share, dict(p.rl_prompts))
-    result = train_rl(algo, root / "base", root / f"rl-{algo}", s, seed, problems, front, device)
+    result = train_rl(algo, root / "base", root / f"rl-{algo}", s, seed, problems, front, device,
+                      rule=stop_rule(dict(p.rl_prompts)))
     shutil.rmtree(root / f"rl-{algo}" / "_trl", ignore_errors=True)
     (root / f"rl-{algo}" / "reward_curve.json").write_text(json.dumps(result["curve"], indent=1))
     params = next(m["params"] for m in json.loads((root / "base" / STAGE_FILE).read_text())["entries"])

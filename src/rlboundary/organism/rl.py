@@ -12,7 +12,9 @@ where, for both series, the mean reward of the last `plateau_window` steps
 is not above that of the window before by more than `plateau_gain`, or at
 `steps` (a cap). Both, because a frontier reward stuck near chance (the
 base almost never solves a frontier problem validly) would otherwise stop
-RL while it is still improving on the levels below. The
+RL while it is still improving on the levels below. A run whose prompts
+hold no frontier level (the atlas's "below" and "beyond" arms) stops on
+the all-prompt series alone (`stop_rule`). The
 per-step reward curve (all prompts and frontier prompts) is returned and
 saved; checkpoints every `save_every` steps and at the last step. KL
 weight `beta` (0 by default: no reference-model passes on a CPU) is
@@ -111,11 +113,27 @@ def plateaued(frontier_rewards: list[float], s: RLSettings) -> bool:
     return last <= before + s.plateau_gain
 
 
-def should_stop(curve: list[dict], s: RLSettings) -> bool:
-    """The stopping rule (module docstring): both the frontier reward and the
-    all-prompt reward of the curve so far have plateaued."""
-    return (plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
-            and plateaued([c["reward"] for c in curve], s))
+# The stopping rule's series: frontier-level prompts and all prompts (the module docstring);
+# a run whose prompts hold no frontier-level problem (an atlas arm's "below" / "beyond") has only
+# the second: requiring a plateau of an empty series would run it to the cap, 4x the others.
+STOP_RULES = ("frontier-and-all-prompts", "all-prompts")
+
+
+def stop_rule(prompts: dict | None) -> str:
+    """The stopping rule of a run with these RL prompts (`Preset.rl_prompts`; none: the shared ones)."""
+    levels = dict(prompts or {}).get("levels", "shared")
+    return "all-prompts" if levels in ("below", "beyond") else "frontier-and-all-prompts"
+
+
+def should_stop(curve: list[dict], s: RLSettings, rule: str = "frontier-and-all-prompts") -> bool:
+    """The stopping rule (module docstring): the all-prompt reward of the curve so far has
+    plateaued and, under "frontier-and-all-prompts", the frontier reward too."""
+    if rule not in STOP_RULES:
+        raise ValueError(f"unknown stop rule {rule!r}: one of {STOP_RULES}")
+    overall = plateaued([c["reward"] for c in curve], s)
+    if rule == "all-prompts":
+        return overall
+    return overall and plateaued([c["frontier_reward"] for c in curve if c["frontier_prompts"]], s)
 
 
 # How an atlas arm may change the RL prompts (`Preset.rl_prompts`); none: the shared distribution.
@@ -210,7 +228,7 @@ def _config(algo: str, s: RLSettings, out_dir: Path, seed: int, device: str):
 
 def train_rl(
     algo: str, base_dir: Path, out_dir: Path, s: RLSettings, seed: int, problems: list[LockProblem], frontier: int,
-    device: str = "cpu"
+    device: str = "cpu", rule: str = "frontier-and-all-prompts"
 ) -> dict:
     """Train `algo` from the base model at `base_dir` on `problems`; checkpoints under out_dir/step-<k>/.
 
@@ -249,7 +267,7 @@ def train_rl(
                           "frontier_prompts": len(front),
                           # Per level (str keys: JSON), to see where RL learns.
                           "level_rewards": {str(k): sum(v) / len(v) for k, v in sorted(per_level.items())}})
-            done = should_stop(curve, s)
+            done = should_stop(curve, s, rule)
             if done:
                 stopped[0] = "plateau"
                 control.should_training_stop = True
