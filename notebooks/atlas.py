@@ -52,6 +52,12 @@ fig = plots.atlas_grid(study["grid"], study["n"], title="Δ luck-free pass@n vs 
 plots.save_figure(fig, "atlas_grid")
 
 # %% [markdown]
+# The cells with a dot, in numbers:
+
+# %%
+study["grid"][study["grid"]["excludes_0"]].round(3)
+
+# %% [markdown]
 # ## Each arm's claim: reproduced or not (computed from the CIs at the frontier)
 # `verdict`: the organism's pre-registered rule (extends / narrows / no change detected);
 # `reproduced`: every expectation of the arm met (see `expected`), "not reproduced" if any is contradicted.
@@ -67,6 +73,7 @@ study["claims"][["arm", "family", "claim", "citation", "expected", "frontier", "
 # %%
 fig = plots.atlas_checkpoints(study["checkpoints"], study["n"], title="does the boundary move as training goes on?")
 plots.save_figure(fig, "atlas_checkpoints")
+study["checkpoints"].round(3)
 
 # %% [markdown]
 # ## Training-reward curves (mean over seeds; thick: frontier-level prompts)
@@ -74,6 +81,7 @@ plots.save_figure(fig, "atlas_checkpoints")
 # %%
 fig = plots.reward_curves(study["curves"], window=10, title="RL training reward per arm")
 plots.save_figure(fig, "atlas_reward_curves")
+study["runs"].round(3)  # per seed: steps, stop reason, mean reward of the first and last 10 steps
 
 # %% [markdown]
 # ## Cost: the plan's prediction beside the measured time, arm by arm

@@ -23,6 +23,7 @@ was last measured on this machine (never a typed-in speed):
   x seconds per sample, the fastest measured on earlier atlas units'
   evaluations, else on the frontier stages' own sampling (seconds / samples
   drawn: vLLM start-up included, same max_tokens).
+- units already stored cost 0.
 
 Why the fastest and not the median: the atlas runs its units one after
 another, alone; a measurement taken while other work shared the CPUs (the
@@ -30,7 +31,6 @@ organism's seeds built two at a time, a test suite beside it) is slower by
 the share it lost, never faster, so the fastest is the least biased
 estimate of an unshared run (session 9: the median priced the base stage
 at 646 s from two seeds built side by side; alone it took 257 s).
-- units already stored cost 0.
 
 The prediction is for one unit after another (the README measured no gain
 from two processes on 2 cores). `plan.json` keeps the inputs with their

@@ -66,7 +66,7 @@ def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print
 
 def arm_table(preset: str, arm: str, records: list[dict]) -> pd.DataFrame:
     """The arm's per-problem table over its seeds (base and arm rows), restricted for an OOD arm."""
-    from .atlas import atlas_dir, unit_dir
+    from .atlas import unit_dir
 
     frames = [pd.read_parquet(unit_dir(preset, arm, r["seed"]) / "per_problem.parquet") for r in records]
     table = pd.concat(frames, ignore_index=True)
@@ -139,9 +139,23 @@ def reward_curve_frame(arm: str, records: list[dict]) -> pd.DataFrame:
     return f.assign(algorithm=arm)
 
 
+REWARD_WINDOW = 10  # steps averaged at each end of a training-reward curve in `run_rows`
+
+
+def run_rows(arm: str, records: list[dict]) -> list[dict]:
+    """Per seed: RL steps, why it stopped, and the mean training reward of its first and last steps."""
+    rows = []
+    for r in records:
+        curve = [c["reward"] for c in r["rl"]["reward_curve"]]
+        ends = [sum(x) / len(x) if x else float("nan") for x in (curve[:REWARD_WINDOW], curve[-REWARD_WINDOW:])]
+        rows.append({"arm": arm, "seed": r["seed"], "steps": r["rl"]["steps"], "stopped": r["rl"]["stopped"],
+                     "reward_first": ends[0], "reward_last": ends[1]})
+    return rows
+
+
 def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int = 2000) -> dict:
-    """grid, claims, checkpoints and curves of the stored units `records` (see the module docstring)."""
-    grid, claims, along, curves = [], [], [], []
+    """grid, claims, checkpoints, curves and runs of the stored units `records` (see the module docstring)."""
+    grid, claims, along, curves, runs = [], [], [], [], []
     for arm in arms:
         mine = sorted((r for r in records if r["arm"] == arm), key=lambda r: r["seed"])
         table = arm_table(preset, arm, mine)
@@ -151,8 +165,10 @@ def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int
         if len(steps) > 1:
             along += steps
         curves.append(reward_curve_frame(arm, mine))
+        runs += run_rows(arm, mine)
     return {"grid": pd.DataFrame(grid), "claims": pd.DataFrame(claims), "checkpoints": pd.DataFrame(along),
-            "curves": pd.concat(curves, ignore_index=True), "n": n, "seeds": list(seeds), "arms": list(arms)}
+            "curves": pd.concat(curves, ignore_index=True), "runs": pd.DataFrame(runs), "n": n,
+            "seeds": list(seeds), "arms": list(arms)}
 
 
 def plan_vs_measured(preset: str) -> pd.DataFrame:
