@@ -76,6 +76,14 @@ plots.save_figure(fig, "atlas_checkpoints")
 study["checkpoints"].round(3)
 
 # %% [markdown]
+# ## The bases: luck-free pass@n per level, and each seed's frontier
+# Every arm is compared with the base of its own seed; the exposure arms change the base itself (a base of
+# their own, pretrained with 0 / ~1 / ~10 % rare longer chains), and the temperature arm samples the base at T = 1.0.
+
+# %%
+study["bases"].round(3)
+
+# %% [markdown]
 # ## Training-reward curves (mean over seeds; thick: frontier-level prompts)
 
 # %%

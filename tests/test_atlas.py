@@ -213,3 +213,26 @@ def test_the_plan_is_compared_with_the_units_it_priced_arm_by_arm(monkeypatch, t
     table = plan_vs_measured("micro").set_index("arm")
     assert list(table.index) == ["rl-at", "all measured"]
     assert table.loc["rl-at", "measured_s"] == 150.0 and table.loc["rl-at", "measured / predicted"] == 1.5
+
+
+def test_each_base_is_shown_once_per_seed_with_its_frontier_and_reach_per_level():
+    """The exposure arms have bases of their own; the others share the organism's, listed once."""
+    import pandas as pd
+
+    from rlboundary.organism.atlas_results import base_label, base_rows
+
+    def table(values):  # per_problem rows: base and arm, two problems per level, seeds 0 and 1
+        rows = []
+        for seed, per_level in values.items():
+            for level, (a, b) in per_level.items():
+                for model in ("base", "arm"):
+                    rows += [{"seed": seed, "model": model, "level": level, "lf_pass_at_n": x} for x in (a, b)]
+        return pd.DataFrame(rows)
+
+    records = [{"seed": 0, "frontier": 5}, {"seed": 1, "frontier": 6}]
+    rows = base_rows("exposure-10", table({0: {4: (1.0, 1.0), 5: (1.0, 0.0)}, 1: {4: (1.0, 0.0), 5: (0.0, 0.0)}}),
+                     records)
+    assert [(r["base"], r["seed"], r["frontier"], r["level 4"], r["level 5"]) for r in rows] == [
+        ("exposure-10", 0, 5, 1.0, 0.5), ("exposure-10", 1, 6, 0.5, 0.0)]
+    assert base_label("grpo") == base_label("rl-at") == "default" and base_label("exposure-0") == "exposure-0"
+    assert base_rows("temperature-1.0", table({0: {4: (1.0, 1.0)}}), records[:1])[0]["temperature"] == 1.0

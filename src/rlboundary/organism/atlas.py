@@ -266,6 +266,9 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
         log(f"[atlas] {arm} seed {seed}: reusing {unit_dir(preset, arm, seed)}")
         return done
     if threads:  # training (build._torch_setup reads it) and this process's in-process vLLM sampling alike
+        # Only the first call in a process counts: once an in-process vLLM CPU engine has started, vLLM
+        # replaces torch.set_num_threads with a no-op that logs a warning (vllm/v1/worker/cpu_worker.py).
+        # Every unit of a run asks for the same count, so that is harmless here.
         import torch
 
         os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)

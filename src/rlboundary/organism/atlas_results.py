@@ -18,7 +18,10 @@ the arm always minus the base of the same seed on the same problems:
   from the CIs by `atlas.EXPECTATIONS` (never typed in);
 - `checkpoints`: the same frontier Δ for the RL checkpoints evaluated along
   the way (prolonged RL);
-- `curves`: the training-reward curves, mean over seeds per step.
+- `curves`: the training-reward curves, mean over seeds per step;
+- `runs`: per arm and seed, RL steps, why it stopped, reward at both ends;
+- `bases`: per base (the organism's, or an exposure arm's own), evaluation
+  temperature and seed, its frontier and luck-free pass@n per level.
 An out-of-distribution arm is judged on the evaluation problems outside its
 RL prompts' part of the task only (`in_rl_part` false), base and arm alike.
 """
@@ -153,9 +156,27 @@ def run_rows(arm: str, records: list[dict]) -> list[dict]:
     return rows
 
 
+def base_label(arm: str) -> str:
+    """Which base an arm is compared with: its own for an exposure arm, else the organism's ("default")."""
+    return arm if get_arm(arm).exposure_total is not None else "default"
+
+
+def base_rows(arm: str, table: pd.DataFrame, records: list[dict]) -> list[dict]:
+    """Per seed, the arm's base: its frontier level and its luck-free pass@n per level (mean over
+    problems). What the exposure arms change is the base itself, so their bases are shown side by side."""
+    frontier = {r["seed"]: r["frontier"] for r in records}
+    base = table[table["model"] == "base"]
+    rows = []
+    for seed, part in base.groupby("seed"):
+        by_level = part.groupby("level")["lf_pass_at_n"].mean()
+        rows.append({"base": base_label(arm), "temperature": get_arm(arm).temperature, "seed": int(seed),
+                     "frontier": frontier[int(seed)], **{f"level {int(lv)}": v for lv, v in by_level.items()}})
+    return rows
+
+
 def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int = 2000) -> dict:
-    """grid, claims, checkpoints, curves and runs of the stored units `records` (see the module docstring)."""
-    grid, claims, along, curves, runs = [], [], [], [], []
+    """grid, claims, checkpoints, curves, runs and bases of the stored units `records` (see the module docstring)."""
+    grid, claims, along, curves, runs, bases = [], [], [], [], [], {}
     for arm in arms:
         mine = sorted((r for r in records if r["arm"] == arm), key=lambda r: r["seed"])
         table = arm_table(preset, arm, mine)
@@ -166,9 +187,12 @@ def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int
             along += steps
         curves.append(reward_curve_frame(arm, mine))
         runs += run_rows(arm, mine)
+        if get_arm(arm).signs == "any":  # an OOD arm's table holds only its held-out problems
+            for row in base_rows(arm, table, mine):
+                bases.setdefault((row["base"], row["temperature"], row["seed"]), row)
     return {"grid": pd.DataFrame(grid), "claims": pd.DataFrame(claims), "checkpoints": pd.DataFrame(along),
             "curves": pd.concat(curves, ignore_index=True), "runs": pd.DataFrame(runs), "n": n,
-            "seeds": list(seeds), "arms": list(arms)}
+            "bases": pd.DataFrame(list(bases.values())), "seeds": list(seeds), "arms": list(arms)}
 
 
 def plan_vs_measured(preset: str) -> pd.DataFrame:
