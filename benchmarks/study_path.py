@@ -15,7 +15,9 @@ Modes alternate (twice by default), so a load change shows as a difference betwe
 `--profile` adds a cProfile (CPU time) of the first study mode's top functions.
 
     .venv/bin/python benchmarks/study_path.py --model outputs/models/organism/default-seed0/base \
-        [--problems 8] [--n 128] [--max-tokens 96] [--modes organism-eval,study,study-256] [--profile]
+        [--problems 16] [--n 256] [--max-tokens 96] [--modes organism-eval,study,study-256] [--profile]
+
+(the README's figures: --problems 8 --n 128, the default modes: each mode twice, alternated)
 """
 
 from __future__ import annotations
