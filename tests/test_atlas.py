@@ -92,6 +92,22 @@ def test_each_expectation_has_all_three_outcomes(direction, ci, outcome):
     assert expectation_outcome(direction, *ci) == outcome
 
 
+@pytest.mark.parametrize("direction,ci,bounds,outcome", [
+    # A floor: CI [0, 0] from 16 pairs with nothing gained or lost (exact bounds .206): no "no change" statement.
+    ("no-gain", (0.0, 0.0), (0.206, 0.206), "undecided"), ("up", (0.0, 0.0), (0.206, 0.206), "undecided"),
+    ("no-loss", (0.0, 0.0), (0.206, 0.206), "undecided"), ("down", (0.0, 0.0), (0.206, 0.206), "undecided"),
+    # Enough pairs to resolve a 5-point change: the same CI decides.
+    ("no-gain", (0.0, 0.0), (0.04, 0.04), "met"), ("up", (0.0, 0.0), (0.04, 0.04), "contradicted"),
+    ("no-loss", (0.0, 0.0), (0.04, 0.04), "met"), ("down", (0.0, 0.0), (0.04, 0.04), "contradicted"),
+    # Each bound guards its own direction only: gains do not block a "no loss" statement.
+    ("no-loss", (-0.01, 0.3), (0.9, 0.04), "met"), ("no-gain", (-0.3, 0.01), (0.04, 0.9), "met"),
+    # A CI that excludes 0 decides whatever the bounds say.
+    ("up", (0.01, 0.3), (0.9, 0.9), "met"), ("no-gain", (0.01, 0.3), (0.9, 0.9), "contradicted"),
+])
+def test_no_change_statements_need_the_data_to_resolve_a_change_of_the_margins_size(direction, ci, bounds, outcome):
+    assert expectation_outcome(direction, *ci, gain_bound=bounds[0], loss_bound=bounds[1]) == outcome
+
+
 def test_a_claim_is_reproduced_only_when_every_expectation_is_met():
     assert claim_outcome(["met", "met"]) == "reproduced"
     assert claim_outcome(["met", "undecided"]) == "inconclusive"

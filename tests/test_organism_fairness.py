@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from rlboundary.organism.frontier import choose_frontier, training_problems
-from rlboundary.organism.reach import bootstrap_seeds_problems, decide, paper_claim, per_problem, reach_table
+from rlboundary.organism.reach import (bootstrap_seeds_problems, change_bounds, decide, paper_claim, per_problem,
+                                       reach_table, share_upper_bound)
 from rlboundary.organism.rl import RLSettings, plateaued, should_stop
 from rlboundary.organism.splits import draw_problem
 from rlboundary.organism.task import (LockProblem, apply_turn, check_trace, format_step, make_problem,
@@ -258,9 +259,53 @@ def test_bootstrap_over_seeds_and_problems():
 
 def test_paper_claim_rule_gives_each_outcome():
     assert paper_claim(0.02, 0.3) == "contradicted"
-    assert paper_claim(-0.1, 0.04) == "supported"  # within the equivalence margin
-    assert paper_claim(-0.3, -0.1) == "supported"  # RL narrows reach
+    assert paper_claim(-0.1, 0.04) == "supported"  # within the equivalence margin (no resolution bound given)
+    assert paper_claim(-0.3, -0.1, gain_bound=0.03) == "supported"  # RL narrows reach, and gains are resolved
     assert paper_claim(-0.05, 0.2) == "inconclusive"  # too wide to tell
+    # The CI alone is inside the margin, but too few pairs to see a 5-point gain: not supported.
+    assert paper_claim(-0.1, 0.04, gain_bound=0.2) == "inconclusive"
+
+
+def test_exact_share_bound_matches_the_closed_form_when_nothing_was_seen():
+    # With 0 events in m trials the one-sided Clopper-Pearson bound at level q solves (1 - p)^m = 1 - q.
+    for m in (8, 16, 24, 72, 100):
+        assert share_upper_bound(0, m) == pytest.approx(1 - 0.025 ** (1 / m), rel=1e-9)
+    assert share_upper_bound(3, 3) == 1.0 and share_upper_bound(0, 0) == 1.0
+    # 72 pairs with no gain is the fewest that resolve a 5-point gain.
+    assert share_upper_bound(0, 71) > 0.05 > share_upper_bound(0, 72)
+    gain, loss = change_bounds([np.array([1.0, 0, 0, -1, -1]), np.array([0.0, 0, 0, 0, -1])])
+    assert gain == pytest.approx(share_upper_bound(1, 10)) and loss == pytest.approx(share_upper_bound(3, 10))
+
+
+def test_a_floor_where_neither_model_reaches_anything_is_not_evidence_for_the_claim():
+    # Base and RL never valid at the frontier: every difference is 0 and the bootstrap CI is
+    # [0, 0]; the rule must not call that "supported" with 3 seeds x 8 problems (24 pairs).
+    table = per_problem(synthetic_rows({"base": 0.0, "rl-x": 0.0}, problems=8), n=16)
+    row = reach_table(table, frontier={0: 5, 1: 5, 2: 5}, unseen=6, n_boot=300)
+    row = row[(row.model == "rl-x") & (row.endpoint == "frontier")].iloc[0]
+    assert row.d_lf_pass_at_n_lo == row.d_lf_pass_at_n_hi == 0.0
+    assert row.pairs == 24 and row.d_lf_pass_at_n_gain_bound == pytest.approx(1 - 0.025 ** (1 / 24))
+    assert row.paper_claim == "inconclusive"
+    # The same floor over enough pairs (3 seeds x 30 problems) does resolve a 5-point gain.
+    table = per_problem(synthetic_rows({"base": 0.0, "rl-x": 0.0}, problems=30), n=16)
+    row = reach_table(table, frontier={0: 5, 1: 5, 2: 5}, unseen=6, n_boot=300)
+    assert row[(row.model == "rl-x") & (row.endpoint == "frontier")].iloc[0].paper_claim == "supported"
+
+
+def test_seeds_scored_on_the_same_problems_share_the_problem_draw():
+    # Three seeds with identical per-problem differences: a crossed design has the variance of
+    # 8 problems, not of 24; resampling each seed's problems on its own would narrow the CI.
+    d = np.array([1.0, 1, 0, 0, 0, 0, 0, -1])
+    ids = [f"p{i}" for i in range(8)]
+    _, lo_c, hi_c = bootstrap_seeds_problems([pd.Series(d, index=ids)] * 3, n_boot=4000)
+    _, lo_n, hi_n = bootstrap_seeds_problems([d] * 3, n_boot=4000)
+    _, lo_1, hi_1 = bootstrap_seeds_problems([pd.Series(d, index=ids)], n_boot=4000)
+    assert hi_c - lo_c == pytest.approx(hi_1 - lo_1, abs=0.07)  # as wide as one seed's problems
+    assert hi_c - lo_c > 1.3 * (hi_n - lo_n)
+    # Problem ids, not positions, are paired: shuffling a seed's order changes nothing.
+    shuffled = pd.Series(d, index=ids).sample(frac=1.0, random_state=1)
+    assert bootstrap_seeds_problems([pd.Series(d, index=ids), shuffled], n_boot=500) == \
+        bootstrap_seeds_problems([pd.Series(d, index=ids)] * 2, n_boot=500)
 
 
 def test_a_levels_reach_problems_do_not_depend_on_the_levels_measured_with_it():

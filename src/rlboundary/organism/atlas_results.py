@@ -7,7 +7,7 @@
 Reads the units `atlas.run_unit` stored (running the missing ones in this
 process first, `ensure_units`). Per arm, the seeds' per-problem tables are
 pooled; every number is a mean over seeds of a mean over problems with
-`reach.bootstrap_seeds_problems`'s hierarchical CI (seeds, then problems),
+`reach.bootstrap_seeds_problems`'s CI (seeds, then problems: one draw shared by seeds on the same problems),
 the arm always minus the base of the same seed on the same problems:
 
 - `grid`: per arm and level, Δ luck-free pass@1 and Δ luck-free pass@n
@@ -34,22 +34,27 @@ import pandas as pd
 
 from .atlas import EQUIVALENCE_MARGIN, get_arm
 
-# How one expectation is decided from a CI (atlas.EXPECTATIONS): (met, contradicted).
+# How one expectation is decided from a CI (atlas.EXPECTATIONS): (met, contradicted). A "no
+# gain" statement (no-gain met; up contradicted) also needs the exact bound on the share of
+# pairs that gain below the margin, a "no loss" statement the one on losses (reach.change_bounds):
+# at a floor the bootstrap CI is [0, 0] however few the problems.
 _RULES = {
-    "up": (lambda lo, hi, m: lo > 0, lambda lo, hi, m: hi < m),
-    "down": (lambda lo, hi, m: hi < 0, lambda lo, hi, m: lo > -m),
-    "no-gain": (lambda lo, hi, m: hi < m, lambda lo, hi, m: lo > 0),
-    "no-loss": (lambda lo, hi, m: lo > -m, lambda lo, hi, m: hi < 0),
+    "up": (lambda lo, hi, m, g, l: lo > 0, lambda lo, hi, m, g, l: max(hi, g) < m),
+    "down": (lambda lo, hi, m, g, l: hi < 0, lambda lo, hi, m, g, l: min(lo, -l) > -m),
+    "no-gain": (lambda lo, hi, m, g, l: max(hi, g) < m, lambda lo, hi, m, g, l: lo > 0),
+    "no-loss": (lambda lo, hi, m, g, l: min(lo, -l) > -m, lambda lo, hi, m, g, l: hi < 0),
 }
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 
 
-def expectation_outcome(direction: str, lo: float, hi: float, margin: float = EQUIVALENCE_MARGIN) -> str:
-    """"met", "contradicted" or "undecided" for one expectation and the CI [lo, hi] of (arm − base)."""
+def expectation_outcome(direction: str, lo: float, hi: float, margin: float = EQUIVALENCE_MARGIN,
+                        gain_bound: float = 0.0, loss_bound: float = 0.0) -> str:
+    """"met", "contradicted" or "undecided" for one expectation, from the CI [lo, hi] of
+    (arm − base) and, for 0/1 endpoints, the exact bounds on the shares of pairs that gain / lose."""
     met, contradicted = _RULES[direction]
-    if met(lo, hi, margin):
+    if met(lo, hi, margin, gain_bound, loss_bound):
         return "met"
-    return "contradicted" if contradicted(lo, hi, margin) else "undecided"
+    return "contradicted" if contradicted(lo, hi, margin, gain_bound, loss_bound) else "undecided"
 
 
 def claim_outcome(outcomes: list[str]) -> str:
@@ -106,7 +111,9 @@ def claim_row(arm: str, table: pd.DataFrame, records: list[dict], n_boot: int) -
     front = reach[reach["endpoint"] == "frontier"].set_index("model") if len(reach) else pd.DataFrame()
     if arm in front.index:
         r = front.loc[arm]
-        outcomes = [expectation_outcome(direction, r[f"d_{metric}_lo"], r[f"d_{metric}_hi"])
+        outcomes = [expectation_outcome(direction, r[f"d_{metric}_lo"], r[f"d_{metric}_hi"],
+                                        gain_bound=r.get(f"d_{metric}_gain_bound", 0.0),
+                                        loss_bound=r.get(f"d_{metric}_loss_bound", 0.0))
                     for metric, direction in a.expect]
     else:  # e.g. an OOD arm whose held-out part has no problem at the frontier level: nothing measured
         r = pd.Series({"seeds": len(records), "verdict": "not measured: no evaluation problem at the frontier",
@@ -118,7 +125,8 @@ def claim_row(arm: str, table: pd.DataFrame, records: list[dict], n_boot: int) -
            "d_lf_pass_at_1": r["d_lf_pass_at_1"], "d_lf_pass_at_1_lo": r["d_lf_pass_at_1_lo"],
            "d_lf_pass_at_1_hi": r["d_lf_pass_at_1_hi"], "d_lf_pass_at_n": r["d_lf_pass_at_n"],
            "d_lf_pass_at_n_lo": r["d_lf_pass_at_n_lo"], "d_lf_pass_at_n_hi": r["d_lf_pass_at_n_hi"],
-           "verdict": r["verdict"], "expectations": ", ".join(outcomes), "reproduced": claim_outcome(outcomes)}
+           "pairs": r.get("pairs", float("nan")), "gain_bound": r.get("d_lf_pass_at_n_gain_bound", float("nan")),
+           "loss_bound": r.get("d_lf_pass_at_n_loss_bound", float("nan")), "verdict": r["verdict"], "expectations": ", ".join(outcomes), "reproduced": claim_outcome(outcomes)}
     along = []
     for label, step in records[0].get("checkpoints", {}).items():
         if label in getattr(front, "index", ()):
@@ -232,9 +240,10 @@ def atlas_study(params) -> dict:
     study = summarise(params.organism_preset, params.arms, seeds, params.n, records, n_boot=params.bootstrap)
     claims = study["claims"]
     # The paper's claim over every arm, by the organism's pre-registered rule (reach.paper_claim).
-    per_arm = [paper_claim(r.d_lf_pass_at_n_lo, r.d_lf_pass_at_n_hi) for r in claims.itertuples()]
+    per_arm = [paper_claim(r.d_lf_pass_at_n_lo, r.d_lf_pass_at_n_hi, r.gain_bound) for r in claims.itertuples()]
     overall = overall_paper_claim(pd.DataFrame({"paper_claim": per_arm}))
-    numbers = [{"what": f"{r.arm} − base, luck-free pass@{params.n} at the frontier", "value": r.d_lf_pass_at_n,
+    numbers = [{"what": f"{r.arm} − base, luck-free pass@{params.n} at the frontier ({r.pairs:.0f} pairs; "
+                        f"exact bound on the share that gains {r.gain_bound:.3f})", "value": r.d_lf_pass_at_n,
                 "ci_low": r.d_lf_pass_at_n_lo, "ci_high": r.d_lf_pass_at_n_hi, "verdict": v}
                for r, v in zip(claims.itertuples(), per_arm)]
     reason = (f"{sum(v == 'contradicted' for v in per_arm)} of {len(per_arm)} arms extend reach; "
@@ -242,7 +251,8 @@ def atlas_study(params) -> dict:
     verdict = verdicts.Verdict(claim=verdicts.CLAIMS["atlas"], verdict=overall, reason=reason,
                                rule=" ".join((paper_claim.__doc__ or "").split()) + " Per arm; over all arms: "
                                + " ".join((overall_paper_claim.__doc__ or "").split())
-                               + f" CIs: hierarchical bootstrap over {len(seeds)} seed(s) and problems.",
+                               + f" CIs: bootstrap over {len(seeds)} seed(s) and problems (one problem draw shared by the seeds"
+                               " that share problems); bounds: exact Clopper-Pearson over (seed, problem) pairs.",
                                numbers=numbers)
     headline = claims[["arm", "claim", "d_lf_pass_at_1", "d_lf_pass_at_1_lo", "d_lf_pass_at_1_hi", "d_lf_pass_at_n",
                        "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "verdict", "reproduced"]].round(3)

@@ -208,12 +208,16 @@ def format_reach(result: dict) -> str:
     n = result["n"]
     lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}; "
              f"T = {result.get('temperature', EVAL_TEMPERATURE):g}",
-             f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'d luck-free pass@1':<26}verdict"]
+             f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'pairs, gain/loss bound':<24}"
+             f"{'d luck-free pass@1':<26}verdict"]
     for _, r in result["reach"].iterrows():
         d_n = f"{r.d_lf_pass_at_n:+.3f} [{r.d_lf_pass_at_n_lo:+.3f},{r.d_lf_pass_at_n_hi:+.3f}]"
+        bounds = f"{r.pairs}, {r.d_lf_pass_at_n_gain_bound:.3f}/{r.d_lf_pass_at_n_loss_bound:.3f}"
         d_1 = f"{r.d_lf_pass_at_1:+.3f} [{r.d_lf_pass_at_1_lo:+.3f},{r.d_lf_pass_at_1_hi:+.3f}]"
         claim = f"  (paper's claim: {r.paper_claim})" if r.paper_claim else ""
-        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{d_1:<26}{r.verdict}{claim}")
+        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{bounds:<24}{d_1:<26}{r.verdict}{claim}")
+    lines.append("gain/loss bound: exact 97.5 % upper bound on the share of (seed, problem) pairs where the model "
+                 "gains / loses reach; 'supported' needs the CI's upper end and the gain bound below +0.05.")
     from .reach import overall_paper_claim
 
     lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm: "

@@ -13,8 +13,10 @@ seen, and applied by code, never by hand):
   it) is the primary endpoint, the *unseen* level (longer than anything any
   model trained on) the secondary one.
 - Mean difference over seeds and problems, with a 95 % percentile
-  bootstrap CI that resamples seeds and problems (hierarchical: seeds with
-  replacement, then each drawn seed's problems with replacement; B = 2000).
+  bootstrap CI that resamples seeds and problems (seeds with replacement;
+  problems with replacement, one draw shared by every seed evaluated on the
+  same problems, since the design is crossed: every seed sees the same
+  evaluation problems; B = 2000).
 - Verdict at a level: "extends" when the CI's lower end is > 0, "narrows"
   when its upper end is < 0, "no change detected" otherwise. With one seed
   the CI covers problems only, and the verdict says so.
@@ -22,8 +24,17 @@ seen, and applied by code, never by hand):
 The paper's claim ("RL does not extend the base's reach"), per RL algorithm
 at the frontier: contradicted if the verdict is "extends"; supported if the
 CI's upper end is below +EQUIVALENCE_MARGIN (RL adds at most 5 points of
-luck-free reach; "no change detected" alone is absence of evidence);
-inconclusive otherwise (`paper_claim`).
+luck-free reach; "no change detected" alone is absence of evidence) AND the
+data can resolve a gain of that size: the exact (Clopper-Pearson, 97.5 %
+one-sided) upper bound on the share of (seed, problem) pairs on which the
+model gains must be below the margin too (`change_bounds`); inconclusive
+otherwise (`paper_claim`). Amendment (session 11, before any result was
+recomputed): a percentile bootstrap of differences that are all 0 (a level
+where neither model reaches anything) is the interval [0, 0] however few
+the problems, which made "supported" automatic at a floor; the resolution
+bound closes that hole. Since mean(d) <= P(d > 0) for d in [-1, 1], the
+bound is a valid upper end on its own; it needs >= 72 pairs with no gain to
+fall below 0.05.
 
 Every post-trained model (each RL algorithm, RFT, both distillations) is
 judged by the same rule against the same base. When builds disagree on
@@ -64,23 +75,63 @@ def per_problem(rows: pd.DataFrame, n: int) -> pd.DataFrame:
     return out
 
 
-def bootstrap_seeds_problems(per_seed: list[np.ndarray], n_boot: int = N_BOOT, ci: float = 0.95,
+def bootstrap_seeds_problems(per_seed: list, n_boot: int = N_BOOT, ci: float = 0.95,
                              seed: int = 0) -> tuple[float, float, float]:
-    """Mean over seeds of each seed's mean over problems, with a hierarchical
-    percentile bootstrap CI: resample seeds, then each drawn seed's problems."""
-    per_seed = [np.asarray(v, dtype=float) for v in per_seed if len(v)]
-    if not per_seed:
+    """Mean over seeds of each seed's mean over problems, with a percentile
+    bootstrap CI that resamples seeds, then problems.
+
+    Items may be arrays (each seed's problems resampled on their own) or
+    pandas Series indexed by problem id: seeds holding the same problem ids
+    (a crossed design: every seed scored on the same evaluation problems)
+    then share one problem draw per replicate, so that the problems'
+    variance is not divided by the number of seeds."""
+    import pandas as pd
+
+    values, groups = [], []
+    for i, v in enumerate(per_seed):
+        if not len(v):
+            continue
+        if isinstance(v, pd.Series):
+            v = v.sort_index()
+            groups.append(tuple(v.index))
+        else:
+            groups.append(("seed", i))  # no ids: this seed's problems are drawn on their own
+        values.append(np.asarray(v, dtype=float))
+    if not values:
         raise ValueError("no values to bootstrap")
+    shared = {g: len(v) for v, g in zip(values, groups) if g[0] != "seed"}
     rng = np.random.default_rng(seed)
-    s = len(per_seed)
+    s = len(values)
     means = np.empty(n_boot)
     for b in range(n_boot):
         drawn = rng.integers(0, s, size=s)
-        means[b] = np.mean([per_seed[i][rng.integers(0, len(per_seed[i]), size=len(per_seed[i]))].mean()
-                            for i in drawn])
+        draw = {g: rng.integers(0, m, size=m) for g, m in shared.items()}  # one draw per shared problem set
+        means[b] = np.mean([values[i][draw[groups[i]] if groups[i] in draw else
+                                      rng.integers(0, len(values[i]), size=len(values[i]))].mean() for i in drawn])
     alpha = (1 - ci) / 2
-    point = float(np.mean([v.mean() for v in per_seed]))
+    point = float(np.mean([v.mean() for v in values]))
     return point, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def share_upper_bound(count: int, total: int, ci: float = 0.95) -> float:
+    """Exact (Clopper-Pearson) one-sided upper bound, at level (1 + ci) / 2, on a
+    share observed `count` times in `total` trials (1.0 when nothing was observed)."""
+    from scipy.stats import beta
+
+    if total <= 0 or count >= total:
+        return 1.0
+    return float(beta.ppf((1 + ci) / 2, count + 1, total - count))
+
+
+def change_bounds(per_seed: list, ci: float = 0.95) -> tuple[float, float]:
+    """(gain bound, loss bound) of paired differences d in [-1, 1] pooled over
+    seeds and problems: exact upper bounds on the share of pairs with d > 0 and
+    with d < 0. mean(d) <= P(d > 0) and mean(d) >= -P(d < 0), so they bound the
+    mean difference whatever the bootstrap says; unlike a percentile bootstrap
+    of all-zero differences ([0, 0]), they say how small a change the data can
+    resolve (about 3.7 / pairs when nothing changed)."""
+    d = np.concatenate([np.asarray(v, dtype=float) for v in per_seed]) if per_seed else np.array([])
+    return share_upper_bound(int((d > 0).sum()), len(d), ci), share_upper_bound(int((d < 0).sum()), len(d), ci)
 
 
 def decide(ci_low: float, ci_high: float) -> str:
@@ -92,18 +143,19 @@ def decide(ci_low: float, ci_high: float) -> str:
     return "no change detected"
 
 
-def paper_claim(ci_low: float, ci_high: float) -> str:
-    """The paper's claim for one RL model at the frontier, from its CI of (RL - base)."""
+def paper_claim(ci_low: float, ci_high: float, gain_bound: float = 0.0) -> str:
+    """The paper's claim for one RL model at the frontier, from its CI of (RL - base) and the
+    exact bound on the share of pairs where RL gains (`change_bounds`; see the module docstring)."""
     if ci_low > 0:
         return "contradicted"
-    if ci_high < EQUIVALENCE_MARGIN:
+    if max(ci_high, gain_bound) < EQUIVALENCE_MARGIN:
         return "supported"
     return "inconclusive"
 
 
-def per_seed_values(table: pd.DataFrame, model: str, column: str, level: int, baseline: str | None) -> list[np.ndarray]:
+def per_seed_values(table: pd.DataFrame, model: str, column: str, level: int, baseline: str | None) -> list[pd.Series]:
     """Per seed, the per-problem values of `column` at one level (minus the
-    baseline model's on the same problems, when given)."""
+    baseline model's on the same problems, when given), indexed by problem id."""
     sub = table[table["level"] == level]
     out = []
     for s, g in sub.groupby("seed", sort=True):
@@ -112,7 +164,7 @@ def per_seed_values(table: pd.DataFrame, model: str, column: str, level: int, ba
             base = g[g["model"] == baseline].set_index("problem_id")[column]
             common = mine.index.intersection(base.index)
             mine = mine.loc[common] - base.loc[common]
-        out.append(mine.to_numpy())
+        out.append(mine.astype(float).sort_index())
     return out
 
 
@@ -147,10 +199,16 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
         for model in [m for m in e["model"].unique() if m != base]:
             rec = {"model": model, "endpoint": endpoint, "seeds": int(e[e.model == model]["seed"].nunique())}
             for col in ("lf_pass_at_n", "lf_pass_at_1"):
-                m, lo, hi = bootstrap_seeds_problems(per_seed_values(e, model, col, 0, base), n_boot)
+                values = per_seed_values(e, model, col, 0, base)
+                m, lo, hi = bootstrap_seeds_problems(values, n_boot)
                 rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
+                if col == "lf_pass_at_n":  # 0/1 per problem: a floor gives an all-zero, [0, 0] bootstrap
+                    gain, loss = change_bounds(values)
+                    rec.update({"pairs": int(sum(len(v) for v in values)), f"d_{col}_gain_bound": gain,
+                                f"d_{col}_loss_bound": loss})
             rec["verdict"] = decide(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
-            rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
+            rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"],
+                                              rec["d_lf_pass_at_n_gain_bound"])
                                   if model.startswith("rl-") and endpoint == "frontier" else "")
             if rec["seeds"] < 2:
                 rec["verdict"] += " (one seed: CI over problems only)"
@@ -197,7 +255,8 @@ def reach_study(params) -> dict:
     result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None)
     r = result["reach"]
     rl = r[r["paper_claim"] != ""]
-    numbers = [{"what": f"{row.model} − base, luck-free pass@{result['n']} at the frontier",
+    numbers = [{"what": f"{row.model} − base, luck-free pass@{result['n']} at the frontier ({row.pairs} pairs; "
+                        f"exact bound on the share that gains {row.d_lf_pass_at_n_gain_bound:.3f})",
                 "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo, "ci_high": row.d_lf_pass_at_n_hi,
                 "verdict": row.paper_claim} for row in rl.itertuples()]
     overall = overall_paper_claim(r)
@@ -205,9 +264,10 @@ def reach_study(params) -> dict:
     verdict = verdicts.Verdict(claim=verdicts.CLAIMS["organism_reach"], verdict=overall, reason=reason,
                                rule=" ".join((paper_claim.__doc__ or "").split()) + " " +
                                " ".join((overall_paper_claim.__doc__ or "").split()) +
-                               f" CIs: hierarchical bootstrap over {len(seeds)} seed(s) and problems.",
+                               f" CIs: bootstrap over {len(seeds)} seed(s) and problems (one problem draw shared by the seeds"
+                               " that share problems); bounds: exact Clopper-Pearson over (seed, problem) pairs.",
                                numbers=numbers)
-    headline = r[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi",
-                  "d_lf_pass_at_1", "verdict", "paper_claim"]].round(3)
+    headline = r[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs",
+                  "d_lf_pass_at_n_gain_bound", "d_lf_pass_at_1", "verdict", "paper_claim"]].round(3)
     return {**result, "verdict": verdict, "headline": headline,
             "frontier_table": frontier_table(params.organism_preset, seeds)}
