@@ -75,6 +75,47 @@ def test_mixed_comparisons_are_inconclusive():
     assert v.verdict == INCONCLUSIVE and v.reason.startswith("mixed")
 
 
+def test_a_guessers_pass_at_k_is_computed_from_the_problems_answer_space():
+    p = load_params("fig01_passk_math", "micro")
+    for k in (1, 4, 16, 256):  # one-digit answers: a uniform guesser's pass@k is 1 - 0.9^k
+        assert figures.chance_pass_at_k(p, ["organism:micro"], k) == pytest.approx(1 - 0.9 ** k, rel=1e-12)
+    assert figures.chance_pass_at_k(p, ["not-a-benchmark"], 16) is None  # no answer space known: no floor
+
+
+@pytest.mark.parametrize("k,expected", [(4, SUPPORTED), (16, INCONCLUSIVE)])
+def test_pass_at_k_claims_are_inconclusive_where_guessing_reaches_the_answers(k, expected):
+    # The same counts (CI well above 0) decide at k = 4 (a guesser's pass@4 .344) but not at
+    # k = 16 (.815): there the base's lead could be its more varied guesses.
+    p = load_params("fig01_passk_math", "micro")
+    p["headline_k"] = k
+    rows = pd.concat([_counts("base", BASE_C), _counts("rl-grpo", SHARP_C)], ignore_index=True)
+    comparisons = figures.compare_to_base(p, rows)
+    assert comparisons["diff_ci_low"].iloc[0] > 0
+    v = verdicts.base_ahead_at_large_k(comparisons)
+    assert v.verdict == expected, v
+    assert ("answers guessable at k=16: a uniform guesser's pass@16 is 0.815" in v.numbers[0]["note"]) == (k == 16)
+    # fig07 and fig08 apply the same guard to their pass@k terms.
+    p7 = load_params("fig07_distillation", "micro")
+    p7["headline_k"] = k
+    rows7 = pd.concat([_counts("base", BASE_C), _counts("rl-grpo", SHARP_C), _counts("distilled", WIDE_C)],
+                      ignore_index=True)
+    assert verdicts.distillation_expands_unlike_rl(figures.compare_to_base(p7, rows7), ["distilled"]).verdict == expected
+    p8 = load_params("fig08_rl_algorithms", "micro")
+    p8["headline_k"] = k
+    p8["models"] = [{**m, "step": m["step"] if m["step"] is not None else 3} for m in p8.models]
+    rows8 = pd.concat([_counts("base", BASE_C)] + [_counts(m["name"], np.full(P, 12)) for m in p8.models_with_role("rl")],
+                      ignore_index=True)
+    study = figures.algorithms_from_counts(p8, rows8)
+    assert verdicts.rl_algorithms_below_base_reach(study.summary, study.k).verdict == expected
+
+
+@pytest.mark.parametrize("chance,expected", [(None, SUPPORTED), (0.3, SUPPORTED), (0.815, INCONCLUSIVE)])
+def test_coverage_claim_is_inconclusive_where_guessing_solves_every_problem(chance, expected):
+    cover = metrics.coverage_sets(_counts("base", [1] * 60 + [0] * 5), _counts("rl", [3] * 60 + [0] * 5))
+    cover["chance_at_n"] = chance
+    assert verdicts.rl_solves_nearly_a_subset(cover).verdict == expected
+
+
 # --- fig05: RL's solved problems nearly a subset of the base's ------------------------
 
 @pytest.mark.parametrize("rl_only,expected", [(0, SUPPORTED), (30, CONTRADICTED), (3, INCONCLUSIVE)])

@@ -100,6 +100,22 @@ def benchmark(params: Params, name: str):
     return _benchmark_cached(name, params.data_dir, params.limit)
 
 
+def chance_pass_at_k(params: Params, bench_names: Iterable[str], k: int) -> float | None:
+    """The pass@k a uniform guesser reaches on these benchmarks' problems (pooled): the mean
+    over problems of 1 - (1 - 1/A)^k, A the problem's answer space (`metadata["answer_space"]`:
+    the organism's problems state it, 10 for one-digit answers). None when a problem does not
+    state it (free-form answers: math, code), or for a benchmark this process cannot load
+    (counts imported from elsewhere under another name): no guessing floor is known."""
+    from .benchmarks import is_known_benchmark
+
+    if not all(is_known_benchmark(b) for b in bench_names):
+        return None
+    spaces = [p.metadata.get("answer_space") for b in bench_names for p in benchmark(params, b).problems]
+    if not spaces or not all(isinstance(a, (int, float)) and a >= 1 for a in spaces):
+        return None
+    return float(np.mean([1 - (1 - 1 / a) ** k for a in spaces]))
+
+
 def grader_for(params: Params, kind: str):
     """The grader that judges a benchmark of this kind (math: the chosen math
     grader; code: executed tests in the sandbox; organism: the exact step checker)."""
@@ -290,7 +306,8 @@ def compare_to_base(params: Params, count_rows: pd.DataFrame) -> pd.DataFrame:
                          "crossover_ci_low": cross["ci_low"], "crossover_ci_high": cross["ci_high"],
                          "sign_changes": cross["sign_changes"], "rl_ahead_at_k1": cross["rl_ahead_at_k1"],
                          "delta_se_label": gap["label"], "delta_se": gap["delta_se"],
-                         "delta_se_ci_low": gap["ci_low"], "delta_se_ci_high": gap["ci_high"]})
+                         "delta_se_ci_low": gap["ci_low"], "delta_se_ci_high": gap["ci_high"],
+                         "chance_at_k": chance_pass_at_k(params, [bench], k_max)})
     return pd.DataFrame(rows)
 
 
@@ -423,6 +440,8 @@ def accuracy_and_coverage(params: Params) -> CoverageStudy:
     coverage = pd.concat([metrics.coverage_sets(rows[(rows["model"] == base) & (rows["benchmark"] == b)],
                                                 rows[(rows["model"] == rl) & (rows["benchmark"] == b)])
                           for b in params.benchmarks], ignore_index=True)
+    n_equal = {b: int(rows[rows["benchmark"] == b]["n"].min()) for b in params.benchmarks}  # coverage is at equal n
+    coverage["chance_at_n"] = coverage["benchmark"].map(lambda b: chance_pass_at_k(params, [b], n_equal[b]))
     wide = coverage.pivot(index="benchmark", columns="set", values="n_problems").reset_index()
     wide.columns.name = None
     wide.insert(1, "base", base)
@@ -511,7 +530,8 @@ def algorithms_from_counts(params: Params, count_rows: pd.DataFrame) -> Algorith
                         "pass_at_1_high": curve.loc[1, "ci_high"], "pass_at_k": curve.loc[k, "pass_at_k"],
                         "pass_at_k_low": curve.loc[k, "ci_low"], "pass_at_k_high": curve.loc[k, "ci_high"],
                         "pass1_gain": -at1["diff"], "pass1_gain_low": -at1["ci_high"], "pass1_gain_high": -at1["ci_low"],
-                        "delta_se": gap["delta_se"], "delta_se_low": gap["ci_low"], "delta_se_high": gap["ci_high"]})
+                        "delta_se": gap["delta_se"], "delta_se_low": gap["ci_low"], "delta_se_high": gap["ci_high"],
+                        "chance_at_k": chance_pass_at_k(params, params.benchmarks, k)})
     steps = pd.DataFrame(records)
     summary = steps.sort_values("step").groupby("algorithm", sort=False).tail(1).reset_index(drop=True)
     headline = summary[["algorithm", "model", "step", "pass_at_1", "pass_at_k", "pass1_gain", "delta_se"]].rename(

@@ -65,6 +65,10 @@ CLAIMS = {
 SUBSET_MAX_NEW = 0.10  # "nearly a subset": at most 1 in 10 of RL's solved problems new to the base
 MOSTLY = 0.5  # "mostly valid": more than half of the correct answers
 MIN_BUCKET_PROBLEMS = 5  # fewer problems in the low-pass-rate bucket: no interval worth the name
+# Added in session 11 (a review found the organism's pass@256 claims settled by guessing: one-digit
+# answers give a uniform guesser pass@256 = 1 - 0.9^256 ~ 1): a pass@k comparison at a k where
+# a guesser's pass@k is at least this is inconclusive, whatever its CI (see `guessing_guard`).
+GUESSABLE = 0.5
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,16 @@ def interval_sign(low, high) -> str:
     return INCONCLUSIVE
 
 
+def guessing_guard(verdict: str, chance, k) -> tuple[str, str]:
+    """(verdict, note): INCONCLUSIVE when a uniform guesser's pass@k (`chance`, known only where
+    problems state their answer space) is at least GUESSABLE: there pass@k cannot tell reasoning
+    from guessing (the organism's luck-free reach, which counts only validly reasoned answers,
+    can). Unchanged otherwise."""
+    if _finite(chance) and chance >= GUESSABLE:
+        return INCONCLUSIVE, f"answers guessable at k={k}: a uniform guesser's pass@{k} is {chance:.3f}"
+    return verdict, ""
+
+
 def combine(verdicts: Sequence[str]) -> str:
     """The claim's verdict from its comparisons': theirs when all agree, else inconclusive."""
     found = set(verdicts)
@@ -169,16 +183,20 @@ def not_run(notebook: str, reason: str) -> Verdict:
 def base_ahead_at_large_k(comparisons, notebook: str = "fig01_passk_math") -> Verdict:
     """For each RL model and benchmark: the paired difference base − RL pass@k at the largest k
     (the headline k, clipped to n) with its paired-bootstrap CI over problems. Supported if the CI
-    lies above 0, contradicted if it lies below 0, inconclusive if it holds 0. The claim's verdict
-    is the comparisons' when they all agree, else inconclusive."""
+    lies above 0, contradicted if it lies below 0, inconclusive if it holds 0, or if a uniform
+    guesser's pass@k there is at least 0.5 (answers guessable: `guessing_guard`). The claim's
+    verdict is the comparisons' when they all agree, else inconclusive."""
     numbers = []
     for r in _records(comparisons):
         if r["role"] != "rl":
             continue
+        verdict, guess = guessing_guard(interval_sign(r["diff_ci_low"], r["diff_ci_high"]), r.get("chance_at_k"),
+                                        r["k_max"])
         numbers.append({"what": f"base − {r['model']} pass@{r['k_max']} on {r['benchmark']}",
                         "value": r["diff_at_k"], "ci_low": r["diff_ci_low"], "ci_high": r["diff_ci_high"],
-                        "verdict": interval_sign(r["diff_ci_low"], r["diff_ci_high"]),
-                        "note": f"base ahead at k={r['base_ahead_k']}; RL ahead at k={r['rl_ahead_k']}"})
+                        "verdict": verdict,
+                        "note": "; ".join(x for x in (guess, f"base ahead at k={r['base_ahead_k']}; "
+                                                            f"RL ahead at k={r['rl_ahead_k']}") if x)})
     return _decide(notebook, base_ahead_at_large_k, numbers, "no RL model compared with a base model")
 
 
@@ -198,7 +216,8 @@ def rl_solves_nearly_a_subset(coverage, ci: float = 0.95) -> Verdict:
     """For each benchmark, at equal n: of the problems RL solves (at least one correct sample),
     the share the base never solves, rl_only / (both + rl_only), with a Clopper–Pearson CI.
     Supported if the CI lies below 0.10 (at most one in ten of RL's solved problems is new),
-    contradicted if it lies above 0.10, inconclusive otherwise (or if RL solves nothing)."""
+    contradicted if it lies above 0.10, inconclusive otherwise (or if RL solves nothing, or if a
+    uniform guesser's pass@n is at least 0.5: answers guessable, `guessing_guard`)."""
     numbers = []
     for bench, g in _group(coverage, "benchmark"):
         sizes = {r["set"]: r["n_problems"] for r in g}
@@ -212,10 +231,12 @@ def rl_solves_nearly_a_subset(coverage, ci: float = 0.95) -> Verdict:
             verdict = CONTRADICTED
         else:
             verdict = INCONCLUSIVE
+        verdict, guess = guessing_guard(verdict, g[0].get("chance_at_n"), "n")
         numbers.append({"what": f"share of RL-solved problems the base never solves on {bench}",
                         "value": new / solved if solved else float("nan"), "ci_low": low, "ci_high": high,
                         "verdict": verdict,
-                        "note": f"RL only {new} of {solved}; base only {sizes['base_only']}; neither {sizes['neither']}"})
+                        "note": "; ".join(x for x in (guess, f"RL only {new} of {solved}; base only "
+                                                             f"{sizes['base_only']}; neither {sizes['neither']}") if x)})
     return _decide("fig05_accuracy_and_coverage", rl_solves_nearly_a_subset, numbers, "no coverage table")
 
 
@@ -241,7 +262,8 @@ def distillation_expands_unlike_rl(comparisons, distilled_models: Sequence[str] 
     R does (R's lower bound <= 0); contradicted if some RL model's R lies above 0 (RL expands
     reach too) or some distilled model's D lies below 0; inconclusive otherwise. The distilled
     models judged are those of `distilled_models` (the stronger teacher's students); other
-    models, controls included, are shown in the notebook but not judged."""
+    models, controls included, are shown in the notebook but not judged. Inconclusive, too, where
+    a uniform guesser's pass@k is at least 0.5 (answers guessable: `guessing_guard`)."""
     numbers = []
     for bench, g in _group(comparisons, "benchmark"):
         dist = [r for r in g if r["role"] == "distilled"
@@ -260,9 +282,12 @@ def distillation_expands_unlike_rl(comparisons, distilled_models: Sequence[str] 
             verdict = SUPPORTED
         else:
             verdict = INCONCLUSIVE
+        verdict, guess = guessing_guard(verdict, max((r.get("chance_at_k") or 0.0) for r in dist + rl),
+                                        max(r["k_max"] for r in dist + rl))
         for r, value, lo, hi in d + rr:
             numbers.append({"what": f"{r['model']} − base pass@{r['k_max']} on {bench}", "value": value,
-                            "ci_low": lo, "ci_high": hi, "verdict": verdict, "note": r["role"]})
+                            "ci_low": lo, "ci_high": hi, "verdict": verdict,
+                            "note": "; ".join(x for x in (r["role"], guess) if x)})
     v = _decide("fig07_distillation", distillation_expands_unlike_rl, numbers,
                 "needs a distilled and an RL model compared with the same base")
     if numbers:  # one verdict per benchmark, repeated on its rows: count benchmarks, not rows
@@ -279,23 +304,24 @@ def rl_algorithms_below_base_reach(summary, k: int) -> Verdict:
     RL − base pass@1, and ΔSE@k = base pass@k − RL pass@1 at the largest k. Supported if both
     lie above 0 (pass@1 raised, still below the base's pass@k); contradicted if either lies
     below 0 (pass@1 lowered, or RL's pass@1 above the base's pass@k); inconclusive otherwise.
-    The claim's verdict is the algorithms' when they all agree, else inconclusive."""
+    ΔSE@k is inconclusive where a uniform guesser's pass@k is at least 0.5 (answers guessable:
+    `guessing_guard`). The claim's verdict is the algorithms' when they all agree, else inconclusive."""
     from .metrics import delta_se_label
 
     numbers = []
     for r in _records(summary):
         raised = interval_sign(r["pass1_gain_low"], r["pass1_gain_high"])
-        gap = interval_sign(r["delta_se_low"], r["delta_se_high"])
+        gap, guess = guessing_guard(interval_sign(r["delta_se_low"], r["delta_se_high"]), r.get("chance_at_k"), k)
         verdict = (CONTRADICTED if CONTRADICTED in (raised, gap)
                    else SUPPORTED if raised == gap == SUPPORTED else INCONCLUSIVE)
         numbers.append({"what": f"{r['algorithm']} ({r['model']}): RL − base pass@1", "value": r["pass1_gain"],
                         "ci_low": r["pass1_gain_low"], "ci_high": r["pass1_gain_high"], "verdict": raised})
         numbers.append({"what": f"{r['algorithm']} ({r['model']}): {delta_se_label(k)}", "value": r["delta_se"],
                         "ci_low": r["delta_se_low"], "ci_high": r["delta_se_high"], "verdict": gap,
-                        "note": f"algorithm verdict: {verdict}"})
+                        "note": f"algorithm verdict: {verdict}" + (f"; {guess}" if guess else "")})
     v = _decide("fig08_rl_algorithms", rl_algorithms_below_base_reach, numbers, "no RL algorithm")
     if numbers:
-        per_algorithm = [n["note"].split(": ")[1] for n in numbers if n.get("note", "").startswith("algorithm verdict")]
+        per_algorithm = [n["note"].split(": ", 1)[1].split(";")[0] for n in numbers if n.get("note", "").startswith("algorithm verdict")]
         verdict = combine(per_algorithm)
         reason = (f"all {len(per_algorithm)} algorithms {verdict}" if len(set(per_algorithm)) == 1 else
                   "mixed: " + ", ".join(f"{per_algorithm.count(x)} {x}" for x in dict.fromkeys(per_algorithm)))

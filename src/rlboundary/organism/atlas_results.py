@@ -255,5 +255,6 @@ def atlas_study(params) -> dict:
                                " that share problems); bounds: exact Clopper-Pearson over (seed, problem) pairs.",
                                numbers=numbers)
     headline = claims[["arm", "claim", "d_lf_pass_at_1", "d_lf_pass_at_1_lo", "d_lf_pass_at_1_hi", "d_lf_pass_at_n",
-                       "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "verdict", "reproduced"]].round(3)
+                       "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs", "gain_bound", "loss_bound", "verdict",
+                       "reproduced"]].round(3)
     return {**study, "verdict": verdict, "headline": headline, "plan": plan_vs_measured(params.organism_preset)}
