@@ -182,10 +182,16 @@ def test_evaluate_organism_on_micro(micro, monkeypatch):
                             log=lambda *_: None)
     passk = res["passk"]
     assert set(passk["model"]) == {"base", "rl-grpo"} and set(passk["k"]) == {1, 4}
-    assert ((passk["pass_at_k"] >= 0) & (passk["pass_at_k"] <= 1)).all()
     rows = res["rows"]
     n_problems = len(load_problems("micro"))
     assert len(rows) == 2 * n_problems * 4
+    # pass@k against the unbiased estimator by hand: mean over problems of 1 - C(n-c, k) / C(n, k).
+    from math import comb
+
+    c = rows.groupby(["model", "problem_id"])["correct"].sum()
+    for _, r in passk.iterrows():
+        by_hand = sum(1 - comb(4 - int(x), int(r.k)) / comb(4, int(r.k)) for x in c.loc[r.model]) / n_problems
+        assert r.pass_at_k == pytest.approx(by_hand, abs=1e-12), (r.model, r.k)
     assert {"trace_valid", "n_steps_checked", "first_invalid_step"} <= set(rows.columns)
     assert not (rows["trace_valid"] & ~rows["correct"]).any()  # valid traces end in the right answer
     assert set(res["guessing"]["chance_rate"]) == {0.1}
@@ -283,3 +289,31 @@ def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro,
         new_file = Path(rebuilt[f"rl-{algo}"]) / "model.safetensors"
         old_copy = Path(micro["models"]["base"]).parent / old_models[f"rl-{algo}"] / "model.safetensors"
         assert new_file.stat().st_mtime_ns > old_copy.stat().st_mtime_ns
+
+
+def test_a_build_refuses_a_directory_that_holds_anything_but_a_build(tmp_path):
+    # A build replaces its directory when it finishes: `--out outputs` must not delete stored samples.
+    from rlboundary.errors import UserError
+    from rlboundary.organism.build import build_organism
+
+    victim = tmp_path / "outputs"
+    (victim / "samples" / "base").mkdir(parents=True)
+    (victim / "samples" / "base" / "part-1.parquet").write_bytes(b"stored samples")
+    (victim / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="holds no organism build"):
+        build_organism("micro", 0, out=victim, log=lambda *_: None)
+    assert (victim / "notes.txt").read_text() == "mine"
+    assert (victim / "samples" / "base" / "part-1.parquet").read_bytes() == b"stored samples"
+    assert not (tmp_path / "outputs.partial").exists()  # refused before anything was built
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        build_organism("micro", 0, out=tmp_path / "a-file", log=lambda *_: None)
+
+
+def test_a_model_asked_for_by_name_that_a_seed_lacks_is_refused(micro, monkeypatch):
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    from rlboundary.errors import UserError
+    from rlboundary.organism.evaluate import evaluate_seeds
+
+    with pytest.raises(UserError, match="seed 0's micro build has no model 'nope'"):
+        evaluate_seeds("micro", (0,), n=2, names=["base", "nope"], log=lambda *_: None)

@@ -28,6 +28,8 @@ BAD = [
     ("fig01_passk_math", MODELS + "benchmarks: aime24", ["benchmarks must be a list of strings"]),
     ("fig01_passk_math", MODELS + "benchmarks: []", ["no benchmarks"]),
     ("fig01_passk_math", MODELS + "seeds: [0, x]", ["seeds[1] must be an integer"]),
+    ("fig01_passk_math", MODELS + "seeds: [0, 0]", ["seeds=[0, 0] must be distinct", "list each seed once"]),
+    ("fig01_passk_math", MODELS + "seeds: [-1]", ["seeds=[-1] must be distinct non-negative"]),
     ("fig01_passk_math", MODELS + "n: 8\nks: [1, 16]", ["ks contains 16, outside 1..n=8"]),
     ("fig01_passk_math", MODELS + "n_per_benchmark: {aime24: 64}", ["n_per_benchmark names 'aime24'"]),
     ("fig01_passk_math", "models: []", ["no models"]),

@@ -138,3 +138,16 @@ def test_the_threshold_is_one_gpu_hour():
     assert reporting.ASK_ABOVE_GPU_HOURS == 1.0
     hours = plan_total(*estimate_runs(_paper_fig01()), "h100")[1]
     assert hours > reporting.ASK_ABOVE_GPU_HOURS  # the pseudo-terminal case really is above it
+
+
+def test_plan_reads_an_atlas_file_under_any_name_as_the_atlas(tmp_path):
+    from rlboundary.commands.planning import load_param_sets
+    from rlboundary.errors import UserError
+
+    for name in ("atlas.yaml", "micro.yaml", "no-exposure.yaml"):
+        sets = load_param_sets(f"params/atlas/{name}")
+        assert list(sets) == ["atlas"] and sets["atlas"].arms, name
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("n: [4\n")
+    with pytest.raises(UserError, match="not valid YAML at line 2"):
+        load_param_sets(str(broken))

@@ -400,6 +400,10 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
         raise UserError(f"{at} ci_level={p['ci_level']} is outside (0, 1).", "use e.g. 0.95.")
     if not p["seeds"]:
         raise UserError(f"{at} no seeds.", "list at least one seed, e.g. seeds: [0].")
+    # A repeated seed would pool copies of the same samples as if they were new ones (a biased pass@k).
+    if len(set(p["seeds"])) != len(p["seeds"]) or any(s < 0 for s in p["seeds"]):
+        raise UserError(f"{at} seeds={list(p['seeds'])} must be distinct non-negative integers "
+                        "(a repeated seed re-reads the same samples).", "list each seed once, e.g. seeds: [0, 1].")
     for m in p["models"]:
         if m["base"] is not None and m["base"] not in names:
             raise UserError(f"{at} model '{m['name']}' has base='{m['base']}', which is not one of the models.",

@@ -103,6 +103,8 @@ def evaluate(
     _check_preset(preset)
     if n < 1:
         raise UserError(f"--n {n} must be >= 1.", "pass --n 256 (the paper's largest k here).")
+    if guess_n < 0:
+        raise UserError(f"--guess-n {guess_n} is negative.", "pass --guess-n 64, or 0 to skip the guessability baseline.")
     if not 0 < temperature <= 2:
         raise UserError(f"--temperature {temperature} is outside (0, 2].",
                         "pass --temperature 0.6 (the study's) or 1.0 (hotter sampling).")

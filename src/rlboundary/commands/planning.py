@@ -35,10 +35,11 @@ def load_param_sets(source: str) -> dict:
         return {nb: params.load_params(nb, path) for nb in notebooks}
     if path.stem in params.NOTEBOOKS:
         return {path.stem: params.load_params(path.stem, path)}
-    # A study-level or sectioned file: plan it as the sectioned notebooks, else as Figure 1.
-    import yaml
-
-    data = yaml.safe_load(path.read_text()) or {}
+    # An atlas file under another name (params/atlas/micro.yaml: it lists `arms`), a study-level
+    # or sectioned file: plan it as the atlas, as the sectioned notebooks, else as Figure 1.
+    data = params._read_yaml(path) or {}
+    if isinstance(data, dict) and "arms" in data:
+        return {"atlas": params.load_params("atlas", path)}
     sections = [k for k in data if k in params.NOTEBOOKS] if isinstance(data, dict) else []
     return {nb: params.load_params(nb, path) for nb in (sections or ["fig01_passk_math"])}
 

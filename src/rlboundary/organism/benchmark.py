@@ -12,7 +12,8 @@ template samples the models exactly as they were trained. The question
 alone is in `metadata["question"]`; `metadata["n_steps"]` is the difficulty.
 The evaluation split spans every difficulty from 1 to the preset's
 `unseen_level` (one turn longer than any chain any model trained on)
-and is disjoint from every training problem (`splits.py`).
+and is disjoint from every training problem as written (`splits.py`; equivalent
+problems in another notation do recur at short levels, see its docstring).
 """
 
 from __future__ import annotations

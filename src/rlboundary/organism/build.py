@@ -120,7 +120,8 @@ def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | P
     p = get_preset(preset) if isinstance(preset, str) else preset
     if not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed={seed!r} is not a non-negative integer.", "pass --seed 0 or another integer >= 0.")
-    root = Path(out) if out is not None else organism_dir(p.name, seed)
+    root = (Path(out) if out is not None else organism_dir(p.name, seed)).resolve()  # "." has no name to extend
+    refuse_foreign_directory(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root) + ".lock"):
         partial = root.with_name(root.name + ".partial")
@@ -143,9 +144,21 @@ def build_organism(preset: str | Preset = "default", seed: int = 0, out: str | P
         manifest = _run_stages(p, seed, partial, log, workers or default_workers())
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if root.exists():
+            refuse_foreign_directory(root)  # checked again: something may have been written there meanwhile
             shutil.rmtree(root)
         partial.rename(root)
     return OrganismModels(manifest, root)
+
+
+def refuse_foreign_directory(root: Path) -> None:
+    """A build replaces its directory when it finishes: refuse one that holds anything but an
+    organism build (a manifest), so that `--out outputs` cannot delete stored samples or verdicts."""
+    if root.is_dir() and any(root.iterdir()) and not (root / MANIFEST).is_file():
+        raise UserError(f"{root} exists, is not empty and holds no organism build ({MANIFEST}); a build replaces "
+                        f"its directory when it finishes, so it will not build there.",
+                        "pass a new directory (or an earlier build's) to --out.")
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root} is a file, not a directory.", "pass a directory path to --out.")
 
 
 STAGE_FILE = "stage.json"

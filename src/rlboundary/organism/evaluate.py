@@ -180,6 +180,12 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     for s in seeds:
         models = ensure_organism(preset, s, log=log)
         frontier[s] = models.manifest["frontier"]["frontier"]
+        missing = [m for m in (names or ()) if m not in models]
+        if missing:  # asked for by name: never dropped silently (the default list keeps what a build has)
+            from ..errors import UserError
+
+            raise UserError(f"seed {s}'s {preset} build has no model {missing[0]!r}.",
+                            f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])}.")
         chosen = [m for m in (names or REACH_MODELS) if m in models]
         r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
                               temperature=temperature)

@@ -7,6 +7,15 @@ stage of any build (pretraining corpus, SFT, teacher, distillation, RL)
 can draw a problem that some evaluation split contains: training samplers
 reject reserved keys, and evaluation draws only reserved keys.
 
+Disjoint as written, not in effect: the key keeps each turn's notation, and
+"+d" and "-(10-d)" are the same operation mod 10 (the checker accepts
+either), so an evaluation problem can have an equivalent training problem
+(same start, same multiset of turn effects). Where the problem space is
+small that is the rule: for seed 0's pretraining stream, 6/6, 8/8, 8/8 and
+7/8 of the evaluation problems at levels 1-4 have an equivalent there, 1/8
+and 2/8 at levels 5-6, none at 7-9 (README, "Design choices"). Keying on
+effects would redraw every problem, so every build and evaluation; not done.
+
     from rlboundary.organism.splits import is_eval_key, draw_problems
 """
 
