@@ -169,3 +169,12 @@ def test_grading_driver_uses_code_exec(humaneval):
     got = verdicts.set_index(["problem_id", "sample_idx"])["verdict"].to_dict()
     want = {(p.id, i): ("correct" if i < 2 else "incorrect") for p in problems for i in range(3)}
     assert got == want
+
+
+def test_verify_defaults_name_graders_that_exist():
+    # `rlboundary verify` without --grader picks one per benchmark kind: each must resolve.
+    from rlboundary.commands.verifying import DEFAULT_GRADER
+    from rlboundary.verify.grading import get_grader
+
+    for kind, name in DEFAULT_GRADER.items():
+        assert get_grader(name).grader_id.startswith(name), kind

@@ -226,3 +226,23 @@ def test_retrained_local_weights_get_their_own_run_directory(tmp_path, monkeypat
     with second.lock():
         second.ensure_meta(run_identity(spec, "organism", settings, 0))
     assert check_run(second.run_dir, repair=False).findings == []
+
+
+def test_a_damaged_part_or_meta_is_a_one_line_error_that_names_the_repair(tmp_path):
+    store = RunStore(tmp_path / "run")
+    with store.lock():
+        store.ensure_meta(ID, {"n": 4, "problem_ids": ["p"]})
+        store.write_chunk(rows("p", range(2)))
+        store.write_chunk(rows("p", [2, 3]))
+    bad = store.part_files()[1]
+    good = store.part_files()[0].read_bytes()
+    bad.write_bytes(b"\0" * 64)  # zeroed by a crash
+    with pytest.raises(UserError, match=f"sample file {bad} is unreadable.*rlboundary check"):
+        store.samples()
+    assert store.part_files()[0].read_bytes() == good  # reading touched nothing
+    (store.run_dir / "meta.json").write_text('{"model": ')
+    with pytest.raises(UserError, match="meta.json is damaged.*rlboundary check"):
+        store.read_meta()
+    with pytest.raises(UserError, match="meta.json is damaged"), store.lock():
+        store.ensure_meta(ID, {"n": 4})
+    assert (store.run_dir / "meta.json").read_text() == '{"model": '  # never overwritten from a later command

@@ -161,7 +161,11 @@ class RunStore:
         path = self.run_dir / META_FILE
         if not path.exists():
             return None
-        return json.loads(path.read_text())
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); the run's samples are untouched.",
+                            f"run `rlboundary check {self.run_dir}` (it says how to restore it).") from None
 
     def ensure_meta(self, identity: dict, target: dict | None = None) -> dict:
         """Record the run's identity, or refuse if the directory holds another run.
@@ -271,11 +275,16 @@ class RunStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if TOKEN_IDS in columns and TOKEN_IDS not in pq.read_schema(path).names:
-            table = pq.read_table(path, columns=[c for c in columns if c != TOKEN_IDS])
-            nulls = pa.nulls(table.num_rows, type=sample_schema().field(TOKEN_IDS).type)
-            return table.append_column(TOKEN_IDS, nulls).select(columns)
-        return pq.read_table(path, columns=columns)
+        try:
+            if TOKEN_IDS in columns and TOKEN_IDS not in pq.read_schema(path).names:
+                table = pq.read_table(path, columns=[c for c in columns if c != TOKEN_IDS])
+                nulls = pa.nulls(table.num_rows, type=sample_schema().field(TOKEN_IDS).type)
+                return table.append_column(TOKEN_IDS, nulls).select(columns)
+            return pq.read_table(path, columns=columns)
+        except (pa.ArrowException, OSError) as err:  # truncated, zeroed, not Parquet at all
+            raise UserError(f"sample file {path} is unreadable ({type(err).__name__}: {str(err)[:120]}).",
+                            f"run `rlboundary check {path.parent}` to move it to quarantine/, then rerun "
+                            f"`rlboundary sample` to redraw its samples.") from None
 
     def texts(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
         """The texts of the given (problem_id, sample_idx) pairs only.

@@ -260,7 +260,10 @@ class _Checker:
 
     def check_meta(self) -> dict | None:
         path = self.run_dir / "meta.json"
-        fix = "rerun `rlboundary sample` with the run's original arguments (it rewrites meta.json), or move the directory away"
+        # Not rewritten from a later command's arguments: the directory key does not hold every field that
+        # changes a sample (the model's path, template), so the samples could be attributed to the wrong ones.
+        fix = ("restore meta.json from a copy if you have one; otherwise move the directory away and rerun "
+               "`rlboundary sample` (it redraws the run): without its meta the samples cannot be attributed")
         if not path.exists():
             self.add("meta", path, "meta.json is missing: the run's identity (model, settings, seed) is unknown", fix, repairable=False)
             return None

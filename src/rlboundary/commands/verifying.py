@@ -22,7 +22,7 @@ import typer
 from ..errors import UserError
 
 # The grader a benchmark kind gets when --grader is not given.
-DEFAULT_GRADER = {"math": "math-verify", "code": "code", "organism": "organism"}
+DEFAULT_GRADER = {"math": "math-verify", "code": "code-exec", "organism": "organism"}
 
 
 def _meta_name(value) -> str | None:
@@ -80,7 +80,7 @@ def verify(
     runs: Optional[List[Path]] = typer.Argument(None, help="Run directories (default: every run matching --model/--benchmark)."),
     model: Optional[str] = typer.Option(None, "--model", help="Only runs of this model name."),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="Only runs of this benchmark."),
-    grader: Optional[str] = typer.Option(None, "--grader", help="math-verify (default for math) | math-equal (the paper's) | code | organism."),
+    grader: Optional[str] = typer.Option(None, "--grader", help="math-verify (default for math) | math-equal (the paper's) | code-exec (default for code: runs the tests in a sandbox) | organism."),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Directory of local benchmark jsonl files (default: where the run was sampled from)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Grading processes (default: all cores)."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="CPU seconds one distinct answer may take to grade (math default 10)."),

@@ -7,7 +7,7 @@
 
 Model sizes and step counts come from learning curves measured on this
 machine (the organism section of the README has them): on one-digit turns
-a 128-wide, 4-layer Llama (0.8M parameters, about 17k training tokens/s on
+a 128-wide, 4-layer Llama (1.06M parameters, about 17k training tokens/s on
 2 cores) pretrained on the mixed corpus stays near chance on 3-4 turn
 chains until about step 900, then learns them abruptly (loss 0.35 -> 0.14
 between steps 750 and 1200); chains of up to 5 turns had not been learned
