@@ -36,13 +36,13 @@ def test_batch_one_decode_is_bandwidth_over_weight_bytes():
     assert big == pytest.approx(gpu.bf16_tflops * 1e12 / (2 * arch.params_b * 1e9), rel=1e-6)
 
 
-def test_measured_efficiency_reproduces_its_own_measurement():
+def test_measured_efficiency_is_a_fraction_of_the_roofline():
+    # A measured engine cannot beat the memory-bandwidth roofline (checked on its own above):
+    # an efficiency at or above 1 would mean the roofline, or the figure's shape, is wrong.
     for fig in cost.MEASURED:
         eff, source = cost.engine_efficiency(fig.engine)
-        arch, gpu = cost.ARCHITECTURES[fig.architecture], cost.GPUS[fig.gpu]
-        rebuilt = eff * cost.roofline_tokens_per_s(arch, gpu, 1, fig.batch, fig.prompt_tokens + fig.generated_tokens / 2)
-        assert rebuilt == pytest.approx(fig.tokens_per_s)
-        assert "measured" in source
+        assert 0 < eff < 1, fig
+        assert "measured" in source and f"{fig.tokens_per_s:.0f} tok/s" in source
     eff, source = cost.engine_efficiency("vllm")
     assert 0 < eff < 1 and "ASSUMED" in source
 

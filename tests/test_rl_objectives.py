@@ -84,22 +84,31 @@ def test_the_trainer_uses_the_objectives_advantages(micro_base, objective, tmp_p
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rlboundary.organism.frontier import training_problems
-    from rlboundary.organism.rl import RewardLog, RLSettings, _config, rl_dataset
+    from rlboundary.organism.rl import RLSettings, _config, rl_dataset
 
     s = RLSettings(steps=1, prompts_per_step=2, num_generations=8, max_completion_length=24)
     tok = AutoTokenizer.from_pretrained(str(micro_base))
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(str(micro_base), dtype=torch.float32)
     problems = training_problems("rl", 0, 8, 1, 2, 0.5)
-    rewards = RewardLog()
-    trainer = advantage_trainer(objective)(model=model, reward_funcs=rewards, args=_config(objective, s, tmp_path, 0, "cpu"),
+    # A scripted reward with mixed groups (the micro base answers nearly nothing right, and with
+    # all-zero rewards every objective's advantages are 0, which TRL's default GRPO gives too).
+    pattern = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0]
+
+    def scripted(prompts, completions, **kwargs):
+        return pattern[: len(completions)]
+
+    scripted.__name__ = "scripted_reward"
+    trainer = advantage_trainer(objective)(model=model, reward_funcs=scripted, args=_config(objective, s, tmp_path, 0, "cpu"),
                                            train_dataset=rl_dataset(problems), processing_class=tok)
     batch = [row for p in problems[:2] for row in [{"prompt": [{"role": "user", "content": p.prompt()}]}] * 8]
     out = trainer._generate_and_score_completions(batch)
-    scored = torch.tensor([r for _, r in rewards.calls[-1]]).view(2, 8)
-    assert torch.allclose(out["advantages"].cpu(), advantages(objective, scored).reshape(-1))
-    if objective == "nsr":  # a near-chance model answers some of 16 samples wrong: TRL's baseline would differ
-        assert (out["advantages"] < 0).any()
+    scored = torch.tensor(pattern).view(2, 8)
+    got = out["advantages"].cpu()
+    assert torch.allclose(got, advantages(objective, scored).reshape(-1))
+    # ... and not TRL's own group-normalised baseline, which the objectives replace.
+    grpo = (scored - scored.mean(1, keepdim=True)) / (scored.std(1, keepdim=True) + 1e-4)
+    assert not torch.allclose(got, grpo.reshape(-1), atol=1e-3)
 
 
 @pytest.mark.parametrize("algo", ["passk4", "reinforce_pp"])

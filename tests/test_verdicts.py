@@ -262,3 +262,22 @@ def test_record_headlines_requires_the_notebooks_own_verdict(tmp_path, monkeypat
     path = record_headlines("fig03_passk_code", table, verdict=v)
     saved = json.loads(path.read_text())["verdict"]
     assert saved["verdict"] == "not run" and saved["claim"] == verdicts.CLAIMS["fig03_passk_code"]
+
+
+def test_a_nonzero_difference_whose_ci_holds_zero_is_inconclusive():
+    # Every inconclusive case above has a difference of exactly 0; here the estimate is not 0,
+    # so a rule that looked at the point estimate alone would decide.
+    p = load_params("fig01_passk_math", "micro")
+    rl_c = np.where(np.arange(P) < 35, N, 0)
+    comparisons = figures.compare_to_base(p, pd.concat([_counts("base", BASE_C), _counts("rl-grpo", rl_c)],
+                                                       ignore_index=True))
+    v = verdicts.base_ahead_at_large_k(comparisons)
+    (row,) = v.numbers
+    assert row["value"] != 0 and row["ci_low"] < 0 < row["ci_high"]
+    assert v.verdict == INCONCLUSIVE
+    # fig05: 2 of 30 RL-solved problems new to the base (.067 < .10), Clopper-Pearson CI [.008, .221].
+    cover = metrics.coverage_sets(_counts("base", [1] * 28 + [0] * 2 + [0] * 5), _counts("rl", [3] * 28 + [1] * 2 + [0] * 5))
+    v = verdicts.rl_solves_nearly_a_subset(cover)
+    (row,) = v.numbers
+    assert row["value"] == pytest.approx(2 / 30) and row["ci_low"] < verdicts.SUBSET_MAX_NEW < row["ci_high"]
+    assert v.verdict == INCONCLUSIVE
