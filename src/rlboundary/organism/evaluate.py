@@ -157,8 +157,11 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
             "guessing": pd.DataFrame(guesses), "rows": rows, "counts": counts}
 
 
-REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "distilled-matched", "distilled")
-# (those a build has; the default build trains GRPO and RLOO)
+REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "distilled-matched", "distilled",
+                "teacher")
+# (those a build has; the default build trains GRPO and RLOO). The stronger teacher is the positive
+# control: its training-split reach at the frontier is above the base's on every seed, so the rule
+# should say "extends" for it; if it does not, the comparison cannot see a gain of that size.
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
