@@ -30,6 +30,9 @@ BAD = [
     ("fig01_passk_math", MODELS + "seeds: [0, x]", ["seeds[1] must be an integer"]),
     ("fig01_passk_math", MODELS + "seeds: [0, 0]", ["seeds=[0, 0] must be distinct", "list each seed once"]),
     ("fig01_passk_math", MODELS + "seeds: [-1]", ["seeds=[-1] must be distinct non-negative"]),
+    ("fig01_passk_math", MODELS + "benchmarks: [organsim]", ["unknown benchmark 'organsim'", "organism"]),
+    ("fig01_passk_math", MODELS + "organism_preset: mirco", ["organism_preset='mirco' is not a preset", "micro"]),
+    ("fig01_passk_math", MODELS + "graders: [math-verify, foo]", ["graders names 'foo'", "math-equal"]),
     ("fig01_passk_math", MODELS + "n: 8\nks: [1, 16]", ["ks contains 16, outside 1..n=8"]),
     ("fig01_passk_math", MODELS + "n_per_benchmark: {aime24: 64}", ["n_per_benchmark names 'aime24'"]),
     ("fig01_passk_math", "models: []", ["no models"]),
@@ -184,22 +187,22 @@ def test_per_model_n_length_prompt_and_benchmarks(tmp_path):
     f.write_text(textwrap.dedent("""\
         models:
           - {name: b, path: p, role: base, template: qwen-boxed}
-          - {name: r, path: q, role: rl, n_per_benchmark: {b2: 64}, max_tokens: 3072, max_model_len: 4096,
-             benchmarks: [b2], template_per_benchmark: {b2: r1-zero}}
-        benchmarks: [b1, b2]
+          - {name: r, path: q, role: rl, n_per_benchmark: {aime24: 64}, max_tokens: 3072, max_model_len: 4096,
+             benchmarks: [aime24], template_per_benchmark: {aime24: r1-zero}}
+        benchmarks: [math500, aime24]
         n: 8
-        n_per_benchmark: {b2: 16}
+        n_per_benchmark: {aime24: 16}
         max_tokens: 16384
         max_model_len: 32768
         """))
     p = params.load_params("fig01_passk_math", f)
     base, rl = p.models
-    assert (p.n_for("b1", base), p.n_for("b2", base), p.n_for("b2", rl)) == (8, 16, 64)
+    assert (p.n_for("math500", base), p.n_for("aime24", base), p.n_for("aime24", rl)) == (8, 16, 64)
     assert (p.max_tokens_for(base), p.max_tokens_for(rl), p.max_tokens_for()) == (16384, 3072, 16384)
     assert (p.max_model_len_for(base), p.max_model_len_for(rl)) == (32768, 4096)
-    assert (p.runs_on(base, "b1"), p.runs_on(rl, "b1"), p.runs_on(rl, "b2")) == (True, False, True)
-    assert (p.template_for(base, "b2"), p.template_for(rl, "b2")) == ("qwen-boxed", "r1-zero")
-    assert p.ks_for("b2", rl)[-1] == 64 and p.ks_for("b2")[-1] == 16
+    assert (p.runs_on(base, "math500"), p.runs_on(rl, "math500"), p.runs_on(rl, "aime24")) == (True, False, True)
+    assert (p.template_for(base, "aime24"), p.template_for(rl, "aime24")) == ("qwen-boxed", "r1-zero")
+    assert p.ks_for("aime24", rl)[-1] == 64 and p.ks_for("aime24")[-1] == 16
     assert p.official_stops is False  # opt-in: runs of existing sets keep their keys
 
 

@@ -93,9 +93,9 @@ def test_passk_study_plots_each_model_to_its_own_n(monkeypatch, tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("models:\n"
                  "  - {name: base, path: organism:base, role: base}\n"
-                 "  - {name: rl, path: organism:rl-grpo, role: rl, n_per_benchmark: {b1: 16}}\n"
-                 "  - {name: only-b2, path: organism:base, role: base, benchmarks: [b2]}\n"
-                 "benchmarks: [b1, b2]\nn: 8\nheadline_k: 256\nbootstrap: 10\n")
+                 "  - {name: rl, path: organism:rl-grpo, role: rl, n_per_benchmark: {organism:micro: 16}}\n"
+                 "  - {name: only-train, path: organism:base, role: base, benchmarks: [organism:micro-train]}\n"
+                 "benchmarks: [organism:micro, organism:micro-train]\nn: 8\nheadline_k: 256\nbootstrap: 10\n")
     p = load_params("fig01_passk_math", f)
     seen = []
 
@@ -117,5 +117,5 @@ def test_passk_study_plots_each_model_to_its_own_n(monkeypatch, tmp_path):
     monkeypatch.setattr(figures, "verdicts", fake_verdicts)
     study = figures.passk_study(p)
     top = study.curves.groupby(["model", "benchmark"])["k"].max()
-    assert top[("rl", "b1")] == 16 and top[("base", "b1")] == 8 and top[("rl", "b2")] == 8
-    assert ("only-b2", "b1") not in seen and top[("only-b2", "b2")] == 8
+    assert top[("rl", "organism:micro")] == 16 and top[("base", "organism:micro")] == 8 and top[("rl", "organism:micro-train")] == 8
+    assert ("only-train", "organism:micro") not in seen and top[("only-train", "organism:micro-train")] == 8

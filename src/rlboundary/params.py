@@ -340,6 +340,30 @@ def validate(notebook: str, values: Mapping[str, Any], source: str = "parameters
     return out
 
 
+def _check_names(at: str, p: Params) -> None:
+    """Names that otherwise fail only inside a notebook, after the ones before it have run:
+    benchmarks, the organism preset, graders."""
+    from .benchmarks import is_known_benchmark, list_benchmarks
+    from .organism.presets import PRESETS
+
+    for b in p["benchmarks"]:
+        if not is_known_benchmark(b):
+            raise UserError(f"{at} unknown benchmark {b!r}.", f"use one of: {', '.join(list_benchmarks())} "
+                            "(or import it first: rlboundary import).")
+    preset = p.get("organism_preset")
+    if preset is not None and preset not in PRESETS:
+        raise UserError(f"{at} organism_preset={preset!r} is not a preset.", f"use one of: {', '.join(PRESETS)}.")
+    if p.get("graders"):
+        from .verify.grading import _GRADERS, _load_plugins
+
+        _load_plugins()
+        known = set(_GRADERS) | {"source"}  # "source": the grades an imported run came with
+        bad = [g for g in p["graders"] if g not in known]
+        if bad:
+            raise UserError(f"{at} graders names {bad[0]!r}, which is not a grader.",
+                            f"use some of: {', '.join(sorted(known))}.")
+
+
 def _check_consistency(notebook: str, source: str, p: Params) -> None:
     """Checks across fields: things a type alone cannot say."""
     at = f"{notebook} ({source}):"
@@ -353,6 +377,7 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
         raise UserError(f"{at} model name '{dup[0]}' is used twice.", "give every model a unique name.")
     if not p["benchmarks"]:
         raise UserError(f"{at} no benchmarks.", "list at least one benchmark under `benchmarks:`.")
+    _check_names(at, p)
     positive = {"n": p["n"], "headline_k": p["headline_k"], "chunk_size": p["chunk_size"], "bootstrap": p["bootstrap"]}
     if p["limit"] is not None:
         positive["limit"] = p["limit"]
