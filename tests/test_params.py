@@ -167,6 +167,11 @@ def test_notebook_params_reads_a_namespace():
     assert p.n == 4 and p.models[0]["role"] == "base"
     with pytest.raises(UserError, match="n must be an integer"):
         params.notebook_params("fig01_passk_math", {**ns, "n": 4.5})
+    # A misspelt parameter injected by papermill is refused, not silently ignored.
+    with pytest.raises(UserError, match="unknown parameter 'temprature' \\(did you mean 'temperature'\\?\\)"):
+        params.notebook_params("fig01_passk_math", {**ns, "temprature": 1.5})
+    import math
+    params.notebook_params("fig01_passk_math", {**ns, "math": math, "In": [], "_oh": {}, "get_ipython": print})
 
 
 def test_fig01_grader_list_and_maj_switch():

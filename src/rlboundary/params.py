@@ -560,6 +560,18 @@ def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> Params:
     """Validate a notebook's own `parameters` cell: the schema's names are
     taken from `namespace` (pass `globals()`), missing ones keep defaults."""
     fields = schema(notebook)
+    # A misspelt parameter (`papermill -p temprature 1.5`) arrives as a plain global the schema does not
+    # know; left alone it would be ignored and the notebook run with the default. Imports (modules,
+    # functions, classes) and IPython's own names (`In`, `Out`, `_`...) are not parameters.
+    plain = (bool, int, float, str, list, dict, tuple, type(None))
+    unknown = sorted(k for k, v in namespace.items() if not k.startswith("_") and k not in fields
+                     and k not in ("In", "Out") and isinstance(v, plain))
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], list(fields), n=1)
+        raise UserError(f"{notebook}: unknown parameter {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                        + ".", f"use the notebook's parameters: {', '.join(fields)}.")
     values = {k: namespace[k] for k in fields if k in namespace}
     return validate(notebook, values, source="notebook parameters")
 
