@@ -145,7 +145,22 @@ def _missing_dir(tmp_path, runs):
     return [str(tmp_path / "nope")]
 
 
+def _negative_seed(tmp_path, runs):
+    return [str(runs[0]), "--seed", "-1"]
+
+
+def _out_is_a_directory(tmp_path, runs):
+    return [str(runs[0]), "--out", str(tmp_path)]
+
+
+def _out_inside_a_run(tmp_path, runs):
+    return [str(runs[0]), "--out", str(runs[0] / "passk.parquet")]
+
+
 ERROR_CASES = [
+    (_negative_seed, "--seed -1 is negative"),
+    (_out_is_a_directory, "is not a .parquet file path"),
+    (_out_inside_a_run, "is inside a sample run directory"),
     (_missing_verdicts, "no verdicts found"),
     (_k_too_large, "k=16 exceeds n=8"),
     (_mismatched, "different problems"),

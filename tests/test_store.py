@@ -246,3 +246,12 @@ def test_a_damaged_part_or_meta_is_a_one_line_error_that_names_the_repair(tmp_pa
     with pytest.raises(UserError, match="meta.json is damaged"), store.lock():
         store.ensure_meta(ID, {"n": 4})
     assert (store.run_dir / "meta.json").read_text() == '{"model": '  # never overwritten from a later command
+
+
+def test_a_named_store_root_that_does_not_exist_is_an_error(tmp_path):
+    from rlboundary.store_check import find_run_dirs
+
+    for find in (find_runs, find_run_dirs):
+        with pytest.raises(UserError, match="is not a directory"):
+            find(tmp_path / "typo")
+        assert find(tmp_path) == []  # an existing, empty root: no runs

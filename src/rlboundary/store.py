@@ -431,8 +431,10 @@ def find_runs(root: Path | None = None) -> list[RunStore]:
     """Every run directory (one with a meta.json) under the sample store root."""
     from .paths import samples_dir
 
+    if root is not None and not Path(root).is_dir():  # a root asked for by name: a typo is not "no runs"
+        raise UserError(f"sample store root {root} is not a directory.", "pass an existing directory to --root.")
     root = Path(root) if root is not None else samples_dir()
-    if not root.is_dir():
+    if not root.is_dir():  # the default store before anything was sampled
         return []
     return [RunStore(p.parent) for p in sorted(root.glob(f"*/*/*/{META_FILE}"))]
 

@@ -125,8 +125,10 @@ def find_run_dirs(root: str | os.PathLike | None = None) -> list[Path]:
     including ones whose meta.json is missing (those are findings, not skips)."""
     from .paths import samples_dir
 
+    if root is not None and not Path(root).is_dir():  # a root asked for by name: a typo is not "no runs"
+        raise UserError(f"sample store root {root} is not a directory.", "pass an existing directory to --root.")
     root = Path(root) if root is not None else samples_dir()
-    if not root.is_dir():
+    if not root.is_dir():  # the default store before anything was sampled
         return []
     return sorted(p for p in root.glob("*/*/*") if _looks_like_run_dir(p))
 

@@ -236,6 +236,12 @@ def passk(
         raise UserError("--base and --rl go together.", "pass both runs, or neither.")
     if n_boot < 0:
         raise UserError(f"--n-boot {n_boot} is negative.", "use 0 (no CIs) or a positive count such as 1000.")
+    if seed < 0:
+        raise UserError(f"--seed {seed} is negative.", "use a bootstrap seed >= 0, e.g. --seed 0.")
+    if out is not None and (out.is_dir() or out.suffix != ".parquet"):
+        raise UserError(f"--out {out} is not a .parquet file path.", "pass a file name such as passk.parquet.")
+    if out is not None and (out.resolve().parent / "meta.json").is_file():  # a sample run's own directory
+        raise UserError(f"--out {out} is inside a sample run directory.", "write the table outside outputs/samples/.")
     if grader and graders:
         raise UserError("--grader and --graders go separately.", "use --graders with grader names, or --grader with one id.")
     names = _grader_list(graders)
