@@ -33,6 +33,7 @@ BAD = [
     ("fig01_passk_math", MODELS + "benchmarks: [organsim]", ["unknown benchmark 'organsim'", "organism"]),
     ("fig01_passk_math", MODELS + "organism_preset: mirco", ["organism_preset='mirco' is not a preset", "micro"]),
     ("fig01_passk_math", MODELS + "graders: [math-verify, foo]", ["graders names 'foo'", "math-equal"]),
+    ("fig01_passk_math", "models: [{name: b, path: p, dtype: float64}]", ["model 'b' has dtype='float64'", "bfloat16"]),
     ("fig01_passk_math", MODELS + "n: 8\nks: [1, 16]", ["ks contains 16, outside 1..n=8"]),
     ("fig01_passk_math", MODELS + "n_per_benchmark: {aime24: 64}", ["n_per_benchmark names 'aime24'"]),
     ("fig01_passk_math", "models: []", ["no models"]),

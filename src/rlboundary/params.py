@@ -350,6 +350,11 @@ def _check_names(at: str, p: Params) -> None:
         if not is_known_benchmark(b):
             raise UserError(f"{at} unknown benchmark {b!r}.", f"use one of: {', '.join(list_benchmarks())} "
                             "(or import it first: rlboundary import).")
+    from .models import DTYPES
+
+    for m in p["models"]:
+        if m.get("dtype", "auto") not in DTYPES:
+            raise UserError(f"{at} model '{m['name']}' has dtype={m['dtype']!r}.", f"use one of: {', '.join(DTYPES)}.")
     preset = p.get("organism_preset")
     if preset is not None and preset not in PRESETS:
         raise UserError(f"{at} organism_preset={preset!r} is not a preset.", f"use one of: {', '.join(PRESETS)}.")
