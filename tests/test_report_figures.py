@@ -119,3 +119,15 @@ def test_passk_study_plots_each_model_to_its_own_n(monkeypatch, tmp_path):
     top = study.curves.groupby(["model", "benchmark"])["k"].max()
     assert top[("rl", "organism:micro")] == 16 and top[("base", "organism:micro")] == 8 and top[("rl", "organism:micro-train")] == 8
     assert ("only-train", "organism:micro") not in seen and top[("only-train", "organism:micro-train")] == 8
+
+
+def test_the_index_links_a_skipped_notebooks_page_from_an_earlier_run_with_its_date(tmp_path):
+    # After `report --params atlas`, the default set's pages are still on disk: the index says so
+    # (dated, as an earlier run's), and links nothing for a notebook that never ran here.
+    from rlboundary.report import write_index
+
+    (tmp_path / "fig01_passk_math.html").write_text("<html></html>")
+    index = write_index(tmp_path, [], ["atlas"], 1.0,
+                        skipped={"fig01_passk_math": "no yaml", "horizon": "no yaml"}).read_text()
+    assert "<a href='fig01_passk_math.html'>its page from an earlier run (" in index
+    assert "horizon.html" not in index

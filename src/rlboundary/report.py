@@ -427,6 +427,16 @@ def verdict_table_html(results: list[NotebookResult]) -> str:
             "<th>numbers behind it</th><th>rule</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
+def _earlier_page(out: Path, name: str) -> str:
+    """A link to a skipped notebook's page left by an earlier report run (e.g. the default
+    set's pages after `--params atlas`), dated, so it stays reachable but is not shown as this run's."""
+    page = out / f"{name}.html"
+    if not page.is_file():
+        return ""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(page.stat().st_mtime))
+    return f" · <a href='{name}.html'>its page from an earlier run ({when})</a>"
+
+
 def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str], seconds: float,
                 skipped: dict[str, str] | None = None) -> Path:
     """outputs/report/index.html: every claim with its verdict, numbers and rule; then each
@@ -446,7 +456,8 @@ def write_index(out: Path, results: list[NotebookResult], sources: Sequence[str]
              verdict_table_html(results)]
     if skipped:
         parts.append("<p class='meta'>not run with these parameters: "
-                     + "; ".join(f"{html.escape(NOTEBOOK_INFO[n].title)} ({html.escape(why)})" for n, why in skipped.items())
+                     + "; ".join(f"{html.escape(NOTEBOOK_INFO[n].title)} ({html.escape(why)}){_earlier_page(out, n)}"
+                                 for n, why in skipped.items())
                      + "</p>")
     if (out / "problems.html").exists():
         parts.append("<p><a href='problems.html'>Every problem with its samples and case studies (problems.html)</a></p>")
