@@ -126,3 +126,23 @@ def test_train_rl_runs_the_atlas_objectives_end_to_end(micro_base, algo, tmp_pat
     assert all(Path(p, "model.safetensors").is_file() for p in result["checkpoints"].values())
     with pytest.raises(ValueError, match="unknown RL algorithm"):
         train_rl("ppo", micro_base, tmp_path / "ppo", s, 0, [], 2)
+
+
+def test_the_valid_reward_pays_only_right_answers_whose_every_step_checks():
+    # The `valid-reward` arm's reward: a lucky guess (right answer, bogus step) earns 0 with it, 1 without.
+    from rlboundary.organism.rl import RewardLog, _config, RLSettings, check_algorithm
+    from rlboundary.organism.task import LockProblem, clean_trace, solve
+
+    problem = LockProblem("3", ("+8", "-4"))
+    right = solve(problem)
+    lucky = f"3+8=7;\\boxed{{{right}}}"  # 3+8 is 1 (mod 10), and the second turn is skipped
+    wrong = "3+8=1;1-4=8;\\boxed{8}" if right != "8" else "3+8=1;1-4=6;\\boxed{6}"
+    prompts = [[{"role": "user", "content": problem.prompt()}]] * 3
+    completions = [[{"role": "assistant", "content": t}] for t in (clean_trace(problem), lucky, wrong)]
+    assert RewardLog()(prompts, completions) == [1.0, 1.0, 0.0]
+    assert RewardLog(valid_only=True)(prompts, completions) == [1.0, 0.0, 0.0]
+    # Trained as GRPO: the same loss settings, only the reward differs.
+    check_algorithm("grpo_valid")
+    s = RLSettings(steps=1)
+    a, b = _config("grpo_valid", s, Path("/tmp/x"), 0, "cpu"), _config("grpo", s, Path("/tmp/x"), 0, "cpu")
+    assert (a.loss_type, a.scale_rewards) == (b.loss_type, b.scale_rewards) == ("grpo", "group")

@@ -16,7 +16,7 @@ what it changes relative to the default RL stage:
 | family      | what changes                                                          |
 |-------------|-----------------------------------------------------------------------|
 | objective   | the RL algorithm (TRL's GRPO / Dr. GRPO / RLOO / REINFORCE++)          |
-| reinforced  | the advantages (positive- / negative-sample only, pass@k training)    |
+| reinforced  | the advantages (positive- / negative-sample only, pass@k training), or the reward (valid traces only) |
 | difficulty  | the RL prompts' levels: below / at / one beyond the base's frontier   |
 | exposure    | the base: its pretraining share of the rare longer chains (0/1/10 %)  |
 | prolonged   | 10x the steps, KL weight > 0, periodic reference resets (TRL's sync_ref_model) |
@@ -108,6 +108,13 @@ ARMS: dict[str, Arm] = {a.name: a for a in [
     Arm("passk4", "reinforced", "Pass@k training (k = 4, analytic advantage) raises pass@k at large k",
         "Chen et al. 2025, Pass@k Training for Adaptively Balancing Exploration and Exploitation, arXiv 2508.10751",
         (("lf_pass_at_n", "up"),), algorithm="passk4"),
+    # Added in session 11 (a review: the answer-only reward pays lucky guesses, 10 % on one-digit answers).
+    Arm("valid-reward", "reinforced", "RL that rewards correct reasoning, not just correct answers, raises "
+        "luck-free pass@k (CoT-pass@k) at large k; here the reward is made explicit: 1 only when the answer is "
+        "right AND every step checks",
+        "Wen et al. 2025, RLVR Implicitly Incentivizes Correct Reasoning in Base LLMs, arXiv 2506.14245 (they argue "
+        "the answer reward does so implicitly; this arm pays only valid traces)",
+        (("lf_pass_at_n", "up"),), algorithm="grpo_valid"),
     # 3. Difficulty of the RL data, relative to the base's measured frontier.
     Arm("rl-below", "difficulty", "RL on levels the base already masters only sharpens: no gain of reach at the "
         "frontier", EDGE, NO_GAIN, levels="below"),

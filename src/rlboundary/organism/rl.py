@@ -29,6 +29,7 @@ recorded with the run. Algorithms, all from TRL 1.16:
 | reinforce_pp | GRPOTrainer | REINFORCE++ (baseline variant): group mean removed, |
 |         |                | scaled by the whole batch's std (scale_rewards="batch"), token-level loss (loss_type="dapo") |
 | psr, nsr, passk<k> | GRPOTrainer subclass | advantages TRL lacks: positive- / negative-sample-only reinforcement, pass@k training (rl_objectives.py) |
+| grpo_valid | GRPOTrainer  | as grpo, but the reward is 1 only when the answer is right AND every step of the trace checks (a process-verified reward: no reward for lucky guesses; the atlas's `valid-reward` arm) |
 
 TRL 1.16 has no PPO trainer (value head): PPO is not offered.
 
@@ -51,11 +52,13 @@ from .rl_objectives import advantage_trainer, is_custom
 from .task import LockProblem, check_trace, parse_prompt
 
 TRL_ALGORITHMS = ("grpo", "dr_grpo", "dapo", "rloo", "reinforce_pp")  # options of TRL's trainers
-ALGORITHMS = TRL_ALGORITHMS + ("psr", "nsr", "passk<k>")  # the names, for messages and docs
+# Algorithms trained as a TRL one but rewarded only for validly reasoned right answers.
+VALID_REWARD = {"grpo_valid": "grpo"}
+ALGORITHMS = TRL_ALGORITHMS + tuple(VALID_REWARD) + ("psr", "nsr", "passk<k>")  # the names, for messages and docs
 
 
 def check_algorithm(algo: str) -> None:
-    if algo not in TRL_ALGORITHMS and not is_custom(algo):
+    if algo not in TRL_ALGORITHMS and algo not in VALID_REWARD and not is_custom(algo):
         raise ValueError(f"unknown RL algorithm {algo!r}; choose from {', '.join(ALGORITHMS)} (e.g. passk4)")
 
 
@@ -78,12 +81,14 @@ class RLSettings:
 
 class RewardLog:
     """The verifier as a TRL reward function that also records, per call,
-    each reward with its prompt's level (the training-reward curve)."""
+    each reward with its prompt's level (the training-reward curve).
+    `valid_only`: a right answer earns 1 only when every step of its trace checks."""
 
     __name__ = "verifier_reward"  # TRL names reward columns after the function
 
-    def __init__(self):
+    def __init__(self, valid_only: bool = False):
         self.calls: list[list[tuple[int, float]]] = []
+        self.valid_only = valid_only
 
     def __call__(self, prompts, completions, **kwargs) -> list[float]:
         rewards, record = [], []
@@ -91,7 +96,8 @@ class RewardLog:
             prompt_text = prompt[-1]["content"] if isinstance(prompt, list) else prompt
             text = completion[-1]["content"] if isinstance(completion, list) else completion
             problem = parse_prompt(prompt_text)
-            r = 1.0 if check_trace(problem, text).correct else 0.0
+            check = check_trace(problem, text)
+            r = 1.0 if check.correct and (check.trace_valid or not self.valid_only) else 0.0
             rewards.append(r)
             record.append((problem.n_steps, r))
         self.calls.append(record)
@@ -215,6 +221,7 @@ def _config(algo: str, s: RLSettings, out_dir: Path, seed: int, device: str):
         return RLOOConfig(**common)
     from trl import GRPOConfig
 
+    algo = VALID_REWARD.get(algo, algo)  # the reward differs, not the loss
     if is_custom(algo):  # advantages replaced by rl_objectives; the loss as in GRPO
         return GRPOConfig(**common, loss_type="grpo", scale_rewards="none")
     loss = {
@@ -247,7 +254,7 @@ def train_rl(
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     checkpoints: dict[int, str] = {}
-    rewards = RewardLog()
+    rewards = RewardLog(valid_only=algo in VALID_REWARD)
     curve: list[dict] = []
     stopped = ["cap"]
 
