@@ -30,8 +30,8 @@ organism_seeds = [0, 1]
 n = 256
 headline_k = 256
 bootstrap = 2000
-arms = ['grpo', 'dr_grpo', 'rloo', 'reinforce_pp', 'psr', 'nsr', 'passk4', 'rl-below', 'rl-at', 'rl-beyond',
-        'exposure-0', 'exposure-1', 'exposure-10', 'prolonged', 'ood-plus', 'temperature-1.0']
+arms = ['grpo', 'dr_grpo', 'rloo', 'reinforce_pp', 'psr', 'nsr', 'passk4', 'valid-reward', 'rl-below', 'rl-at',
+        'rl-beyond', 'exposure-0', 'exposure-1', 'exposure-10', 'prolonged', 'ood-plus', 'temperature-1.0']
 
 # %%
 from rlboundary import plots, report
