@@ -518,6 +518,7 @@ def algorithms_from_counts(params: Params, count_rows: pd.DataFrame) -> Algorith
     k = headline_k(params, int(rows["n"].min()))
     base_rows = rows[rows["model"] == base]
     base_top = float(metrics.pass_at_k_curve(base_rows, ks=[k], n_boot=0)["pass_at_k"].iloc[0])
+    chance = chance_pass_at_k(params, params.benchmarks, k)  # pooled benchmarks, as the counts are
     records = []
     for entry in rl:
         mine = rows[rows["model"] == entry["name"]]
@@ -531,7 +532,7 @@ def algorithms_from_counts(params: Params, count_rows: pd.DataFrame) -> Algorith
                         "pass_at_k_low": curve.loc[k, "ci_low"], "pass_at_k_high": curve.loc[k, "ci_high"],
                         "pass1_gain": -at1["diff"], "pass1_gain_low": -at1["ci_high"], "pass1_gain_high": -at1["ci_low"],
                         "delta_se": gap["delta_se"], "delta_se_low": gap["ci_low"], "delta_se_high": gap["ci_high"],
-                        "chance_at_k": chance_pass_at_k(params, params.benchmarks, k)})
+                        "chance_at_k": chance})
     steps = pd.DataFrame(records)
     summary = steps.sort_values("step").groupby("algorithm", sort=False).tail(1).reset_index(drop=True)
     headline = summary[["algorithm", "model", "step", "pass_at_1", "pass_at_k", "pass1_gain", "delta_se"]].rename(

@@ -28,7 +28,7 @@ from ..errors import UserError
 organism_app = typer.Typer(help="The model organism: tiny models trained here on an exactly verifiable task.",
                            no_args_is_help=True)
 
-PRESET_HELP = "micro (seconds, for tests) | default (2-core CPU, about 20 min per seed) | large (GPU)"
+PRESET_HELP = "micro (seconds, for tests) | default (2-core CPU, about 17 min per seed) | large (GPU)"
 
 
 def _parse_seeds(seeds: str) -> list[int]:

@@ -126,7 +126,8 @@ def claim_row(arm: str, table: pd.DataFrame, records: list[dict], n_boot: int) -
            "d_lf_pass_at_1_hi": r["d_lf_pass_at_1_hi"], "d_lf_pass_at_n": r["d_lf_pass_at_n"],
            "d_lf_pass_at_n_lo": r["d_lf_pass_at_n_lo"], "d_lf_pass_at_n_hi": r["d_lf_pass_at_n_hi"],
            "pairs": r.get("pairs", float("nan")), "gain_bound": r.get("d_lf_pass_at_n_gain_bound", float("nan")),
-           "loss_bound": r.get("d_lf_pass_at_n_loss_bound", float("nan")), "verdict": r["verdict"], "expectations": ", ".join(outcomes), "reproduced": claim_outcome(outcomes)}
+           "loss_bound": r.get("d_lf_pass_at_n_loss_bound", float("nan")), "verdict": r["verdict"],
+           "expectations": ", ".join(outcomes), "reproduced": claim_outcome(outcomes)}
     along = []
     for label, step in records[0].get("checkpoints", {}).items():
         if label in getattr(front, "index", ()):
@@ -153,14 +154,25 @@ def reward_curve_frame(arm: str, records: list[dict]) -> pd.DataFrame:
 REWARD_WINDOW = 10  # steps averaged at each end of a training-reward curve in `run_rows`
 
 
+def _window_means(values: list[float]) -> tuple[float, float]:
+    """Mean of the first and of the last REWARD_WINDOW values, NaNs (steps without a frontier prompt) left out."""
+    def mean(xs):
+        xs = [x for x in xs if x == x]
+        return sum(xs) / len(xs) if xs else float("nan")
+    return mean(values[:REWARD_WINDOW]), mean(values[-REWARD_WINDOW:])
+
+
 def run_rows(arm: str, records: list[dict]) -> list[dict]:
-    """Per seed: RL steps, why it stopped, and the mean training reward of its first and last steps."""
+    """Per seed: RL steps, why it stopped, and the mean training reward of its first and last steps
+    (all prompts, and frontier-level prompts)."""
     rows = []
     for r in records:
-        curve = [c["reward"] for c in r["rl"]["reward_curve"]]
-        ends = [sum(x) / len(x) if x else float("nan") for x in (curve[:REWARD_WINDOW], curve[-REWARD_WINDOW:])]
+        curve = r["rl"]["reward_curve"]
+        first, last = _window_means([c["reward"] for c in curve])
+        front_first, front_last = _window_means([c["frontier_reward"] for c in curve])
         rows.append({"arm": arm, "seed": r["seed"], "steps": r["rl"]["steps"], "stopped": r["rl"]["stopped"],
-                     "reward_first": ends[0], "reward_last": ends[1]})
+                     "reward_first": first, "reward_last": last,
+                     "frontier_reward_first": front_first, "frontier_reward_last": front_last})
     return rows
 
 

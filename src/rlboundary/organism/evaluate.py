@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..errors import UserError
 from ..models import weights_digest
 
 PASS_RATE_EDGES = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
@@ -185,8 +186,6 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         frontier[s] = models.manifest["frontier"]["frontier"]
         missing = [m for m in (names or ()) if m not in models]
         if missing:  # asked for by name: never dropped silently (the default list keeps what a build has)
-            from ..errors import UserError
-
             raise UserError(f"seed {s}'s {preset} build has no model {missing[0]!r}.",
                             f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])}.")
         chosen = [m for m in (names or REACH_MODELS) if m in models]

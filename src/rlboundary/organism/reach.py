@@ -87,26 +87,24 @@ def bootstrap_seeds_problems(per_seed: list, n_boot: int = N_BOOT, ci: float = 0
     variance is not divided by the number of seeds."""
     import pandas as pd
 
-    values, groups = [], []
-    for i, v in enumerate(per_seed):
+    values, groups = [], []  # groups[i]: seed i's problem ids, None when it has none (drawn on its own)
+    for v in per_seed:
         if not len(v):
             continue
         if isinstance(v, pd.Series):
             v = v.sort_index()
-            groups.append(tuple(v.index))
-        else:
-            groups.append(("seed", i))  # no ids: this seed's problems are drawn on their own
+        groups.append(tuple(v.index) if isinstance(v, pd.Series) else None)
         values.append(np.asarray(v, dtype=float))
     if not values:
         raise ValueError("no values to bootstrap")
-    shared = {g: len(v) for v, g in zip(values, groups) if g[0] != "seed"}
+    shared = {g: len(v) for v, g in zip(values, groups) if g is not None}
     rng = np.random.default_rng(seed)
     s = len(values)
     means = np.empty(n_boot)
     for b in range(n_boot):
         drawn = rng.integers(0, s, size=s)
         draw = {g: rng.integers(0, m, size=m) for g, m in shared.items()}  # one draw per shared problem set
-        means[b] = np.mean([values[i][draw[groups[i]] if groups[i] in draw else
+        means[b] = np.mean([values[i][draw[groups[i]] if groups[i] is not None else
                                       rng.integers(0, len(values[i]), size=len(values[i]))].mean() for i in drawn])
     alpha = (1 - ci) / 2
     point = float(np.mean([v.mean() for v in values]))
