@@ -40,6 +40,7 @@ n = 64
 headline_k = 64
 organism_preset = 'default'
 organism_seeds = [0]
+frontier_panel = 0
 bootstrap = 2000
 
 # %%

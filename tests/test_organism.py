@@ -256,3 +256,24 @@ def test_cached_evaluation_samples_belong_to_the_weights_that_made_them(tmp_path
     assert len(calls) == 1 and first["correct"].all() and len(again) == len(first) == 4
     _sample_rows("base", Answers, problems, 2, 64, 0, cache, weights_digest(tmp_path / "c"))
     assert len(calls) == 2
+
+
+def test_frontier_panel_is_evaluation_split_disjoint_from_the_main_set_and_shared_by_seeds():
+    from rlboundary.organism.benchmark import load_panel
+
+    main = load_problems("eval", preset="default")
+    main_keys = {lock_problem(p).key() for p in main}
+    for level in (5, 6, 7):
+        panel = load_panel(level, 32, preset="default")
+        keys = [lock_problem(p).key() for p in panel]
+        assert len(panel) == 32 and len(set(keys)) == 32 and not set(keys) & main_keys
+        assert all(is_eval_key(k) for k in keys) and {p.metadata["n_steps"] for p in panel} == {level}
+        assert not {p.id for p in panel} & {p.id for p in main}
+        # A fixed draw: the same problems whenever asked (every build seed whose frontier is this
+        # level is scored on them), and a larger panel extends a smaller one's random stream.
+        assert [p.prompt for p in load_panel(level, 32, preset="default")] == [p.prompt for p in panel]
+        assert [p.prompt for p in load_panel(level, 8, preset="default")] == [p.prompt for p in panel[:8]]
+    # A level small enough to enumerate gives what its evaluation bucket holds beyond the main set.
+    small = load_panel(2, 500, preset="default")
+    assert 8 < len(small) < 500 and not {lock_problem(p).key() for p in small} & main_keys
+    assert load_panel(1, 32, preset="default") == []  # all 6 one-turn evaluation problems are in the main set

@@ -254,6 +254,27 @@ def test_multi_seed_evaluation_and_its_verdicts_on_micro(micro, monkeypatch):
     assert "T = 1" in format_reach(hot) and "T = 0.6" in format_reach(res)
 
 
+def test_the_frontier_panel_joins_the_reach_comparison_only(micro, monkeypatch):
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    from rlboundary.organism.benchmark import load_problems
+    from rlboundary.organism.evaluate import evaluate_seeds, format_reach
+
+    without = evaluate_seeds("micro", (0,), n=4, names=["base", "rl-grpo"], log=lambda *_: None, panel=0)
+    panel = evaluate_seeds("micro", (0,), n=4, names=["base", "rl-grpo"], log=lambda *_: None, panel=3)
+    front = panel["frontier"][0]
+    at_front = sum(p.metadata["n_steps"] == front for p in load_problems("eval", preset="micro"))
+    row = lambda r: r[(r.model == "rl-grpo") & (r.endpoint == "frontier")].iloc[0]  # noqa: E731
+    assert row(without["reach"]).pairs == at_front and row(panel["reach"]).pairs == at_front + 3
+    # The per-level table stays on the main set (its levels alike for every seed) ...
+    assert without["levels"].equals(panel["levels"])
+    # ... and the panel's samples are the models' own, on the panel's problems at the frontier.
+    extra = panel["rows"][panel["rows"]["panel"]]
+    assert set(extra["model"]) == {"base", "rl-grpo"} and set(extra["n_steps"]) == {front}
+    assert extra["problem_id"].str.startswith("eval-panel-").all() and len(extra) == 2 * 3 * 4
+    assert "3 more problems at each seed's frontier level" in format_reach(panel)
+    assert "frontier panel: none" in format_reach(without)
+
+
 def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro, tmp_path):
     """A preset change after a complete build (e.g. a new RL learning rate) must
     not be served the old models: the changed stages rebuild, the rest are reused."""

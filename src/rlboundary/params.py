@@ -141,6 +141,8 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
     ],
     "organism_reach": [
         Field("organism_seeds", "list[int]", [0], "organism builds compared (CIs over seeds and problems)"),
+        Field("frontier_panel", "int?", None, "more evaluation problems at each build's frontier level for the "
+              "reach comparison (None: the preset's frontier_panel; 0: none)"),
     ],
     "atlas": [
         Field("organism_seeds", "list[int]", [0, 1], "build seeds: every arm is trained and evaluated once per seed"),
@@ -455,6 +457,9 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
     if edges is not None and (len(edges) < 2 or edges != sorted(edges) or edges[0] < 0 or edges[-1] > 1):
         raise UserError(f"{at} pass_rate_bins={edges} must be increasing edges within [0, 1].",
                         "e.g. [0.0, 0.1, 0.5, 1.0].")
+    if (p.get("frontier_panel") or 0) < 0:
+        raise UserError(f"{at} frontier_panel={p['frontier_panel']} is negative.",
+                        "use 0 (no frontier panel), a count such as 32, or leave it out (the preset's).")
 
 
 def _check_atlas(at: str, p: Params) -> None:

@@ -98,6 +98,9 @@ def evaluate(
                                                    "over seeds and problems, and the pre-registered verdicts"),
     temperature: float = typer.Option(0.6, help="sampling temperature of every model (the study's is 0.6; "
                                       "samples at other temperatures are cached separately)"),
+    panel: Optional[int] = typer.Option(None, help="with --seeds: more evaluation problems at each build's frontier "
+                                        "level for the reach comparison (default: the preset's frontier_panel, "
+                                        "32 for default; 0: none)"),
 ) -> None:
     """pass@k with CIs, trace validity by pass-rate bucket and guessability on the evaluation split."""
     _check_preset(preset)
@@ -110,9 +113,11 @@ def evaluate(
                         "pass --temperature 0.6 (the study's) or 1.0 (hotter sampling).")
     from ..organism.evaluate import evaluate_organism, evaluate_seeds, format_levels, format_reach, format_table
 
+    if panel is not None and seeds is None:
+        raise UserError("--panel only applies to the multi-seed reach comparison.", "add --seeds 0,1,2, or drop --panel.")
     if seeds is not None:
         result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
-                                log=typer.echo, temperature=temperature)
+                                log=typer.echo, temperature=temperature, panel=panel)
         typer.echo(format_levels(result))
         typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")
         typer.echo(format_reach(result))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..tinymodel import ASSISTANT, USER
 from .presets import PRESETS, get_preset
-from .splits import draw_problems
+from .splits import draw_panel, draw_problems
 from .task import LockProblem
 
 SPLIT_ALIASES = {"eval": "eval", "test": "eval", "train": "train"}
@@ -68,6 +68,22 @@ def load_problems(split: str = "eval", preset: str = "default", seed: int = 0, p
         counters[lp.n_steps] = i + 1
         out.append(to_problem(lp, f"{split}-s{lp.n_steps}-{i:03d}", split, p.name))
     return out
+
+
+def load_panel(level: int, count: int, preset: str = "default", seed: int = 0) -> list:
+    """The frontier panel: `count` more evaluation-split problems at `level`,
+    disjoint from `load_problems("eval", preset, seed)` (ids `eval-panel-s<level>-<i>`).
+
+    Why it exists: the reach rule's "no gain" statement needs >= 72 (seed,
+    problem) pairs at the frontier (`reach.change_bounds`), and the main set
+    has `eval_per_level` problems there (8 in the default preset: 24 pairs over
+    three seeds), so without a panel the paper's claim could never come out
+    "supported". `Preset.frontier_panel` says how many; the reach comparison
+    scores each build on the panel at its own frontier level."""
+    p = get_preset(preset)
+    main = {lock_problem(q).key() for q in load_problems("eval", preset=preset, seed=seed)}
+    return [to_problem(lp, f"eval-panel-s{level}-{i:03d}", "eval", p.name)
+            for i, lp in enumerate(draw_panel(level, count, p.width, main))]
 
 
 def lock_problem(problem) -> LockProblem:

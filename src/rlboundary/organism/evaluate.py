@@ -165,21 +165,35 @@ REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "d
 # should say "extends" for it; if it does not, the comparison cannot see a gain of that size.
 
 
+def panel_cache(preset: str, seed: int, level: int, count: int) -> Path:
+    """Where one build's samples of the frontier panel are cached (beside the main set's)."""
+    return eval_cache(preset, seed) / f"panel-s{level}-{count}"
+
+
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
                    names: list[str] | None = None, eval_seed: int = 0, log=print,
-                   temperature: float = EVAL_TEMPERATURE) -> dict:
+                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None) -> dict:
     """Every seed's organism on the same evaluation problems; the pre-registered reach comparison
     (every model sampled at `temperature`: the atlas's temperature arm uses 1.0).
+
+    `panel` (default: the preset's `frontier_panel`) more evaluation problems at each seed's frontier
+    level (`benchmark.load_panel`) join that seed's frontier endpoint in the reach comparison; the
+    per-level table stays on the main set, so its levels are alike for every seed.
 
     Returns {"levels": per model x level pass@1 / luck-free pass@1 / pass@n / luck-free pass@n with CIs
     over seeds and problems, "reach": each model vs the base at the frontier and unseen levels with the
     rule's verdict (`reach.py`), "frontier": {seed: level}, "unseen": level, "per_problem", "rows"}."""
     import pandas as pd
 
+    from .benchmark import load_panel
     from .build import ensure_organism
     from .presets import get_preset
     from .reach import level_table, per_problem, reach_table
 
+    if panel is None:
+        panel = get_preset(preset).frontier_panel
+    if panel < 0:
+        raise UserError(f"panel={panel} is negative.", "pass 0 (no frontier panel) or a positive count, e.g. 32.")
     frames, frontier = [], {}
     for s in seeds:
         models = ensure_organism(preset, s, log=log)
@@ -191,12 +205,21 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         chosen = [m for m in (names or REACH_MODELS) if m in models]
         r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
                               temperature=temperature)
-        frames.append(r["rows"].assign(seed=s))
+        frames.append(r["rows"].assign(seed=s, panel=False))
+        if panel:
+            problems = load_panel(frontier[s], panel, preset=preset, seed=eval_seed)
+            log(f"[eval] seed {s}: frontier panel, {len(problems)} more problems at level {frontier[s]}")
+            extra, _ = sample_models({name: models[name] for name in chosen}, problems,
+                                     panel_cache(preset, s, frontier[s], panel), n=n,
+                                     max_tokens=get_preset(preset).max_completion_tokens(), eval_seed=eval_seed,
+                                     temperature=temperature, log=log)
+            frames.append(extra.assign(seed=s, panel=True))
     rows = pd.concat(frames, ignore_index=True)
     table = per_problem(rows, n)
     unseen = get_preset(preset).unseen_level
-    return {"levels": level_table(table), "reach": reach_table(table, frontier, unseen), "frontier": frontier,
-            "unseen": unseen, "per_problem": table, "rows": rows, "n": n, "temperature": temperature}
+    return {"levels": level_table(table[~table["panel"]]), "reach": reach_table(table, frontier, unseen),
+            "frontier": frontier, "unseen": unseen, "per_problem": table, "rows": rows, "n": n,
+            "temperature": temperature, "panel": panel}
 
 
 def format_levels(result: dict) -> str:
@@ -214,8 +237,10 @@ def format_levels(result: dict) -> str:
 def format_reach(result: dict) -> str:
     """The pre-registered comparison with its verdicts (plain text)."""
     n = result["n"]
+    panel = result.get("panel") or 0
     lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}; "
-             f"T = {result.get('temperature', EVAL_TEMPERATURE):g}",
+             f"T = {result.get('temperature', EVAL_TEMPERATURE):g}; frontier panel: "
+             + (f"{panel} more problems at each seed's frontier level" if panel else "none"),
              f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'pairs, gain/loss bound':<24}"
              f"{'d luck-free pass@1':<26}verdict"]
     for _, r in result["reach"].iterrows():

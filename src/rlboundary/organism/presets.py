@@ -52,6 +52,9 @@ class Preset:
     frontier_range: tuple[float, float] = (0.05, 0.5)
     frontier_problems: int = 16  # training-split problems per candidate level
     frontier_n: int = 256  # samples per problem when measuring the frontier
+    # Evaluation problems added at each build's frontier level for the reach comparison
+    # (benchmark.load_panel): the rule's "no gain" needs >= 72 (seed, problem) pairs there.
+    frontier_panel: int = 0
     # RL, rejection sampling and both distillations train on levels 1..frontier;
     # this share of their prompts is at the frontier level, the rest uniform below it.
     frontier_share: float = 0.5
@@ -109,6 +112,7 @@ def _micro() -> Preset:
         frontier_problems=4,
         frontier_n=8,
         eval_per_level=3,
+        frontier_panel=3,
         base_shape=dict(hidden_size=64, num_layers=2, num_heads=2),
         teacher_shape=dict(extra_layers=1),  # grown from the base, as in the default
         base_train=TrainConfig(steps=12, batch_size=16, warmup=3, log_every=4),
@@ -137,6 +141,9 @@ def _default() -> Preset:
         # (0.5 %) gave seed 1 a partial level (luck-free pass@256 .25 at 7).
         exposure=((5, 0.05), (6, 0.02), (7, 0.005)),
         eval_per_level=8,  # 6 one-turn problems exist in the evaluation bucket: all are used (70 problems in all)
+        # 8 + 32 problems at the frontier: 120 pairs over three seeds; the rule's gain bound is then
+        # .030 with no gain, .046 with one (it must be < .05), instead of .142 at best with 24 pairs.
+        frontier_panel=32,
         base_shape=dict(hidden_size=128, num_layers=4, num_heads=4),
         teacher_shape=dict(extra_layers=2),  # teachers: the base grown to 6 layers, then trained on clean traces
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),

@@ -34,7 +34,11 @@ where neither model reaches anything) is the interval [0, 0] however few
 the problems, which made "supported" automatic at a floor; the resolution
 bound closes that hole. Since mean(d) <= P(d > 0) for d in [-1, 1], the
 bound is a valid upper end on its own; it needs >= 72 pairs with no gain to
-fall below 0.05.
+fall below 0.05. Power amendment (session 12, before any of its samples):
+the frontier endpoint pools the main evaluation set's problems at a seed's
+frontier with a *frontier panel* of more problems at that level
+(`benchmark.load_panel`, `Preset.frontier_panel`: 32, so 120 pairs over
+three seeds); the rows carry `panel`, and per-level tables leave them out.
 
 Every post-trained model (each RL algorithm, RFT, both distillations) is
 judged by the same rule against the same base. When builds disagree on
@@ -61,8 +65,11 @@ def per_problem(rows: pd.DataFrame, n: int) -> pd.DataFrame:
     every (seed, model, problem) must have exactly n samples."""
     r = rows.assign(valid_correct=rows["correct"] & rows["trace_valid"])
     g = r.groupby(["seed", "model", "problem_id"], sort=False)
+    extra = {"panel": ("panel", "first")} if "panel" in r.columns else {}  # the frontier panel's rows
     out = g.agg(level=("n_steps", "first"), samples=("correct", "size"), c=("correct", "sum"),
-                c_valid=("valid_correct", "sum")).reset_index()
+                c_valid=("valid_correct", "sum"), **extra).reset_index()
+    if "panel" not in out.columns:
+        out["panel"] = False
     bad = out[out["samples"] != n]
     if len(bad):
         raise ValueError(f"{len(bad)} (seed, model, problem) groups do not have n={n} samples, e.g. "
@@ -250,7 +257,8 @@ def reach_study(params) -> dict:
 
     names = [str(m["path"]).split(":", 1)[1] for m in params.models]
     seeds = tuple(params.organism_seeds)
-    result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None)
+    result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None,
+                            panel=getattr(params, "frontier_panel", None))
     r = result["reach"]
     rl = r[r["paper_claim"] != ""]
     numbers = [{"what": f"{row.model} − base, luck-free pass@{result['n']} at the frontier ({row.pairs} pairs; "

@@ -61,6 +61,27 @@ def _level_of_split(n_steps: int, width: int, want_eval: bool) -> tuple[LockProb
                  if is_eval_key((p := LockProblem(start, combo)).key()) == want_eval)
 
 
+def draw_panel(level: int, count: int, width: int, exclude: set[str]) -> list[LockProblem]:
+    """Up to `count` evaluation-split problems of one level whose keys are not in
+    `exclude` (the main evaluation set's): the frontier panel (`benchmark.load_panel`).
+
+    Its own random stream per level, independent of the build seed and of how many
+    problems the main set has, so every build whose frontier is `level` is scored
+    on the same panel (a crossed design, as the main set)."""
+    rng = random.Random(f"eval-panel-{level}")
+    if (10 ** width) * (2 * 10 ** width) ** level <= ENUMERATE_LIMIT:
+        pool = [p for p in _level_of_split(level, width, True) if p.key() not in exclude]
+        return [LockProblem(p.start, tuple(rng.sample(p.turns, len(p.turns))))
+                for p in rng.sample(pool, min(count, len(pool)))]
+    seen, out = set(exclude), []
+    while len(out) < count:
+        p = draw_problem(rng, level, width, "eval")
+        if p.key() not in seen:
+            seen.add(p.key())
+            out.append(p)
+    return out
+
+
 def draw_problems(seed: int, split: str, steps: range, per_level: int, width: int) -> list[LockProblem]:
     """Up to `per_level` distinct problems for each n_steps in `steps`, deterministic in seed.
 
