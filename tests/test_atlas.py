@@ -252,3 +252,22 @@ def test_each_base_is_shown_once_per_seed_with_its_frontier_and_reach_per_level(
         ("exposure-10", 0, 5, 1.0, 0.5), ("exposure-10", 1, 6, 0.5, 0.0)]
     assert base_label("grpo") == base_label("rl-at") == "default" and base_label("exposure-0") == "exposure-0"
     assert base_rows("temperature-1.0", table({0: {4: (1.0, 1.0)}}), records[:1])[0]["temperature"] == 1.0
+
+
+def test_some_arm_extends_is_counted_with_a_bonferroni_correction_over_the_arms():
+    # Two seeds on the same 20 frontier problems; the arm reaches 4 that the base never does: at
+    # 95 % that "extends" (all-zero bootstrap draws: 0.8^20 = 1.2 % < 2.5 %), but not at
+    # 1 - 0.05 / 17 (0.15 % per tail): one arm of 17 extending at 95 % is what chance gives.
+    import pandas as pd
+
+    from rlboundary.organism.atlas_results import claim_row
+
+    rows = [{"seed": s, "model": m, "problem_id": f"p{i}", "level": 5,
+             "lf_pass_at_n": float(m == "grpo" and i < 4), "lf_pass_at_1": float(m == "grpo" and i < 4) / 64}
+            for s in (0, 1) for m in ("base", "grpo") for i in range(20)]
+    records = [{"seed": s, "frontier": 5, "unseen": 9, "rl": {"steps": 60}} for s in (0, 1)]
+    alone, _ = claim_row("grpo", pd.DataFrame(rows), records, n_boot=4000, family=1)
+    among, _ = claim_row("grpo", pd.DataFrame(rows), records, n_boot=4000, family=17)
+    assert alone["verdict"] == alone["verdict_familywise"] == "extends"
+    assert among["verdict"] == "extends" and among["verdict_familywise"] == "no change detected"
+    assert among["d_lf_pass_at_n_lo_familywise"] <= 0 < among["d_lf_pass_at_n_lo"]

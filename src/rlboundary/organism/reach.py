@@ -187,11 +187,13 @@ def level_table(table: pd.DataFrame, n_boot: int = N_BOOT) -> pd.DataFrame:
 
 
 def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base: str = "base",
-                n_boot: int = N_BOOT) -> pd.DataFrame:
+                n_boot: int = N_BOOT, ci: float = 0.95) -> pd.DataFrame:
     """The pre-registered comparison: every model vs the base at the frontier and unseen levels.
 
     `frontier` maps each seed to its frontier level; when seeds disagree the
-    rows of each seed are relabelled so that "frontier" means that seed's own."""
+    rows of each seed are relabelled so that "frontier" means that seed's own.
+    `ci`: the bootstrap CIs' level (the rule's is 0.95; the atlas also asks for a
+    Bonferroni-corrected one over its arms)."""
     t = table.copy()
     t["endpoint"] = None
     for s, level in frontier.items():
@@ -205,7 +207,7 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
             rec = {"model": model, "endpoint": endpoint, "seeds": int(e[e.model == model]["seed"].nunique())}
             for col in ("lf_pass_at_n", "lf_pass_at_1"):
                 values = per_seed_values(e, model, col, 0, base)
-                m, lo, hi = bootstrap_seeds_problems(values, n_boot)
+                m, lo, hi = bootstrap_seeds_problems(values, n_boot, ci=ci)
                 rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
                 if col == "lf_pass_at_n":  # 0/1 per problem: a floor gives an all-zero, [0, 0] bootstrap
                     gain, loss = change_bounds(values)
