@@ -22,6 +22,8 @@ BAD = [
     ("fig01_passk_math", MODELS + "n: 0", ["n=0 must be >= 1"]),
     ("fig01_passk_math", MODELS + "temperature: hot", ["temperature must be a number"]),
     ("fig01_passk_math", MODELS + "temperature: -1", ["temperature=-1.0 is negative"]),
+    ("fig01_passk_math", MODELS + "temperature: 60", ["temperature=60.0 is above 2", "0.6"]),
+    ("organism_reach", MODELS + "frontier_panel: -3", ["frontier_panel=-3 is negative"]),
     ("fig01_passk_math", MODELS + "top_p: 1.5", ["top_p=1.5 is outside (0, 1]"]),
     ("fig01_passk_math", MODELS + "backend: tpu", ["backend='tpu' is not allowed", "vllm, hf, ray"]),
     ("fig01_passk_math", MODELS + "math_grader: sympy", ["math_grader='sympy'", "math-verify, math-equal"]),
@@ -80,6 +82,8 @@ def test_bad_parameters_are_one_line_user_errors(tmp_path, notebook, text, needl
 
 @pytest.mark.parametrize("text,needle", [
     ("n: [1\n", "not valid YAML at line"),
+    ("n: 4\ntemperature: 0.6\nn: 8\n", "not valid YAML at line 3: the key 'n' is given twice"),
+    ("models: [{name: b, name: c}]\n", "the key 'name' is given twice"),
     ("- 1\n- 2\n", "top level must be a mapping"),
     ("fig01_passk_math: {n: 4}\nn: 4\n", "mixes notebook sections"),
 ])

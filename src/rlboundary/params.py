@@ -426,6 +426,8 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
                             "pass@k is left out for k > n (never extrapolated): drop it or raise n.")
     if not 0 <= p["temperature"]:
         raise UserError(f"{at} temperature={p['temperature']} is negative.", "use temperature >= 0 (paper: 0.6).")
+    if p["temperature"] > 2:  # almost uniform sampling: a typo for 0.6 more likely than a study
+        raise UserError(f"{at} temperature={p['temperature']} is above 2.", "use 0.6 (the paper's) or up to 2.")
     if not 0 < p["top_p"] <= 1:
         raise UserError(f"{at} top_p={p['top_p']} is outside (0, 1].", "use 0 < top_p <= 1 (paper: 0.95).")
     if not 0 < p["ci_level"] < 1:
@@ -483,6 +485,25 @@ def _check_atlas(at: str, p: Params) -> None:
 
 # --- loading -----------------------------------------------------------------
 
+def _unique_key_loader():
+    """PyYAML's safe loader, refusing a key given twice in one mapping (plain PyYAML keeps the
+    last silently, so a study would run with a value its author may have meant to replace)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"the key '{key}' is given twice",
+                                                            key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
 def _read_yaml(path: Path):
     import yaml
 
@@ -491,7 +512,7 @@ def _read_yaml(path: Path):
     except OSError as err:
         raise UserError(f"cannot read parameter file {path}: {err.strerror}.", "check the path.") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
