@@ -275,6 +275,22 @@ def test_the_frontier_panel_joins_the_reach_comparison_only(micro, monkeypatch):
     assert "frontier panel: none" in format_reach(without)
 
 
+def test_the_null_control_is_the_base_sampled_again_and_judged_by_the_same_rule(micro, monkeypatch):
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    from rlboundary.organism.evaluate import NULL_MODEL, evaluate_seeds, format_reach
+
+    res = evaluate_seeds("micro", (0,), n=4, names=["base", NULL_MODEL], log=lambda *_: None, panel=3)
+    rows = res["rows"]
+    base, null = rows[rows.model == "base"], rows[rows.model == NULL_MODEL]
+    # Same problems (main set and panel), same count, other random numbers: other texts.
+    assert sorted(base["problem_id"]) == sorted(null["problem_id"]) and len(null) == len(base)
+    key = ["problem_id", "sample_idx"]
+    assert base.sort_values(key)["text"].tolist() != null.sort_values(key)["text"].tolist()
+    front = res["reach"][(res["reach"].model == NULL_MODEL) & (res["reach"].endpoint == "frontier")]
+    assert len(front) == 1 and front.iloc[0].paper_claim == ""  # not an RL model: not in the paper's verdict
+    assert "null control; the claim's rule on it:" in format_reach(res)
+
+
 def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro, tmp_path):
     """A preset change after a complete build (e.g. a new RL learning rate) must
     not be served the old models: the changed stages rebuild, the rest are reused."""

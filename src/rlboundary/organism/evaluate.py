@@ -158,8 +158,13 @@ def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, name
             "guessing": pd.DataFrame(guesses), "rows": rows, "counts": counts}
 
 
+NULL_MODEL = "base-resampled"
+# The null control's sampling seed: the base's own weights, sampled again with other random numbers on
+# the same problems. Judged by the same rule against the base, it shows what sampling noise alone does
+# to per-problem luck-free reach (a model identical to the base must not "extend" it).
+NULL_SAMPLING_SEED = 1_000_003
 REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "distilled-matched", "distilled",
-                "teacher")
+                "teacher", NULL_MODEL)
 # (those a build has; the default build trains GRPO and RLOO). The stronger teacher is the positive
 # control: its training-split reach at the frontier is above the base's on every seed, so the rule
 # should say "extends" for it; if it does not, the comparison cannot see a gain of that size.
@@ -185,7 +190,7 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     rule's verdict (`reach.py`), "frontier": {seed: level}, "unseen": level, "per_problem", "rows"}."""
     import pandas as pd
 
-    from .benchmark import load_panel
+    from .benchmark import load_panel, load_problems
     from .build import ensure_organism
     from .presets import get_preset
     from .reach import level_table, per_problem, reach_table
@@ -198,22 +203,32 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     for s in seeds:
         models = ensure_organism(preset, s, log=log)
         frontier[s] = models.manifest["frontier"]["frontier"]
-        missing = [m for m in (names or ()) if m not in models]
+        missing = [m for m in (names or ()) if m not in models and m != NULL_MODEL]
         if missing:  # asked for by name: never dropped silently (the default list keeps what a build has)
             raise UserError(f"seed {s}'s {preset} build has no model {missing[0]!r}.",
-                            f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])}.")
-        chosen = [m for m in (names or REACH_MODELS) if m in models]
+                            f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])} "
+                            f"(or {NULL_MODEL}, the null control).")
+        wanted = names or REACH_MODELS
+        chosen = [m for m in wanted if m in models]
         r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
                               temperature=temperature)
         frames.append(r["rows"].assign(seed=s, panel=False))
+        sets = [(False, load_problems("eval", preset=preset, seed=eval_seed), eval_cache(preset, s))]
         if panel:
             problems = load_panel(frontier[s], panel, preset=preset, seed=eval_seed)
             log(f"[eval] seed {s}: frontier panel, {len(problems)} more problems at level {frontier[s]}")
-            extra, _ = sample_models({name: models[name] for name in chosen}, problems,
-                                     panel_cache(preset, s, frontier[s], panel), n=n,
+            cache = panel_cache(preset, s, frontier[s], panel)
+            extra, _ = sample_models({name: models[name] for name in chosen}, problems, cache, n=n,
                                      max_tokens=get_preset(preset).max_completion_tokens(), eval_seed=eval_seed,
                                      temperature=temperature, log=log)
             frames.append(extra.assign(seed=s, panel=True))
+            sets.append((True, problems, cache))
+        if NULL_MODEL in wanted:
+            for is_panel, problems, cache in sets:
+                null, _ = sample_models({NULL_MODEL: models["base"]}, problems, cache, n=n,
+                                        max_tokens=get_preset(preset).max_completion_tokens(),
+                                        eval_seed=eval_seed + NULL_SAMPLING_SEED, temperature=temperature, log=log)
+                frames.append(null.assign(seed=s, panel=is_panel))
     rows = pd.concat(frames, ignore_index=True)
     table = per_problem(rows, n)
     unseen = get_preset(preset).unseen_level
@@ -236,6 +251,8 @@ def format_levels(result: dict) -> str:
 
 def format_reach(result: dict) -> str:
     """The pre-registered comparison with its verdicts (plain text)."""
+    from .reach import paper_claim
+
     n = result["n"]
     panel = result.get("panel") or 0
     lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}; "
@@ -248,7 +265,11 @@ def format_reach(result: dict) -> str:
         bounds = f"{r.pairs}, {r.d_lf_pass_at_n_gain_bound:.3f}/{r.d_lf_pass_at_n_loss_bound:.3f}"
         d_1 = f"{r.d_lf_pass_at_1:+.3f} [{r.d_lf_pass_at_1_lo:+.3f},{r.d_lf_pass_at_1_hi:+.3f}]"
         claim = f"  (paper's claim: {r.paper_claim})" if r.paper_claim else ""
+        if r.model == NULL_MODEL and r.endpoint == "frontier":  # what the claim's rule says of the base itself
+            claim = (f"  (null control; the claim's rule on it: "
+                     f"{paper_claim(r.d_lf_pass_at_n_lo, r.d_lf_pass_at_n_hi, r.d_lf_pass_at_n_gain_bound)})")
         lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{bounds:<24}{d_1:<26}{r.verdict}{claim}")
+    lines.append(f"{NULL_MODEL}: the base's weights sampled again with other random numbers (null control).")
     lines.append("gain/loss bound: exact 97.5 % upper bound on the share of (seed, problem) pairs where the model "
                  "gains / loses reach; 'supported' needs the CI's upper end and the gain bound below +0.05.")
     from .reach import overall_paper_claim
