@@ -199,6 +199,14 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         panel = get_preset(preset).frontier_panel
     if panel < 0:
         raise UserError(f"panel={panel} is negative.", "pass 0 (no frontier panel) or a positive count, e.g. 32.")
+    p = get_preset(preset)
+    main = load_problems("eval", preset=preset, seed=eval_seed)  # the same for every build seed
+
+    def sample(which: dict, problems, cache: Path, sampling_seed: int):
+        rows, _ = sample_models(which, problems, cache, n=n, max_tokens=p.max_completion_tokens(),
+                                eval_seed=sampling_seed, temperature=temperature, log=log)
+        return rows
+
     frames, frontier = [], {}
     for s in seeds:
         models = ensure_organism(preset, s, log=log)
@@ -213,25 +221,21 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
                               temperature=temperature)
         frames.append(r["rows"].assign(seed=s, panel=False))
-        sets = [(False, load_problems("eval", preset=preset, seed=eval_seed), eval_cache(preset, s))]
+        sets = [(False, main, eval_cache(preset, s))]
         if panel:
             problems = load_panel(frontier[s], panel, preset=preset, seed=eval_seed)
             log(f"[eval] seed {s}: frontier panel, {len(problems)} more problems at level {frontier[s]}")
             cache = panel_cache(preset, s, frontier[s], panel)
-            extra, _ = sample_models({name: models[name] for name in chosen}, problems, cache, n=n,
-                                     max_tokens=get_preset(preset).max_completion_tokens(), eval_seed=eval_seed,
-                                     temperature=temperature, log=log)
-            frames.append(extra.assign(seed=s, panel=True))
+            frames.append(sample({name: models[name] for name in chosen}, problems, cache, eval_seed)
+                          .assign(seed=s, panel=True))
             sets.append((True, problems, cache))
         if NULL_MODEL in wanted:
             for is_panel, problems, cache in sets:
-                null, _ = sample_models({NULL_MODEL: models["base"]}, problems, cache, n=n,
-                                        max_tokens=get_preset(preset).max_completion_tokens(),
-                                        eval_seed=eval_seed + NULL_SAMPLING_SEED, temperature=temperature, log=log)
-                frames.append(null.assign(seed=s, panel=is_panel))
+                frames.append(sample({NULL_MODEL: models["base"]}, problems, cache, eval_seed + NULL_SAMPLING_SEED)
+                              .assign(seed=s, panel=is_panel))
     rows = pd.concat(frames, ignore_index=True)
     table = per_problem(rows, n)
-    unseen = get_preset(preset).unseen_level
+    unseen = p.unseen_level
     return {"levels": level_table(table[~table["panel"]]), "reach": reach_table(table, frontier, unseen),
             "frontier": frontier, "unseen": unseen, "per_problem": table, "rows": rows, "n": n,
             "temperature": temperature, "panel": panel}
@@ -251,29 +255,28 @@ def format_levels(result: dict) -> str:
 
 def format_reach(result: dict) -> str:
     """The pre-registered comparison with its verdicts (plain text)."""
-    from .reach import paper_claim
+    from .reach import overall_paper_claim, paper_claim
 
     n = result["n"]
     panel = result.get("panel") or 0
     lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}; "
              f"T = {result.get('temperature', EVAL_TEMPERATURE):g}; frontier panel: "
              + (f"{panel} more problems at each seed's frontier level" if panel else "none"),
-             f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'pairs, gain/loss bound':<24}"
+             f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'pairs: gains/losses, bounds':<30}"
              f"{'d luck-free pass@1':<26}verdict"]
     for _, r in result["reach"].iterrows():
         d_n = f"{r.d_lf_pass_at_n:+.3f} [{r.d_lf_pass_at_n_lo:+.3f},{r.d_lf_pass_at_n_hi:+.3f}]"
-        bounds = f"{r.pairs}, {r.d_lf_pass_at_n_gain_bound:.3f}/{r.d_lf_pass_at_n_loss_bound:.3f}"
+        bounds = (f"{r.pairs}: {r.gains}/{r.losses}, "
+                  f"{r.d_lf_pass_at_n_gain_bound:.3f}/{r.d_lf_pass_at_n_loss_bound:.3f}")
         d_1 = f"{r.d_lf_pass_at_1:+.3f} [{r.d_lf_pass_at_1_lo:+.3f},{r.d_lf_pass_at_1_hi:+.3f}]"
         claim = f"  (paper's claim: {r.paper_claim})" if r.paper_claim else ""
         if r.model == NULL_MODEL and r.endpoint == "frontier":  # what the claim's rule says of the base itself
             claim = (f"  (null control; the claim's rule on it: "
                      f"{paper_claim(r.d_lf_pass_at_n_lo, r.d_lf_pass_at_n_hi, r.d_lf_pass_at_n_gain_bound)})")
-        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{bounds:<24}{d_1:<26}{r.verdict}{claim}")
+        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{bounds:<30}{d_1:<26}{r.verdict}{claim}")
     lines.append(f"{NULL_MODEL}: the base's weights sampled again with other random numbers (null control).")
     lines.append("gain/loss bound: exact 97.5 % upper bound on the share of (seed, problem) pairs where the model "
                  "gains / loses reach; 'supported' needs the CI's upper end and the gain bound below +0.05.")
-    from .reach import overall_paper_claim
-
     lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm: "
                  f"{overall_paper_claim(result['reach'])}")
     return "\n".join(lines)

@@ -211,8 +211,9 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
                 rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
                 if col == "lf_pass_at_n":  # 0/1 per problem: a floor gives an all-zero, [0, 0] bootstrap
                     gain, loss = change_bounds(values)
-                    rec.update({"pairs": int(sum(len(v) for v in values)), f"d_{col}_gain_bound": gain,
-                                f"d_{col}_loss_bound": loss})
+                    d = np.concatenate([np.asarray(v, dtype=float) for v in values]) if values else np.array([])
+                    rec.update({"pairs": len(d), "gains": int((d > 0).sum()), "losses": int((d < 0).sum()),
+                                f"d_{col}_gain_bound": gain, f"d_{col}_loss_bound": loss})
             rec["verdict"] = decide(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"])
             rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"],
                                               rec["d_lf_pass_at_n_gain_bound"])
