@@ -258,6 +258,30 @@ def test_cached_evaluation_samples_belong_to_the_weights_that_made_them(tmp_path
     assert len(calls) == 2
 
 
+def test_the_confirmation_panel_is_the_panel_streams_next_problems():
+    from rlboundary.organism.benchmark import load_panel
+
+    for level in (2, 6, 7):  # 2: an enumerated level; 6, 7: drawn ones
+        first = load_panel(level, 32, preset="default")
+        fresh = load_panel(level, 32, preset="default", start=32)
+        both = load_panel(level, 64, preset="default")
+        assert [p.prompt for p in both] == [p.prompt for p in first + fresh]
+        assert not {p.prompt for p in first} & {p.prompt for p in fresh}
+        assert [p.id for p in fresh][0].endswith("-032")
+
+
+def test_every_model_gets_its_own_sampling_stream_on_the_confirmation_panel():
+    from rlboundary.organism.evaluate import REACH_MODELS, independent_seed
+    from rlboundary.organism.generation import question_seed
+
+    seeds = {m: independent_seed(m) for m in REACH_MODELS}
+    assert len(set(seeds.values())) == len(REACH_MODELS) and max(seeds.values()) < 2**31
+    # No two models share a question's seed on any of the first 200 questions.
+    per_question = [{question_seed(s, i) for i in range(200)} for s in seeds.values()]
+    assert sum(len(q) for q in per_question) == len(set().union(*per_question))
+    assert independent_seed("base", 5) == independent_seed("base") + 5
+
+
 def test_frontier_panel_is_evaluation_split_disjoint_from_the_main_set_and_shared_by_seeds():
     from rlboundary.organism.benchmark import load_panel
 

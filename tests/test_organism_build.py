@@ -291,6 +291,50 @@ def test_the_null_control_is_the_base_sampled_again_and_judged_by_the_same_rule(
     assert "null control; the claim's rule on it:" in format_reach(res)
 
 
+def test_the_confirmation_panel_is_fresh_independently_sampled_and_judged_against_the_null(micro, monkeypatch):
+    from dataclasses import replace
+
+    from rlboundary.errors import UserError
+    from rlboundary.organism import presets
+    from rlboundary.organism.evaluate import NULL2_MODEL, NULL_MODEL, evaluate_seeds, format_reach
+    from rlboundary.organism.reach import overall_paper_claim
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    # micro's frontier level is so short that its frontier panel (3) uses up the level's evaluation
+    # problems: without that panel there are 3, and asking for more is refused before any sampling.
+    micro_preset = presets.PRESETS["micro"]
+    monkeypatch.setitem(presets.PRESETS, "micro", lambda: replace(micro_preset(), frontier_panel=0))
+    names = ["base", "rl-grpo", NULL_MODEL, NULL2_MODEL]
+    with pytest.raises(UserError, match="fewer than confirm=50"):
+        evaluate_seeds("micro", (0,), n=4, names=names, log=lambda *_: None, panel=0, confirm=50)
+    res = evaluate_seeds("micro", (0,), n=4, names=names, log=lambda *_: None, panel=0, confirm=2)
+    rows = res["rows"]
+    conf = rows[rows["confirmation"]]
+    # Fresh problems: none of the main set's; every model on them, both nulls too.
+    assert set(conf["model"]) == set(names) and len(conf) == 4 * 2 * 4
+    assert not set(conf["problem_id"]) & set(rows[~rows["confirmation"]]["problem_id"])
+    assert set(conf["n_steps"]) == {res["frontier"][0]} and conf["panel"].all()
+    # Independent streams: the base and the null controls differ on the confirmation panel.
+    key = ["problem_id", "sample_idx"]
+    text = {m: conf[conf.model == m].sort_values(key)["text"].tolist() for m in names}
+    assert text["base"] != text[NULL_MODEL] != text[NULL2_MODEL]
+    r = res["reach"]
+    c = r[r["endpoint"] == "confirmation"].set_index("model")
+    assert set(c.index) == {"rl-grpo", NULL_MODEL, NULL2_MODEL} and (c["pairs"] == 2).all()
+    # The null is the calibrator (no excess, no claim); the others are judged against it.
+    assert c.loc[NULL_MODEL, "confirmation_claim"] == "" and c.loc[NULL_MODEL, "excess_gain"] != c.loc[NULL_MODEL, "excess_gain"]
+    assert c.loc["rl-grpo", "paper_claim"] in ("supported", "contradicted", "inconclusive")
+    assert c.loc[NULL2_MODEL, "confirmation_claim"] in ("supported", "contradicted", "inconclusive")
+    # 2 pairs cannot bound a share below the margin: the upper end is floored at the resolution bound.
+    assert (c.loc[["rl-grpo", NULL2_MODEL], "excess_gain_hi"] >= 0.84).all()
+    # The frontier endpoint keeps its own pairs (the main set's), not the confirmation's.
+    f = r[(r["endpoint"] == "frontier") & (r["model"] == "rl-grpo")].iloc[0]
+    assert f.pairs == res["per_problem"].query(f"model == 'rl-grpo' and not panel and level == {res['frontier'][0]}").shape[0]
+    assert overall_paper_claim(r) == c.loc["rl-grpo", "paper_claim"]
+    out = format_reach(res)
+    assert "confirmation: 2 fresh problems" in out and "on the confirmation panel:" in out and "calibrator" in out
+
+
 def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro, tmp_path):
     """A preset change after a complete build (e.g. a new RL learning rate) must
     not be served the old models: the changed stages rebuild, the rest are reused."""

@@ -365,3 +365,59 @@ def test_a_run_without_frontier_prompts_stops_when_its_all_prompt_reward_plateau
                                    {"levels": "beyond"})] == ["frontier-and-all-prompts"] * 3 + ["all-prompts"] * 2
     with pytest.raises(ValueError, match="unknown stop rule"):
         should_stop(curve, s, "frontier-only")
+
+
+def test_confirmation_rule_gives_each_outcome_against_the_margin():
+    from rlboundary.organism.reach import CONFIRMATION_MARGIN, confirmation_claim
+
+    m = CONFIRMATION_MARGIN
+    assert confirmation_claim(0.01, 0.4, 0.5) == "contradicted"
+    assert confirmation_claim(-0.2, m - 0.01, m - 0.01) == "supported"
+    assert confirmation_claim(-0.2, m - 0.01, m + 0.01) == "inconclusive"  # gains beyond the null's not resolved
+    assert confirmation_claim(-0.2, m + 0.01, 0.0) == "inconclusive"  # CI too wide
+    assert confirmation_claim(-0.2, 0.04, 0.04, margin=0.05) == "supported"
+
+
+def test_excess_gain_counts_the_models_gains_beyond_the_nulls_on_the_same_pairs():
+    from rlboundary.organism.reach import excess_gains, resolution_floor
+
+    ids = ["a", "b", "c", "d"]
+    model = [pd.Series([1.0, 1.0, 0.0, -1.0], index=ids)]
+    null = [pd.Series([0.0, 1.0, 1.0, 0.0], index=ids[::-1])]  # by id: a 0, b 1, c 1, d 0 (aligned by id)
+    got = excess_gains(model, null)[0]
+    assert got.to_dict() == {"a": 1.0, "b": 0.0, "c": -1.0, "d": 0.0}
+    assert resolution_floor(96) == pytest.approx(1 - 0.025 ** (1 / 96))
+
+
+def test_the_confirmation_endpoint_is_judged_against_the_null_and_not_pooled_with_the_frontier():
+    # Base, a null copy and a model that reaches every problem, on a confirmation panel: the
+    # model's gains are the pairs the base missed; the null's are its own; extends is seen.
+    frames = []
+    for conf in (False, True):
+        t = per_problem(synthetic_rows({"base": 0.02, "base-resampled": 0.02, "rl-x": 0.5}, problems=30), n=16)
+        t["confirmation"] = conf
+        t["problem_id"] = t["problem_id"] + ("-c" if conf else "")
+        frames.append(t)
+    table = pd.concat(frames, ignore_index=True)
+    r = reach_table(table, frontier={0: 5, 1: 5, 2: 5}, unseen=6, n_boot=300, null="base-resampled")
+    conf = r[r.endpoint == "confirmation"].set_index("model")
+    front = r[r.endpoint == "frontier"].set_index("model")
+    assert conf.loc["rl-x", "pairs"] == front.loc["rl-x", "pairs"] == 90
+    assert conf.loc["rl-x", "paper_claim"] == "contradicted" and conf.loc["rl-x", "excess_gain_lo"] > 0.3
+    assert conf.loc["base-resampled", "confirmation_claim"] == ""
+
+
+def test_power_simulation_separates_the_scenarios_and_the_margin_was_set_by_it():
+    from rlboundary.organism.power import simulate_power, smallest_margin
+    from rlboundary.organism.reach import CONFIRMATION_MARGIN
+
+    power = simulate_power(problems=32, seeds=3, replicates=80, n_boot=200, seed=3)
+    at = lambda scenario, margin, col: power[(power.scenario == scenario) & (power.margin == margin)][col].iloc[0]  # noqa: E731
+    # A 5-point margin cannot be supported at 96 coin-flip pairs; the chosen margin mostly can.
+    assert at("no change", 0.05, "P(supported)") < 0.1
+    assert at("no change", CONFIRMATION_MARGIN, "P(supported)") >= 0.65
+    assert at("no change", CONFIRMATION_MARGIN, "P(contradicted)") <= 0.05  # no false extensions
+    assert at("extends", CONFIRMATION_MARGIN, "P(contradicted)") >= 0.75  # a +0.3 extension is seen
+    assert smallest_margin(power, target=0.0) == 0.05 and smallest_margin(power, target=1.01) is None
+    with pytest.raises(ValueError, match="one reach per seed"):
+        simulate_power(problems=4, seeds=3, base_reach=[0.5])

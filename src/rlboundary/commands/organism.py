@@ -101,6 +101,9 @@ def evaluate(
     panel: Optional[int] = typer.Option(None, help="with --seeds: more evaluation problems at each build's frontier "
                                         "level for the reach comparison (default: the preset's frontier_panel, "
                                         "32 for default; 0: none)"),
+    confirm: int = typer.Option(0, help="with --seeds: fresh evaluation problems at each build's frontier (after "
+                                "the frontier panel's), every model on its own random stream, judged by the "
+                                "confirmation rule against the null control (e.g. 32; 0: none)"),
 ) -> None:
     """pass@k with CIs, trace validity by pass-rate bucket and guessability on the evaluation split."""
     _check_preset(preset)
@@ -113,11 +116,12 @@ def evaluate(
                         "pass --temperature 0.6 (the study's) or 1.0 (hotter sampling).")
     from ..organism.evaluate import evaluate_organism, evaluate_seeds, format_levels, format_reach, format_table
 
-    if panel is not None and seeds is None:
-        raise UserError("--panel only applies to the multi-seed reach comparison.", "add --seeds 0,1,2, or drop --panel.")
+    if (panel is not None or confirm) and seeds is None:
+        raise UserError("--panel and --confirm only apply to the multi-seed reach comparison.",
+                        "add --seeds 0,1,2, or drop them.")
     if seeds is not None:
         result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
-                                log=typer.echo, temperature=temperature, panel=panel)
+                                log=typer.echo, temperature=temperature, panel=panel, confirm=confirm)
         typer.echo(format_levels(result))
         typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")
         typer.echo(format_reach(result))
@@ -142,6 +146,36 @@ def evaluate(
     if not result["guessing"].empty:
         typer.echo("\nguessability (answer pre-filled at \\boxed{, no reasoning):")
         typer.echo(result["guessing"].to_string(index=False))
+
+
+@organism_app.command("power")
+def power(
+    preset: str = typer.Option("default", help=PRESET_HELP),
+    seeds: str = typer.Option("0,1,2", help="build seeds whose training-split reaches to simulate from"),
+    problems: int = typer.Option(32, help="confirmation problems per seed"),
+    replicates: int = typer.Option(300, help="simulated panels per scenario"),
+    worst_case: bool = typer.Option(False, "--worst-case", help="only the worst case (reach .5 on every pair), "
+                                    "which needs no build"),
+) -> None:
+    """How often the confirmation rule can say each verdict, before any sample: its power per margin."""
+    from ..organism.power import format_power, simulate_power, training_split_reach
+
+    _check_preset(preset)
+    if problems < 1 or replicates < 1:
+        raise UserError(f"--problems {problems} / --replicates {replicates} must be >= 1.",
+                        "pass e.g. --problems 32 --replicates 300.")
+    chosen = _parse_seeds(seeds)
+    typer.echo(format_power(simulate_power(problems, len(chosen), replicates=replicates),
+                            f"worst case: reach .5 on every pair ('extends': the model at .8); "
+                            f"{len(chosen)} seeds x {problems} problems"))
+    if worst_case:
+        return
+    base, teacher, levels = training_split_reach(preset, chosen)
+    typer.echo("")
+    typer.echo(format_power(simulate_power(problems, len(chosen), base_reach=base, model_reach=teacher,
+                                           levels=levels, replicates=replicates),
+                            f"training-split reaches at the frontier: base {base}, 'extends' = the stronger "
+                            f"teacher's {teacher}; levels {levels}"))
 
 
 @organism_app.command("atlas")

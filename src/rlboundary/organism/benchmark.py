@@ -70,9 +70,11 @@ def load_problems(split: str = "eval", preset: str = "default", seed: int = 0, p
     return out
 
 
-def load_panel(level: int, count: int, preset: str = "default", seed: int = 0) -> list:
+def load_panel(level: int, count: int, preset: str = "default", seed: int = 0, start: int = 0) -> list:
     """The frontier panel: `count` more evaluation-split problems at `level`,
     disjoint from `load_problems("eval", preset, seed)` (ids `eval-panel-s<level>-<i>`).
+    `start` skips the stream's first problems: `start=32` gives the confirmation
+    panel, fresh problems after the first 32 (the stream is prefix-stable).
 
     Why it exists: the reach rule's "no gain" statement needs >= 72 (seed,
     problem) pairs at the frontier (`reach.change_bounds`), and the main set
@@ -82,8 +84,9 @@ def load_panel(level: int, count: int, preset: str = "default", seed: int = 0) -
     scores each build on the panel at its own frontier level."""
     p = get_preset(preset)
     main = {lock_problem(q).key() for q in load_problems("eval", preset=preset, seed=seed)}
+    drawn = draw_panel(level, start + count, p.width, main)
     return [to_problem(lp, f"eval-panel-s{level}-{i:03d}", "eval", p.name)
-            for i, lp in enumerate(draw_panel(level, count, p.width, main))]
+            for i, lp in enumerate(drawn) if i >= start]
 
 
 def lock_problem(problem) -> LockProblem:

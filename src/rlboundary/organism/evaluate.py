@@ -163,27 +163,53 @@ NULL_MODEL = "base-resampled"
 # the same problems. Judged by the same rule against the base, it shows what sampling noise alone does
 # to per-problem luck-free reach (a model identical to the base must not "extend" it).
 NULL_SAMPLING_SEED = 1_000_003
+# A second copy of the base, sampled only on the confirmation panel: judged by the confirmation rule
+# against the base and the null control it is a model the paper's claim is true of (the negative
+# control: the rule should call it "supported" about as often as the power simulation says).
+NULL2_MODEL = "base-resampled-2"
+NULLS = (NULL_MODEL, NULL2_MODEL)
 REACH_MODELS = ("base", "rl-grpo", "rl-dr_grpo", "rl-rloo", "rl-dapo", "rft", "distilled-matched", "distilled",
-                "teacher", NULL_MODEL)
+                "teacher", NULL_MODEL, NULL2_MODEL)
 # (those a build has; the default build trains GRPO and RLOO). The stronger teacher is the positive
 # control: its training-split reach at the frontier is above the base's on every seed, so the rule
 # should say "extends" for it; if it does not, the comparison cannot see a gain of that size.
 
 
-def panel_cache(preset: str, seed: int, level: int, count: int) -> Path:
-    """Where one build's samples of the frontier panel are cached (beside the main set's)."""
-    return eval_cache(preset, seed) / f"panel-s{level}-{count}"
+def panel_cache(preset: str, seed: int, level: int, count: int, start: int = 0) -> Path:
+    """Where one build's samples of the frontier panel (or, with `start`, the confirmation
+    panel) are cached (beside the main set's)."""
+    return eval_cache(preset, seed) / (f"panel-s{level}-{count}" if not start else f"panel-s{level}-{start}-{start + count}")
+
+
+def independent_seed(model_name: str, eval_seed: int = 0) -> int:
+    """The confirmation panel's sampling seed of one model: its own random stream.
+
+    On the main set and the frontier panel every model is sampled with the base's seeds, so a
+    post-trained model close to the base repeats some of its samples word for word (common random
+    numbers; 2-20 % of an RL model's samples at the frontier), which hides sampling churn that the
+    null control, sampled with other seeds, shows. On the confirmation panel every model, the base
+    and both nulls included, gets its own stream, so the null calibrates the others' gains.
+    Offsets are multiples of 1_000_003 (not a multiple of 7919, the per-question stride of
+    `generation.question_seed`), keyed by the name's CRC, so they do not depend on which models run."""
+    import zlib
+
+    return eval_seed + 1_000_003 * (10 + zlib.crc32(model_name.encode()) % 2000)
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
                    names: list[str] | None = None, eval_seed: int = 0, log=print,
-                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None) -> dict:
+                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None, confirm: int = 0) -> dict:
     """Every seed's organism on the same evaluation problems; the pre-registered reach comparison
     (every model sampled at `temperature`: the atlas's temperature arm uses 1.0).
 
     `panel` (default: the preset's `frontier_panel`) more evaluation problems at each seed's frontier
     level (`benchmark.load_panel`) join that seed's frontier endpoint in the reach comparison; the
     per-level table stays on the main set, so its levels are alike for every seed.
+
+    `confirm` problems more at each seed's frontier, the panel stream's next ones after the frontier
+    panel's (fresh problems), are sampled with an independent random stream per model
+    (`independent_seed`), both null controls included, and judged by the confirmation rule
+    (`reach.confirmation_claim`, the session-13 amendment): rows carry `confirmation`.
 
     Returns {"levels": per model x level pass@1 / luck-free pass@1 / pass@n / luck-free pass@n with CIs
     over seeds and problems, "reach": each model vs the base at the frontier and unseen levels with the
@@ -199,6 +225,8 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         panel = get_preset(preset).frontier_panel
     if panel < 0:
         raise UserError(f"panel={panel} is negative.", "pass 0 (no frontier panel) or a positive count, e.g. 32.")
+    if confirm < 0:
+        raise UserError(f"confirm={confirm} is negative.", "pass 0 (no confirmation panel) or a positive count, e.g. 32.")
     p = get_preset(preset)
     main = load_problems("eval", preset=preset, seed=eval_seed)  # the same for every build seed
 
@@ -211,11 +239,11 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     for s in seeds:
         models = ensure_organism(preset, s, log=log)
         frontier[s] = models.manifest["frontier"]["frontier"]
-        missing = [m for m in (names or ()) if m not in models and m != NULL_MODEL]
+        missing = [m for m in (names or ()) if m not in models and m not in NULLS]
         if missing:  # asked for by name: never dropped silently (the default list keeps what a build has)
             raise UserError(f"seed {s}'s {preset} build has no model {missing[0]!r}.",
                             f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])} "
-                            f"(or {NULL_MODEL}, the null control).")
+                            f"(or {NULL_MODEL} / {NULL2_MODEL}, the null controls).")
         wanted = names or REACH_MODELS
         chosen = [m for m in wanted if m in models]
         r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
@@ -233,12 +261,30 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
             for is_panel, problems, cache in sets:
                 frames.append(sample({NULL_MODEL: models["base"]}, problems, cache, eval_seed + NULL_SAMPLING_SEED)
                               .assign(seed=s, panel=is_panel))
+        if confirm:  # always after the preset's frontier panel, so never problems already looked at
+            start = max(panel, p.frontier_panel)
+            problems = load_panel(frontier[s], confirm, preset=preset, seed=eval_seed, start=start)
+            if len(problems) < confirm:  # a small level's evaluation problems are all used up
+                raise UserError(f"seed {s}'s frontier level {frontier[s]} has {len(problems)} evaluation problems "
+                                f"left after the main set and the frontier panel's {start}, fewer than "
+                                f"confirm={confirm}.", f"pass --confirm {len(problems)} or fewer"
+                                + (" (or 0: no confirmation panel)." if len(problems) else
+                                   ": 0, no confirmation panel at this level."))
+            log(f"[eval] seed {s}: confirmation panel, {len(problems)} fresh problems at level {frontier[s]}, "
+                f"an independent random stream per model")
+            cache = panel_cache(preset, s, frontier[s], confirm, start=start)
+            weights = {**{m: models[m] for m in chosen}, **{z: models["base"] for z in NULLS if z in wanted}}
+            for name, path in weights.items():
+                frames.append(sample({name: path}, problems, cache, independent_seed(name, eval_seed))
+                              .assign(seed=s, panel=True, confirmation=True))
     rows = pd.concat(frames, ignore_index=True)
+    rows["confirmation"] = rows["confirmation"].fillna(False).astype(bool) if "confirmation" in rows else False
     table = per_problem(rows, n)
     unseen = p.unseen_level
-    return {"levels": level_table(table[~table["panel"]]), "reach": reach_table(table, frontier, unseen),
+    return {"levels": level_table(table[~table["panel"]]),
+            "reach": reach_table(table, frontier, unseen, null=NULL_MODEL),
             "frontier": frontier, "unseen": unseen, "per_problem": table, "rows": rows, "n": n,
-            "temperature": temperature, "panel": panel}
+            "temperature": temperature, "panel": panel, "confirm": confirm}
 
 
 def format_levels(result: dict) -> str:
@@ -270,14 +316,31 @@ def format_reach(result: dict) -> str:
                   f"{r.d_lf_pass_at_n_gain_bound:.3f}/{r.d_lf_pass_at_n_loss_bound:.3f}")
         d_1 = f"{r.d_lf_pass_at_1:+.3f} [{r.d_lf_pass_at_1_lo:+.3f},{r.d_lf_pass_at_1_hi:+.3f}]"
         claim = f"  (paper's claim: {r.paper_claim})" if r.paper_claim else ""
-        if r.model == NULL_MODEL and r.endpoint == "frontier":  # what the claim's rule says of the base itself
+        if r.model in NULLS and r.endpoint == "frontier":  # what the claim's rule says of the base itself
             claim = (f"  (null control; the claim's rule on it: "
                      f"{paper_claim(r.d_lf_pass_at_n_lo, r.d_lf_pass_at_n_hi, r.d_lf_pass_at_n_gain_bound)})")
+        if r.endpoint == "confirmation":
+            if r.model == NULL_MODEL:
+                claim = "  (null control: the calibrator)"
+            else:
+                excess = (f"  excess gain {r.excess_gain:+.3f} [{r.excess_gain_lo:+.3f},{r.excess_gain_hi:+.3f}]"
+                          if r.excess_gain == r.excess_gain else "  excess gain: no null control")
+                claim = excess + (f"  (paper's claim: {r.paper_claim})" if r.model.startswith("rl-") else
+                                  f"  (the confirmation rule on it: {r.confirmation_claim or 'not judged'})")
         lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{bounds:<30}{d_1:<26}{r.verdict}{claim}")
-    lines.append(f"{NULL_MODEL}: the base's weights sampled again with other random numbers (null control).")
+    lines.append(f"{NULL_MODEL}: the base's weights sampled again with other random numbers (null control); "
+                 f"{NULL2_MODEL}: once more, on the confirmation panel only (negative control).")
     lines.append("gain/loss bound: exact 97.5 % upper bound on the share of (seed, problem) pairs where the model "
                  "gains / loses reach; 'supported' needs the CI's upper end and the gain bound below +0.05.")
-    lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm: "
+    if result.get("confirm"):
+        from .reach import CONFIRMATION_MARGIN
+
+        lines.append(f"confirmation: {result['confirm']} fresh problems per seed at its frontier, an independent "
+                     f"random stream per model; excess gain = share of pairs the model gains minus the null "
+                     f"control's; 'supported' needs the CI's upper end and the excess gain's below "
+                     f"+{CONFIRMATION_MARGIN:.2f} (the margin the power simulation set; rlboundary organism power).")
+    where = "on the confirmation panel" if result.get("confirm") else "at the frontier"
+    lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm, {where}: "
                  f"{overall_paper_claim(result['reach'])}")
     return "\n".join(lines)
 

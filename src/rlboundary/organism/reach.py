@@ -40,6 +40,24 @@ frontier with a *frontier panel* of more problems at that level
 (`benchmark.load_panel`, `Preset.frontier_panel`: 32, so 120 pairs over
 three seeds); the rows carry `panel`, and per-level tables leave them out.
 
+Confirmation amendment (session 13, written and committed before any of its
+samples): the frontier endpoint's pairs all share sampling seeds between a
+model and its base (common random numbers: at the frontier 2-20 % of an RL
+model's samples are the base's, word for word), while the null control does
+not, so gains cannot be calibrated against the null there. A *confirmation
+panel* of fresh problems at each frontier (`benchmark.load_panel(start=)`,
+the panel stream's next problems) is sampled with an independent stream per
+model (`evaluate.independent_seed`); on it the claim is judged by
+`confirmation_claim`: contradicted if the CI of d excludes 0 upward;
+supported if both the CI's upper end and the upper end of the *excess gain
+share* (share of pairs the model gains minus the share the null control
+gains, on the same pairs; `excess_gains`) are below CONFIRMATION_MARGIN,
+chosen before any sample by the power simulation (`organism/power.py`) as
+the smallest margin at which a model identical to the base is called
+supported with probability >= 0.8 in the worst case; inconclusive otherwise.
+Those rows form their own endpoint, "confirmation"; the verdict over every
+RL algorithm is taken there when it exists.
+
 Every post-trained model (each RL algorithm, RFT, both distillations) is
 judged by the same rule against the same base. When builds disagree on
 the frontier level (it is measured per seed), each seed's own frontier is
@@ -56,6 +74,11 @@ import pandas as pd
 N_BOOT = 2000
 VERDICTS = ("extends", "narrows", "no change detected")
 EQUIVALENCE_MARGIN = 0.05
+# The confirmation rule's margin: the smallest of power.MARGINS at which the power simulation
+# (`rlboundary organism power --worst-case`: every pair's reach a coin flip) calls a model identical
+# to the base "supported" with probability >= 0.8 on 3 seeds x 32 confirmation problems. Set in
+# session 13 before any confirmation sample was drawn; see the README's "Confirmation amendment".
+CONFIRMATION_MARGIN = 0.30  # worst case (reach .5 on every pair): P(supported | no change) .843 at .30, .607 at .25
 
 
 def per_problem(rows: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -65,11 +88,13 @@ def per_problem(rows: pd.DataFrame, n: int) -> pd.DataFrame:
     every (seed, model, problem) must have exactly n samples."""
     r = rows.assign(valid_correct=rows["correct"] & rows["trace_valid"])
     g = r.groupby(["seed", "model", "problem_id"], sort=False)
-    extra = {"panel": ("panel", "first")} if "panel" in r.columns else {}  # the frontier panel's rows
+    # the frontier panel's rows, and the confirmation panel's (a subset of them)
+    extra = {c: (c, "first") for c in ("panel", "confirmation") if c in r.columns}
     out = g.agg(level=("n_steps", "first"), samples=("correct", "size"), c=("correct", "sum"),
                 c_valid=("valid_correct", "sum"), **extra).reset_index()
-    if "panel" not in out.columns:
-        out["panel"] = False
+    for c in ("panel", "confirmation"):
+        if c not in out.columns:
+            out[c] = False
     bad = out[out["samples"] != n]
     if len(bad):
         raise ValueError(f"{len(bad)} (seed, model, problem) groups do not have n={n} samples, e.g. "
@@ -139,6 +164,37 @@ def change_bounds(per_seed: list, ci: float = 0.95) -> tuple[float, float]:
     return share_upper_bound(int((d > 0).sum()), len(d), ci), share_upper_bound(int((d < 0).sum()), len(d), ci)
 
 
+def resolution_floor(pairs: int, ci: float = 0.95) -> float:
+    """The smallest share `pairs` pairs can bound: the exact upper bound when nothing was seen.
+    A percentile bootstrap of all-zero differences is [0, 0] however few the pairs; no upper end
+    is reported below this."""
+    return share_upper_bound(0, pairs, ci)
+
+
+def excess_gains(model_d: list, null_d: list) -> list:
+    """Per seed, per problem: 1 if the model gains reach on the pair and the null control does
+    not, -1 for the reverse, else 0 (the inputs: per-seed Series of d = value - base's value on
+    the same problems). Their mean is the excess gain share: how many more pairs the model gains
+    than a model identical to the base does by sampling noise alone."""
+    out = []
+    for m, z in zip(model_d, null_d):
+        common = m.index.intersection(z.index)
+        out.append(((m.loc[common] > 0).astype(float) - (z.loc[common] > 0).astype(float)).sort_index())
+    return out
+
+
+def confirmation_claim(ci_low: float, ci_high: float, excess_high: float,
+                       margin: float = CONFIRMATION_MARGIN) -> str:
+    """The paper's claim for one model on the confirmation panel: contradicted if the CI of d lies
+    above 0; supported if the CI's upper end and the excess gain share's upper end (floored at the
+    resolution bound) are both below the margin; inconclusive otherwise."""
+    if ci_low > 0:
+        return "contradicted"
+    if max(ci_high, excess_high) < margin:
+        return "supported"
+    return "inconclusive"
+
+
 def decide(ci_low: float, ci_high: float) -> str:
     """The rule's verdict from a CI of (model - base)."""
     if ci_low > 0:
@@ -187,22 +243,31 @@ def level_table(table: pd.DataFrame, n_boot: int = N_BOOT) -> pd.DataFrame:
 
 
 def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base: str = "base",
-                n_boot: int = N_BOOT, ci: float = 0.95) -> pd.DataFrame:
-    """The pre-registered comparison: every model vs the base at the frontier and unseen levels.
+                n_boot: int = N_BOOT, ci: float = 0.95, null: str | None = None) -> pd.DataFrame:
+    """The pre-registered comparison: every model vs the base at the frontier and unseen levels,
+    and on the confirmation panel when the table has its rows (`confirmation`).
 
     `frontier` maps each seed to its frontier level; when seeds disagree the
     rows of each seed are relabelled so that "frontier" means that seed's own.
     `ci`: the bootstrap CIs' level (the rule's is 0.95; the atlas also asks for a
-    Bonferroni-corrected one over its arms)."""
+    Bonferroni-corrected one over its arms). `null`: the null control's model name;
+    on the confirmation endpoint every other model's excess gain share over it is
+    computed and RL models are judged by `confirmation_claim`."""
     t = table.copy()
+    if "confirmation" not in t.columns:
+        t["confirmation"] = False
     t["endpoint"] = None
     for s, level in frontier.items():
-        t.loc[(t["seed"] == s) & (t["level"] == level), "endpoint"] = "frontier"
-        t.loc[(t["seed"] == s) & (t["level"] == unseen), "endpoint"] = "unseen"
+        mine = t["seed"] == s
+        t.loc[mine & (t["level"] == level) & ~t["confirmation"], "endpoint"] = "frontier"
+        t.loc[mine & (t["level"] == unseen) & ~t["confirmation"], "endpoint"] = "unseen"
+        t.loc[mine & (t["level"] == level) & t["confirmation"], "endpoint"] = "confirmation"
     t = t[t["endpoint"].notna()]
     out = []
-    for endpoint in ("frontier", "unseen"):
+    for endpoint in ("frontier", "unseen", "confirmation"):
         e = t[t["endpoint"] == endpoint].assign(level=0)  # one pooled "level" per endpoint
+        null_d = (per_seed_values(e, null, "lf_pass_at_n", 0, base)
+                  if endpoint == "confirmation" and null in set(e["model"]) else None)
         for model in [m for m in e["model"].unique() if m != base]:
             rec = {"model": model, "endpoint": endpoint, "seeds": int(e[e.model == model]["seed"].nunique())}
             for col in ("lf_pass_at_n", "lf_pass_at_1"):
@@ -218,14 +283,36 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
             rec["paper_claim"] = (paper_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"],
                                               rec["d_lf_pass_at_n_gain_bound"])
                                   if model.startswith("rl-") and endpoint == "frontier" else "")
+            if endpoint == "confirmation":
+                rec.update(_excess(per_seed_values(e, model, "lf_pass_at_n", 0, base), null_d, model == null,
+                                   n_boot, ci))
+                rec["confirmation_claim"] = (confirmation_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"],
+                                                                rec["excess_gain_hi"])
+                                             if model != null and null_d is not None else "")
+                if model.startswith("rl-"):
+                    rec["paper_claim"] = rec["confirmation_claim"] or "inconclusive (no null control sampled)"
             if rec["seeds"] < 2:
                 rec["verdict"] += " (one seed: CI over problems only)"
             out.append(rec)
     return pd.DataFrame(out)
 
 
+def _excess(model_d: list, null_d: list | None, is_null: bool, n_boot: int, ci: float) -> dict:
+    """The excess gain share of one model over the null control, with its bootstrap CI (the
+    upper end floored at the resolution bound); NaN for the null itself or without a null."""
+    if null_d is None or is_null:
+        return {"excess_gain": np.nan, "excess_gain_lo": np.nan, "excess_gain_hi": np.nan}
+    values = excess_gains(model_d, null_d)
+    m, lo, hi = bootstrap_seeds_problems(values, n_boot, ci=ci)
+    pairs = int(sum(len(v) for v in values))
+    return {"excess_gain": m, "excess_gain_lo": lo, "excess_gain_hi": max(hi, resolution_floor(pairs, ci))}
+
+
 def overall_paper_claim(reach: pd.DataFrame) -> str:
-    """Over every RL algorithm: contradicted if any is, supported if all are, else inconclusive."""
+    """Over every RL algorithm: contradicted if any is, supported if all are, else inconclusive;
+    on the confirmation panel when the table has it (the session-13 amendment), else at the frontier."""
+    if "endpoint" in reach.columns and (reach["endpoint"] == "confirmation").any():
+        reach = reach[reach["endpoint"] == "confirmation"]
     claims = [c for c in reach.get("paper_claim", []) if c]
     if not claims:
         return "not run"

@@ -71,8 +71,10 @@ def draw_panel(level: int, count: int, width: int, exclude: set[str]) -> list[Lo
     rng = random.Random(f"eval-panel-{level}")
     if (10 ** width) * (2 * 10 ** width) ** level <= ENUMERATE_LIMIT:
         pool = [p for p in _level_of_split(level, width, True) if p.key() not in exclude]
-        return [LockProblem(p.start, tuple(rng.sample(p.turns, len(p.turns))))
-                for p in rng.sample(pool, min(count, len(pool)))]
+        # a whole permutation, then its prefix: the first problems do not depend on `count`
+        # (the confirmation panel is the stream's problems after the frontier panel's)
+        order = [LockProblem(p.start, tuple(rng.sample(p.turns, len(p.turns)))) for p in rng.sample(pool, len(pool))]
+        return order[:count]
     seen, out = set(exclude), []
     while len(out) < count:
         p = draw_problem(rng, level, width, "eval")
