@@ -24,6 +24,7 @@ BAD = [
     ("fig01_passk_math", MODELS + "temperature: -1", ["temperature=-1.0 is negative"]),
     ("fig01_passk_math", MODELS + "temperature: 60", ["temperature=60.0 is above 2", "0.6"]),
     ("organism_reach", MODELS + "frontier_panel: -3", ["frontier_panel=-3 is negative"]),
+    ("organism_reach", MODELS + "confirmation_panel: -1", ["confirmation_panel=-1 is negative"]),
     ("fig01_passk_math", MODELS + "top_p: 1.5", ["top_p=1.5 is outside (0, 1]"]),
     ("fig01_passk_math", MODELS + "backend: tpu", ["backend='tpu' is not allowed", "vllm, hf, ray"]),
     ("fig01_passk_math", MODELS + "math_grader: sympy", ["math_grader='sympy'", "math-verify, math-equal"]),

@@ -143,6 +143,9 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
         Field("organism_seeds", "list[int]", [0], "organism builds compared (CIs over seeds and problems)"),
         Field("frontier_panel", "int?", None, "more evaluation problems at each build's frontier level for the "
               "reach comparison (None: the preset's frontier_panel; 0: none)"),
+        Field("confirmation_panel", "int", 0, "fresh evaluation problems at each build's frontier, every model on "
+              "its own random stream, judged by the confirmation rule against the null controls (which join "
+              "the models by themselves; 0: none)"),
     ],
     "atlas": [
         Field("organism_seeds", "list[int]", [0, 1], "build seeds: every arm is trained and evaluated once per seed"),
@@ -462,6 +465,9 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
     if (p.get("frontier_panel") or 0) < 0:
         raise UserError(f"{at} frontier_panel={p['frontier_panel']} is negative.",
                         "use 0 (no frontier panel), a count such as 32, or leave it out (the preset's).")
+    if (p.get("confirmation_panel") or 0) < 0:
+        raise UserError(f"{at} confirmation_panel={p['confirmation_panel']} is negative.",
+                        "use 0 (no confirmation panel) or a count such as 32.")
 
 
 def _check_atlas(at: str, p: Params) -> None:

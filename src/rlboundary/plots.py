@@ -352,12 +352,15 @@ def reach_levels(levels: pd.DataFrame, n: int, frontier: Mapping[int, int], unse
     return fig
 
 
-def reach_forest(reach: pd.DataFrame, n: int, margin: float | None = None, title: str | None = None):
-    """Model minus base, luck-free pass@n, with CIs, at the frontier and unseen levels;
-    0 (no change) and the equivalence margin marked. `reach`: model, endpoint, d_lf_pass_at_n(_lo/_hi)."""
+def reach_forest(reach: pd.DataFrame, n: int, margin: float | Mapping[str, float] | None = None,
+                 title: str | None = None):
+    """Model minus base, luck-free pass@n, with CIs, at the frontier and unseen levels (and on the
+    confirmation panel when `reach` has it); 0 (no change) and the equivalence margin marked (one
+    margin, or one per endpoint). `reach`: model, endpoint, d_lf_pass_at_n(_lo/_hi)."""
     import matplotlib.pyplot as plt
 
-    endpoints = [e for e in ("frontier", "unseen") if e in set(reach["endpoint"])]
+    endpoints = [e for e in ("frontier", "unseen", "confirmation") if e in set(reach["endpoint"])]
+    margins = margin if isinstance(margin, Mapping) else {e: margin for e in endpoints}
     fig, axes = plt.subplots(1, len(endpoints), figsize=(5 * len(endpoints), 0.4 * reach["model"].nunique() + 1.4),
                              sharey=True, squeeze=False)
     for ax, endpoint in zip(axes[0], endpoints):
@@ -367,11 +370,11 @@ def reach_forest(reach: pd.DataFrame, n: int, margin: float | None = None, title
                                                   g["d_lf_pass_at_n_hi"] - g["d_lf_pass_at_n"]],
                     fmt="o", color="#333333", capsize=3)
         ax.axvline(0, color="#0173b2", lw=1)
-        if margin is not None:
-            ax.axvline(margin, color="#0173b2", lw=1, ls=":")
+        if margins.get(endpoint) is not None:
+            ax.axvline(margins[endpoint], color="#0173b2", lw=1, ls=":")
         ax.set_yticks(list(y), g["model"])
         ax.set_xlabel(f"Δ luck-free pass@{n} (model − base)")
-        ax.set_title(f"{endpoint} level")
+        ax.set_title("confirmation panel" if endpoint == "confirmation" else f"{endpoint} level")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

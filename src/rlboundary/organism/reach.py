@@ -345,25 +345,42 @@ def reach_study(params) -> dict:
     from .. import verdicts
     from .evaluate import evaluate_seeds
 
+    from .evaluate import NULLS
+
     names = [str(m["path"]).split(":", 1)[1] for m in params.models]
     seeds = tuple(params.organism_seeds)
+    confirm = getattr(params, "confirmation_panel", 0) or 0
+    if confirm:  # the confirmation rule's calibrator and negative control join by themselves
+        names += [z for z in NULLS if z not in names]
     result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None,
-                            panel=getattr(params, "frontier_panel", None))
+                            panel=getattr(params, "frontier_panel", None), confirm=confirm)
     r = result["reach"]
-    rl = r[r["paper_claim"] != ""]
-    numbers = [{"what": f"{row.model} − base, luck-free pass@{result['n']} at the frontier ({row.pairs} pairs; "
-                        f"exact bound on the share that gains {row.d_lf_pass_at_n_gain_bound:.3f})",
-                "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo, "ci_high": row.d_lf_pass_at_n_hi,
-                "verdict": row.paper_claim} for row in rl.itertuples()]
+    judged = "confirmation" if confirm else "frontier"  # where the verdict is taken (overall_paper_claim)
+    rl = r[(r["paper_claim"] != "") & (r["endpoint"] == judged)]
+
+    def what(row) -> str:
+        if judged == "confirmation":
+            return (f"{row.model} − base, luck-free pass@{result['n']} on the confirmation panel ({row.pairs} fresh "
+                    f"pairs; excess gain share over the null {row.excess_gain:+.3f} [{row.excess_gain_lo:+.3f}, "
+                    f"{row.excess_gain_hi:+.3f}])")
+        return (f"{row.model} − base, luck-free pass@{result['n']} at the frontier ({row.pairs} pairs; "
+                f"exact bound on the share that gains {row.d_lf_pass_at_n_gain_bound:.3f})")
+
+    numbers = [{"what": what(row), "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo,
+                "ci_high": row.d_lf_pass_at_n_hi, "verdict": row.paper_claim} for row in rl.itertuples()]
     overall = overall_paper_claim(r)
     reason = "; ".join(f"{n['what'].split(' ')[0]}: {n['verdict']}" for n in numbers) or "no RL model listed"
+    rule_doc = confirmation_claim.__doc__ if confirm else paper_claim.__doc__
     verdict = verdicts.Verdict(claim=verdicts.CLAIMS["organism_reach"], verdict=overall, reason=reason,
-                               rule=" ".join((paper_claim.__doc__ or "").split()) + " " +
+                               rule=" ".join((rule_doc or "").split()) +
+                               (f" Margin {CONFIRMATION_MARGIN:.2f} (set by the power simulation before any sample)."
+                                if confirm else "") + " " +
                                " ".join((overall_paper_claim.__doc__ or "").split()) +
                                f" CIs: bootstrap over {len(seeds)} seed(s) and problems (one problem draw shared by the seeds"
                                " that share problems); bounds: exact Clopper-Pearson over (seed, problem) pairs.",
                                numbers=numbers)
     headline = r[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs",
-                  "d_lf_pass_at_n_gain_bound", "d_lf_pass_at_1", "verdict", "paper_claim"]].round(3)
+                  "d_lf_pass_at_n_gain_bound", "d_lf_pass_at_1", "verdict", "paper_claim"]
+                 + [c for c in ("excess_gain", "excess_gain_lo", "excess_gain_hi") if c in r.columns]].round(3)
     return {**result, "verdict": verdict, "headline": headline,
             "frontier_table": frontier_table(params.organism_preset, seeds)}
