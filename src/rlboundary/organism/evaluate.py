@@ -308,7 +308,7 @@ def format_reach(result: dict) -> str:
     lines = [f"frontier level per seed: {result['frontier']}; unseen level: {result['unseen']}; "
              f"T = {result.get('temperature', EVAL_TEMPERATURE):g}; frontier panel: "
              + (f"{panel} more problems at each seed's frontier level" if panel else "none"),
-             f"{'endpoint':<10}{'model':<20}{f'd luck-free pass@{n}':<26}{'pairs: gains/losses, bounds':<30}"
+             f"{'endpoint':<14}{'model':<20}{f'd luck-free pass@{n}':<26}{'pairs: gains/losses, bounds':<30}"
              f"{'d luck-free pass@1':<26}verdict"]
     for _, r in result["reach"].iterrows():
         d_n = f"{r.d_lf_pass_at_n:+.3f} [{r.d_lf_pass_at_n_lo:+.3f},{r.d_lf_pass_at_n_hi:+.3f}]"
@@ -327,7 +327,7 @@ def format_reach(result: dict) -> str:
                           if r.excess_gain == r.excess_gain else "  excess gain: no null control")
                 claim = excess + (f"  (paper's claim: {r.paper_claim})" if r.model.startswith("rl-") else
                                   f"  (the confirmation rule on it: {r.confirmation_claim or 'not judged'})")
-        lines.append(f"{r.endpoint:<10}{r.model:<20}{d_n:<26}{bounds:<30}{d_1:<26}{r.verdict}{claim}")
+        lines.append(f"{r.endpoint:<14}{r.model:<20}{d_n:<26}{bounds:<30}{d_1:<26}{r.verdict}{claim}")
     lines.append(f"{NULL_MODEL}: the base's weights sampled again with other random numbers (null control); "
                  f"{NULL2_MODEL}: once more, on the confirmation panel only (negative control).")
     lines.append("gain/loss bound: exact 97.5 % upper bound on the share of (seed, problem) pairs where the model "
