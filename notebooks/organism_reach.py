@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The organism: does RL extend valid reach? (pre-registered rule)
 #
-# **Claim tested:** RL does not extend the base model's valid reach: at the frontier level an RL model solves, with a fully valid trace, at most 5 points more problems than its base (luck-free pass@n).
+# **Claim tested:** RL does not extend the base model's valid reach: at the frontier level an RL model solves, with a fully valid trace, no more problems than its base beyond the rule's equivalence margin (luck-free pass@n; 5 points on the frontier endpoint, 30 on a fresh, independently sampled confirmation panel, the smallest its power allows), and no more than a resample of the base gains there.
 #
 # The frontier is the level where the base's luck-free pass@n on training problems is partial (or nearest to it). Decided by the rule pre-registered in the README
 # (`rlboundary.organism.reach`); RFT and both distillations are judged by the same rule as controls.

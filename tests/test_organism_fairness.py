@@ -421,3 +421,12 @@ def test_power_simulation_separates_the_scenarios_and_the_margin_was_set_by_it()
     assert smallest_margin(power, target=0.0) == 0.05 and smallest_margin(power, target=1.01) is None
     with pytest.raises(ValueError, match="one reach per seed"):
         simulate_power(problems=4, seeds=3, base_reach=[0.5])
+
+
+def test_the_reach_claim_states_the_margins_the_rules_use():
+    from rlboundary.organism.reach import CONFIRMATION_MARGIN, EQUIVALENCE_MARGIN
+    from rlboundary.verdicts import CLAIMS
+
+    claim = CLAIMS["organism_reach"]
+    assert f"{round(EQUIVALENCE_MARGIN * 100)} points on the frontier endpoint" in claim
+    assert f"{round(CONFIRMATION_MARGIN * 100)} on a fresh" in claim

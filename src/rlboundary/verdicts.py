@@ -55,7 +55,10 @@ CLAIMS = {
     "horizon": "At the largest k fitted, the base model's 50 % horizon (steps solved half the way from chance to "
                "certainty) is longer than the RL model's: RL does not extend the reach of sampling to longer problems.",
     "organism_reach": "RL does not extend the base model's valid reach: at the frontier level an RL model solves, "
-                      "with a fully valid trace, at most 5 points more problems than its base (luck-free pass@n).",
+                      "with a fully valid trace, no more problems than its base beyond the rule's equivalence margin "
+                      "(luck-free pass@n; 5 points on the frontier endpoint, 30 on a fresh, independently sampled "
+                      "confirmation panel, the smallest its power allows), and no more than a resample of the base "
+                      "gains there.",
     "atlas": "Under none of the atlas's conditions (RL objective, what is reinforced, difficulty of the RL data, "
              "pretraining exposure, prolonged RL, out-of-distribution RL, temperature) does RL extend the base's "
              "valid reach at the frontier by more than 5 points (luck-free pass@n).",
