@@ -301,3 +301,27 @@ def test_frontier_panel_is_evaluation_split_disjoint_from_the_main_set_and_share
     small = load_panel(2, 500, preset="default")
     assert 8 < len(small) < 500 and not {lock_problem(p).key() for p in small} & main_keys
     assert load_panel(1, 32, preset="default") == []  # all 6 one-turn evaluation problems are in the main set
+
+
+def test_a_second_confirmation_draw_takes_the_next_problems_and_other_random_numbers():
+    import pandas as pd
+
+    from rlboundary.organism.benchmark import load_panel
+    from rlboundary.organism.evaluate import _confirmation_frames, independent_seed
+
+    calls = []
+
+    def sample(weights, problems, cache, seed):  # records what would be sampled (no engine here)
+        calls.append((list(weights), [p.id for p in problems], cache.name, seed))
+        return pd.DataFrame({"problem_id": [p.id for p in problems]})
+
+    for draw in (1, 2):
+        frames = _confirmation_frames(sample, {"base": "b", "rl-grpo": "r"}, "default", 0, 6, 32, draw, first=32,
+                                      eval_seed=0, log=lambda *_: None)
+        assert all(f["confirmation"].all() and f["panel"].all() for f in frames)
+    (_, ids1, cache1, seed1), _, (_, ids2, cache2, seed2), (_, _, _, seed2_rl) = calls
+    stream = [p.id for p in load_panel(6, 96, preset="default")]
+    assert ids1 == stream[32:64] and ids2 == stream[64:96] and cache1 != cache2
+    # draw 1 keeps the seeds it was sampled with; draw 2's questions continue the stream's seeds
+    assert seed1 == independent_seed("base") and seed2 == independent_seed("base") + 7919 * 32
+    assert seed2_rl == independent_seed("rl-grpo") + 7919 * 32

@@ -332,7 +332,7 @@ def test_the_confirmation_panel_is_fresh_independently_sampled_and_judged_agains
     assert f.pairs == res["per_problem"].query(f"model == 'rl-grpo' and not panel and level == {res['frontier'][0]}").shape[0]
     assert overall_paper_claim(r) == c.loc["rl-grpo", "paper_claim"]
     out = format_reach(res)
-    assert "confirmation: 2 fresh problems" in out and "on the confirmation panel:" in out and "calibrator" in out
+    assert "confirmation (draw 1): 2 fresh problems" in out and "on the confirmation panel:" in out and "calibrator" in out
 
 
 def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro, tmp_path):

@@ -104,6 +104,8 @@ def evaluate(
     confirm: int = typer.Option(0, help="with --seeds: fresh evaluation problems at each build's frontier (after "
                                 "the frontier panel's), every model on its own random stream, judged by the "
                                 "confirmation rule against the null control (e.g. 32; 0: none)"),
+    confirm_draw: int = typer.Option(1, help="with --confirm: which block of fresh problems (2: a replication on "
+                                     "the problems after the first draw's)"),
 ) -> None:
     """pass@k with CIs, trace validity by pass-rate bucket and guessability on the evaluation split."""
     _check_preset(preset)
@@ -121,7 +123,8 @@ def evaluate(
                         "add --seeds 0,1,2, or drop them.")
     if seeds is not None:
         result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
-                                log=typer.echo, temperature=temperature, panel=panel, confirm=confirm)
+                                log=typer.echo, temperature=temperature, panel=panel, confirm=confirm,
+                                confirm_draw=confirm_draw)
         typer.echo(format_levels(result))
         typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")
         typer.echo(format_reach(result))

@@ -196,9 +196,36 @@ def independent_seed(model_name: str, eval_seed: int = 0) -> int:
     return eval_seed + 1_000_003 * (10 + zlib.crc32(model_name.encode()) % 2000)
 
 
+def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: int, count: int, draw: int,
+                         first: int, eval_seed: int, log) -> list:
+    """One build's samples of confirmation draw `draw`: the panel stream's problems
+    first + (draw - 1) * count onwards (after the frontier panel's `first`, so never problems already
+    looked at), every model in `weights` ({name: path}) on its own random stream."""
+    from .benchmark import load_panel
+    from .generation import question_seed
+
+    start = first + (draw - 1) * count
+    problems = load_panel(level, count, preset=preset, seed=eval_seed, start=start)
+    if len(problems) < count:  # a small level's evaluation problems are all used up
+        raise UserError(f"seed {seed}'s frontier level {level} has {len(problems)} evaluation problems left after "
+                        f"the main set and the panel stream's first {start}, fewer than confirm={count}.",
+                        f"pass --confirm {len(problems)} or fewer" +
+                        (" (or 0: no confirmation panel)." if len(problems) else
+                         " (an earlier draw), or 0: no confirmation panel at this level."))
+    log(f"[eval] seed {seed}: confirmation panel (draw {draw}), {len(problems)} fresh problems at level {level}, "
+        f"an independent random stream per model")
+    cache = panel_cache(preset, seed, level, count, start=start)
+    # Question i of draw d gets the seed of its place in the whole confirmation stream, so later draws do
+    # not reuse the first draw's random numbers (and the first draw's samples stay what they were).
+    offset = question_seed(0, start - first)
+    return [sample({name: path}, problems, cache, independent_seed(name, eval_seed) + offset)
+            .assign(panel=True, confirmation=True) for name, path in weights.items()]
+
+
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
                    names: list[str] | None = None, eval_seed: int = 0, log=print,
-                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None, confirm: int = 0) -> dict:
+                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None, confirm: int = 0,
+                   confirm_draw: int = 1) -> dict:
     """Every seed's organism on the same evaluation problems; the pre-registered reach comparison
     (every model sampled at `temperature`: the atlas's temperature arm uses 1.0).
 
@@ -209,7 +236,9 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     `confirm` problems more at each seed's frontier, the panel stream's next ones after the frontier
     panel's (fresh problems), are sampled with an independent random stream per model
     (`independent_seed`), both null controls included, and judged by the confirmation rule
-    (`reach.confirmation_claim`, the session-13 amendment): rows carry `confirmation`.
+    (`reach.confirmation_claim`, the session-13 amendment): rows carry `confirmation`. `confirm_draw`
+    d takes the stream's d-th block of `confirm` problems after the frontier panel (a replication on
+    problems no earlier draw used).
 
     Returns {"levels": per model x level pass@1 / luck-free pass@1 / pass@n / luck-free pass@n with CIs
     over seeds and problems, "reach": each model vs the base at the frontier and unseen levels with the
@@ -227,6 +256,9 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         raise UserError(f"panel={panel} is negative.", "pass 0 (no frontier panel) or a positive count, e.g. 32.")
     if confirm < 0:
         raise UserError(f"confirm={confirm} is negative.", "pass 0 (no confirmation panel) or a positive count, e.g. 32.")
+    if confirm_draw < 1:
+        raise UserError(f"confirm_draw={confirm_draw} is not a draw number.",
+                        "pass 1 (the first confirmation draw), 2 for a replication on the next problems, ...")
     p = get_preset(preset)
     main = load_problems("eval", preset=preset, seed=eval_seed)  # the same for every build seed
 
@@ -261,22 +293,11 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
             for is_panel, problems, cache in sets:
                 frames.append(sample({NULL_MODEL: models["base"]}, problems, cache, eval_seed + NULL_SAMPLING_SEED)
                               .assign(seed=s, panel=is_panel))
-        if confirm:  # always after the preset's frontier panel, so never problems already looked at
-            start = max(panel, p.frontier_panel)
-            problems = load_panel(frontier[s], confirm, preset=preset, seed=eval_seed, start=start)
-            if len(problems) < confirm:  # a small level's evaluation problems are all used up
-                raise UserError(f"seed {s}'s frontier level {frontier[s]} has {len(problems)} evaluation problems "
-                                f"left after the main set and the frontier panel's {start}, fewer than "
-                                f"confirm={confirm}.", f"pass --confirm {len(problems)} or fewer"
-                                + (" (or 0: no confirmation panel)." if len(problems) else
-                                   ": 0, no confirmation panel at this level."))
-            log(f"[eval] seed {s}: confirmation panel, {len(problems)} fresh problems at level {frontier[s]}, "
-                f"an independent random stream per model")
-            cache = panel_cache(preset, s, frontier[s], confirm, start=start)
+        if confirm:
             weights = {**{m: models[m] for m in chosen}, **{z: models["base"] for z in NULLS if z in wanted}}
-            for name, path in weights.items():
-                frames.append(sample({name: path}, problems, cache, independent_seed(name, eval_seed))
-                              .assign(seed=s, panel=True, confirmation=True))
+            frames += [f.assign(seed=s) for f in _confirmation_frames(
+                sample, weights, preset, s, frontier[s], confirm, confirm_draw,
+                first=max(panel, p.frontier_panel), eval_seed=eval_seed, log=log)]
     rows = pd.concat(frames, ignore_index=True)
     rows["confirmation"] = rows["confirmation"].fillna(False).astype(bool) if "confirmation" in rows else False
     table = per_problem(rows, n)
@@ -284,7 +305,7 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     return {"levels": level_table(table[~table["panel"]]),
             "reach": reach_table(table, frontier, unseen, null=NULL_MODEL),
             "frontier": frontier, "unseen": unseen, "per_problem": table, "rows": rows, "n": n,
-            "temperature": temperature, "panel": panel, "confirm": confirm}
+            "temperature": temperature, "panel": panel, "confirm": confirm, "confirm_draw": confirm_draw}
 
 
 def format_levels(result: dict) -> str:
@@ -335,7 +356,8 @@ def format_reach(result: dict) -> str:
     if result.get("confirm"):
         from .reach import CONFIRMATION_MARGIN
 
-        lines.append(f"confirmation: {result['confirm']} fresh problems per seed at its frontier, an independent "
+        lines.append(f"confirmation (draw {result.get('confirm_draw', 1)}): {result['confirm']} fresh problems per "
+                     f"seed at its frontier, an independent "
                      f"random stream per model; excess gain = share of pairs the model gains minus the null "
                      f"control's; 'supported' needs the CI's upper end and the excess gain's below "
                      f"+{CONFIRMATION_MARGIN:.2f} (the margin the power simulation set; rlboundary organism power).")
