@@ -101,9 +101,10 @@ def evaluate(
     panel: Optional[int] = typer.Option(None, help="with --seeds: more evaluation problems at each build's frontier "
                                         "level for the reach comparison (default: the preset's frontier_panel, "
                                         "32 for default; 0: none)"),
-    confirm: int = typer.Option(0, help="with --seeds: fresh evaluation problems at each build's frontier (after "
-                                "the frontier panel's), every model on its own random stream, judged by the "
-                                "confirmation rule against the null control (e.g. 32; 0: none)"),
+    confirm: Optional[int] = typer.Option(None, help="with --seeds: fresh evaluation problems at each build's "
+                                          "frontier (after the frontier panel's), every model on its own random "
+                                          "stream, judged by the confirmation rule against the null control "
+                                          "(default: the preset's confirmation_panel, 32 for default; 0: none)"),
     confirm_draw: int = typer.Option(1, help="with --confirm: which block of fresh problems (2: a replication on "
                                      "the problems after the first draw's)"),
 ) -> None:
@@ -118,12 +119,15 @@ def evaluate(
                         "pass --temperature 0.6 (the study's) or 1.0 (hotter sampling).")
     from ..organism.evaluate import evaluate_organism, evaluate_seeds, format_levels, format_reach, format_table
 
-    if (panel is not None or confirm) and seeds is None:
+    if (panel is not None or confirm is not None) and seeds is None:
         raise UserError("--panel and --confirm only apply to the multi-seed reach comparison.",
                         "add --seeds 0,1,2, or drop them.")
     if seeds is not None:
+        from ..organism.presets import get_preset
+
         result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
-                                log=typer.echo, temperature=temperature, panel=panel, confirm=confirm,
+                                log=typer.echo, temperature=temperature, panel=panel,
+                                confirm=confirm if confirm is not None else get_preset(preset).confirmation_panel,
                                 confirm_draw=confirm_draw)
         typer.echo(format_levels(result))
         typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")

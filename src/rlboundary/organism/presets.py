@@ -55,6 +55,9 @@ class Preset:
     # Evaluation problems added at each build's frontier level for the reach comparison
     # (benchmark.load_panel): the rule's "no gain" needs >= 72 (seed, problem) pairs there.
     frontier_panel: int = 0
+    # Fresh problems per build at its frontier for the confirmation rule (session 13), sampled by
+    # `rlboundary organism eval --seeds ...` unless --confirm says otherwise (reach.confirmation_claim).
+    confirmation_panel: int = 0
     # RL, rejection sampling and both distillations train on levels 1..frontier;
     # this share of their prompts is at the frontier level, the rest uniform below it.
     frontier_share: float = 0.5
@@ -144,6 +147,7 @@ def _default() -> Preset:
         # 8 + 32 problems at the frontier: 120 pairs over three seeds; the rule's gain bound is then
         # .030 with no gain, .046 with one (it must be < .05), instead of .142 at best with 24 pairs.
         frontier_panel=32,
+        confirmation_panel=32,
         base_shape=dict(hidden_size=128, num_layers=4, num_heads=4),
         teacher_shape=dict(extra_layers=2),  # teachers: the base grown to 6 layers, then trained on clean traces
         base_train=TrainConfig(steps=1200, batch_size=64, lr=3e-3, warmup=150, log_every=100),
