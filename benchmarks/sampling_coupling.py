@@ -18,6 +18,7 @@ confirmation panel (own streams).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -52,8 +53,6 @@ def main() -> None:
     args = ap.parse_args()
     from rlboundary.organism.evaluate import eval_cache
     from rlboundary.paths import models_dir
-
-    import json
 
     found = 0
     for s in (int(x) for x in args.seeds.split(",")):

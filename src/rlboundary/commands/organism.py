@@ -123,11 +123,8 @@ def evaluate(
         raise UserError("--panel and --confirm only apply to the multi-seed reach comparison.",
                         "add --seeds 0,1,2, or drop them.")
     if seeds is not None:
-        from ..organism.presets import get_preset
-
         result = evaluate_seeds(preset, tuple(_parse_seeds(seeds)), n=n, names=list(model) if model else None,
-                                log=typer.echo, temperature=temperature, panel=panel,
-                                confirm=confirm if confirm is not None else get_preset(preset).confirmation_panel,
+                                log=typer.echo, temperature=temperature, panel=panel, confirm=confirm,
                                 confirm_draw=confirm_draw)
         typer.echo(format_levels(result))
         typer.echo("\npre-registered reach comparison (model minus base; organism/reach.py):")

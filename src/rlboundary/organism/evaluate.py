@@ -224,7 +224,7 @@ def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: i
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
                    names: list[str] | None = None, eval_seed: int = 0, log=print,
-                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None, confirm: int = 0,
+                   temperature: float = EVAL_TEMPERATURE, panel: int | None = None, confirm: int | None = None,
                    confirm_draw: int = 1) -> dict:
     """Every seed's organism on the same evaluation problems; the pre-registered reach comparison
     (every model sampled at `temperature`: the atlas's temperature arm uses 1.0).
@@ -233,7 +233,7 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     level (`benchmark.load_panel`) join that seed's frontier endpoint in the reach comparison; the
     per-level table stays on the main set, so its levels are alike for every seed.
 
-    `confirm` problems more at each seed's frontier, the panel stream's next ones after the frontier
+    `confirm` (default: the preset's `confirmation_panel`) problems more at each seed's frontier, the panel stream's next ones after the frontier
     panel's (fresh problems), are sampled with an independent random stream per model
     (`independent_seed`), both null controls included, and judged by the confirmation rule
     (`reach.confirmation_claim`, the session-13 amendment): rows carry `confirmation`. `confirm_draw`
@@ -250,8 +250,9 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     from .presets import get_preset
     from .reach import level_table, per_problem, reach_table
 
-    if panel is None:
-        panel = get_preset(preset).frontier_panel
+    p = get_preset(preset)
+    panel = p.frontier_panel if panel is None else panel
+    confirm = p.confirmation_panel if confirm is None else confirm
     if panel < 0:
         raise UserError(f"panel={panel} is negative.", "pass 0 (no frontier panel) or a positive count, e.g. 32.")
     if confirm < 0:
@@ -259,7 +260,6 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     if confirm_draw < 1:
         raise UserError(f"confirm_draw={confirm_draw} is not a draw number.",
                         "pass 1 (the first confirmation draw), 2 for a replication on the next problems, ...")
-    p = get_preset(preset)
     main = load_problems("eval", preset=preset, seed=eval_seed)  # the same for every build seed
 
     def sample(which: dict, problems, cache: Path, sampling_seed: int):

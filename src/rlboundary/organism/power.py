@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .reach import bootstrap_seeds_problems, confirmation_claim, excess_gains, resolution_floor
+from .reach import bootstrap_seeds_problems, confirmation_claim, excess_gain_interval
 
 MARGINS = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30)
 TARGET_POWER = 0.8
@@ -51,9 +51,8 @@ def _replicate(rng, base_reach: list[float], model_reach: list[float], problems:
         null_d.append(pd.Series(null.astype(float) - base, index=ids))
     boot_seed = int(rng.integers(2**31))
     _, lo, hi = bootstrap_seeds_problems(d, n_boot, seed=boot_seed)
-    excess = excess_gains(d, null_d)
-    _, _, ex_hi = bootstrap_seeds_problems(excess, n_boot, seed=boot_seed + 1)
-    return lo, hi, max(ex_hi, resolution_floor(problems * len(base_reach)))
+    _, _, ex_hi = excess_gain_interval(d, null_d, n_boot, seed=boot_seed + 1)
+    return lo, hi, ex_hi
 
 
 def simulate_power(problems: int = 32, seeds: int = 3, base_reach: list[float] | None = None,

@@ -183,6 +183,15 @@ def excess_gains(model_d: list, null_d: list) -> list:
     return out
 
 
+def excess_gain_interval(model_d: list, null_d: list, n_boot: int = N_BOOT, ci: float = 0.95,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """The excess gain share of a model over the null control (`excess_gains`) with its bootstrap
+    CI over seeds and problems, the upper end floored at the resolution bound (`resolution_floor`)."""
+    values = excess_gains(model_d, null_d)
+    m, lo, hi = bootstrap_seeds_problems(values, n_boot, ci=ci, seed=seed)
+    return m, lo, max(hi, resolution_floor(int(sum(len(v) for v in values)), ci))
+
+
 def confirmation_claim(ci_low: float, ci_high: float, excess_high: float,
                        margin: float = CONFIRMATION_MARGIN) -> str:
     """The paper's claim for one model on the confirmation panel: contradicted if the CI of d lies
@@ -275,6 +284,7 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
                 m, lo, hi = bootstrap_seeds_problems(values, n_boot, ci=ci)
                 rec.update({f"d_{col}": m, f"d_{col}_lo": lo, f"d_{col}_hi": hi})
                 if col == "lf_pass_at_n":  # 0/1 per problem: a floor gives an all-zero, [0, 0] bootstrap
+                    reach_d = values  # the pairs the excess gain share is computed on
                     gain, loss = change_bounds(values)
                     d = np.concatenate([np.asarray(v, dtype=float) for v in values]) if values else np.array([])
                     rec.update({"pairs": len(d), "gains": int((d > 0).sum()), "losses": int((d < 0).sum()),
@@ -284,28 +294,17 @@ def reach_table(table: pd.DataFrame, frontier: dict[int, int], unseen: int, base
                                               rec["d_lf_pass_at_n_gain_bound"])
                                   if model.startswith("rl-") and endpoint == "frontier" else "")
             if endpoint == "confirmation":
-                rec.update(_excess(per_seed_values(e, model, "lf_pass_at_n", 0, base), null_d, model == null,
-                                   n_boot, ci))
+                judged = model != null and null_d is not None  # the null is the calibrator, not judged
+                rec.update(zip(("excess_gain", "excess_gain_lo", "excess_gain_hi"),
+                               excess_gain_interval(reach_d, null_d, n_boot, ci) if judged else (np.nan,) * 3))
                 rec["confirmation_claim"] = (confirmation_claim(rec["d_lf_pass_at_n_lo"], rec["d_lf_pass_at_n_hi"],
-                                                                rec["excess_gain_hi"])
-                                             if model != null and null_d is not None else "")
+                                                                rec["excess_gain_hi"]) if judged else "")
                 if model.startswith("rl-"):
                     rec["paper_claim"] = rec["confirmation_claim"] or "inconclusive (no null control sampled)"
             if rec["seeds"] < 2:
                 rec["verdict"] += " (one seed: CI over problems only)"
             out.append(rec)
     return pd.DataFrame(out)
-
-
-def _excess(model_d: list, null_d: list | None, is_null: bool, n_boot: int, ci: float) -> dict:
-    """The excess gain share of one model over the null control, with its bootstrap CI (the
-    upper end floored at the resolution bound); NaN for the null itself or without a null."""
-    if null_d is None or is_null:
-        return {"excess_gain": np.nan, "excess_gain_lo": np.nan, "excess_gain_hi": np.nan}
-    values = excess_gains(model_d, null_d)
-    m, lo, hi = bootstrap_seeds_problems(values, n_boot, ci=ci)
-    pairs = int(sum(len(v) for v in values))
-    return {"excess_gain": m, "excess_gain_lo": lo, "excess_gain_hi": max(hi, resolution_floor(pairs, ci))}
 
 
 def overall_paper_claim(reach: pd.DataFrame) -> str:
