@@ -150,6 +150,11 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
     "atlas": [
         Field("organism_seeds", "list[int]", [0, 1], "build seeds: every arm is trained and evaluated once per seed"),
         Field("arms", "list[str]", [], "the atlas's arms by name (rlboundary.organism.atlas.ARMS)"),
+        Field("confirmation_panel", "int", 0, "fresh evaluation problems at each unit's frontier: base, arm and "
+              "the null control on their own random streams, judged by the atlas's confirmation rule "
+              "(organism/atlas_confirm.py; 0: none)"),
+        Field("confirmation_draw", "int", 1, "which block of confirmation_panel problems of the panel stream "
+              "(the organism study used draws 1 and 2; the atlas's pre-registered draw is 3)"),
     ],
 }
 # The parameter set a notebook's own `parameters` cell mirrors (default: "default"): the atlas's
@@ -484,6 +489,9 @@ def _check_atlas(at: str, p: Params) -> None:
     if p["organism_preset"] not in PRESETS:
         raise UserError(f"{at} organism_preset={p['organism_preset']!r} is not a preset.",
                         f"use one of: {', '.join(PRESETS)}.")
+    if p.get("confirmation_draw", 1) < 1:
+        raise UserError(f"{at} confirmation_draw={p['confirmation_draw']} is not a draw number.",
+                        "use 1 (the panel stream's first block of fresh problems), 2, 3, ...")
     seeds = p["organism_seeds"]
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise UserError(f"{at} organism_seeds={seeds} must be distinct non-negative integers.", "e.g. [0, 1].")

@@ -4,6 +4,7 @@
     rlboundary organism eval  [--preset default] [--seed 0] [--n 256] [--model base --model rl-grpo ...]
     rlboundary organism eval  --seeds 0,1,2 [--n 256] [--temperature 1.0]
     rlboundary organism atlas --params params/atlas/atlas.yaml [--seeds 0,1] [--backend local|ray] [--workers 2]
+    rlboundary organism atlas --params params/atlas/atlas.yaml --confirm-only [--arms grpo,psr]   # confirmation panels only
 
 `build` trains every model of the organism (see rlboundary/organism/build.py)
 and prints where they are and how long it took; `eval` samples them on the
@@ -190,9 +191,18 @@ def atlas(
     backend: str = typer.Option("local", help="local (this machine) | ray (a Ray task per unit)"),
     workers: int = typer.Option(1, help="units at once: local processes, or the CPUs of a local Ray cluster"),
     ray_address: Optional[str] = typer.Option(None, help="an existing Ray cluster (else RAY_ADDRESS, else a local one)"),
+    arms: Optional[str] = typer.Option(None, help="only these arms, e.g. grpo,psr (default: the parameters' arms)"),
+    confirm: Optional[int] = typer.Option(None, help="fresh frontier problems per unit for the confirmation rule "
+                                          "(default: the parameters' confirmation_panel; 0: none)"),
+    confirm_draw: Optional[int] = typer.Option(None, help="the panel stream's block of confirmation problems "
+                                               "(default: the parameters' confirmation_draw)"),
+    confirm_only: bool = typer.Option(False, "--confirm-only", help="train what the arms need and sample only "
+                                      "their confirmation panels (no main-set evaluation)"),
 ) -> None:
     """Train and evaluate every atlas arm x seed (issue #12), then print each arm's claim and verdict."""
+    from ..organism.atlas import get_arm
     from ..organism.atlas_backends import check_backend, run_atlas
+    from ..organism.atlas_confirm import confirmation_rows, format_confirmation
     from ..organism.atlas_plan import format_plan, plan_atlas
     from ..organism.atlas_results import summarise
     from ..params import load_params
@@ -200,16 +210,29 @@ def atlas(
     check_backend(backend, workers)
     p = load_params("atlas", params)
     chosen = _parse_seeds(seeds) if seeds is not None else list(p.organism_seeds)
+    names = [a.strip() for a in arms.split(",") if a.strip()] if arms is not None else list(p.arms)
+    for name in names:
+        get_arm(name)  # a bad name stops here, in one line
+    count = p.confirmation_panel if confirm is None else confirm
+    draw = p.confirmation_draw if confirm_draw is None else confirm_draw
+    if count < 0 or draw < 1:
+        raise UserError(f"--confirm {count} / --confirm-draw {draw}: need a count >= 0 and a draw >= 1.",
+                        "e.g. --confirm 32 --confirm-draw 3.")
     try:  # the prediction, recorded before anything runs (plan.json)
-        typer.echo(format_plan(plan_atlas(p.arms, p.organism_preset, chosen, p.n)))
+        typer.echo(format_plan(plan_atlas(names, p.organism_preset, chosen, p.n, confirm=count, draw=draw,
+                                          confirm_only=confirm_only)))
     except UserError as err:
         typer.echo(f"[atlas] no prediction: {err}")
-    run = run_atlas(p.arms, p.organism_preset, chosen, p.n, backend=backend, workers=workers,
-                    ray_address=ray_address, log=typer.echo)
-    study = summarise(p.organism_preset, p.arms, chosen, p.n, run["records"], n_boot=p.bootstrap)
-    cols = ["arm", "frontier", "d_lf_pass_at_1", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi",
-            "verdict", "reproduced"]
-    typer.echo(study["claims"][cols].round(3).to_string(index=False))
+    run = run_atlas(names, p.organism_preset, chosen, p.n, backend=backend, workers=workers,
+                    ray_address=ray_address, confirm=count, draw=draw, confirm_only=confirm_only, log=typer.echo)
+    if run["records"]:
+        study = summarise(p.organism_preset, names, chosen, p.n, run["records"], n_boot=p.bootstrap)
+        cols = ["arm", "frontier", "d_lf_pass_at_1", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi",
+                "verdict", "reproduced"]
+        typer.echo(study["claims"][cols].round(3).to_string(index=False))
+    if run["confirmations"]:
+        typer.echo(format_confirmation(confirmation_rows(p.organism_preset, names, run["confirmations"],
+                                                         n_boot=p.bootstrap)))
     typer.echo(f"wall time {run['wall_seconds']:.0f} s; figures and the claims table: "
                f"rlboundary report --params {params}")
 

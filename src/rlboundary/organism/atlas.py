@@ -252,6 +252,48 @@ def checkpoint_models(arm: Arm, run_root: Path, along: list[int]) -> dict[str, s
     return {f"rl-{arm.algorithm}-step{k}": str(run_root / f"rl-{arm.algorithm}" / f"step-{k}") for k in along}
 
 
+def set_threads(threads: int | None) -> None:
+    """Torch threads of this process's training (build._torch_setup reads the variable) and of its
+    in-process vLLM sampling alike (the backends pass cpu_count // workers; None: leave as is)."""
+    if threads:
+        # Only the first call in a process counts: once an in-process vLLM CPU engine has started, vLLM
+        # replaces torch.set_num_threads with a no-op that logs a warning (vllm/v1/worker/cpu_worker.py).
+        # Every unit of a run asks for the same count, so that is harmless here.
+        import torch
+
+        os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
+
+
+def train_arm(a: Arm, preset: str, seed: int, log=print) -> dict:
+    """The arm's base, frontier and RL run for one seed, through the stage cache (stages already
+    finished here, in the organism's own build or another arm's directory are copied, not retrained).
+
+    Returns {"base_root", "run_root", "rl" (the RL stage record), "final" (its final entry),
+    "frontier" (the frontier stage's entry), "seconds" per phase}."""
+    from .build import MANIFEST, organism_dir, run_stage
+    from .presets import get_preset
+
+    p = arm_preset(a, get_preset(preset))
+    base_root, run_root = stage_dirs(a, preset, seed)
+    organism = organism_dir(preset, seed)
+    # A complete build of the organism holds the default base and RL runs: copied, not retrained.
+    shared = (organism,) if (organism / MANIFEST).is_file() else ()
+    seconds: dict[str, float] = {}
+    for stage in ("base", "frontier"):
+        t = time.perf_counter()
+        run_stage(stage, p, seed, base_root, log, adopt_from=shared)
+        run_stage(stage, p, seed, run_root, log, adopt_from=(base_root,))
+        seconds[stage] = time.perf_counter() - t
+    t = time.perf_counter()
+    rl = run_stage(f"rl-{a.algorithm}", p, seed, run_root, log, adopt_from=shared)
+    seconds["rl"] = time.perf_counter() - t
+    final = next(e for e in rl["entries"] if e.get("final"))
+    frontier = json.loads((run_root / "frontier" / "stage.json").read_text())["entries"][0]
+    return {"base_root": base_root, "run_root": run_root, "rl": rl, "final": final, "frontier": frontier,
+            "seconds": seconds}
+
+
 def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threads: int | None = None,
              log=print) -> dict:
     """Train (through the stage cache) and evaluate one arm x seed; returns its record (`unit.json`).
@@ -260,7 +302,6 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
     import pandas as pd
 
     from .benchmark import load_problems, lock_problem
-    from .build import MANIFEST, organism_dir, run_stage
     from ..models import weights_digest
     from .evaluate import cache_name, eval_cache, sample_models
     from .presets import get_preset
@@ -272,32 +313,13 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
     if done is not None:
         log(f"[atlas] {arm} seed {seed}: reusing {unit_dir(preset, arm, seed)}")
         return done
-    if threads:  # training (build._torch_setup reads it) and this process's in-process vLLM sampling alike
-        # Only the first call in a process counts: once an in-process vLLM CPU engine has started, vLLM
-        # replaces torch.set_num_threads with a no-op that logs a warning (vllm/v1/worker/cpu_worker.py).
-        # Every unit of a run asks for the same count, so that is harmless here.
-        import torch
-
-        os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
-        torch.set_num_threads(threads)
+    set_threads(threads)
     p0 = get_preset(preset)
-    p = arm_preset(a, p0)
-    base_root, run_root = stage_dirs(a, preset, seed)
-    organism = organism_dir(preset, seed)
-    # A complete build of the organism holds the default base and RL runs: copied, not retrained.
-    shared = (organism,) if (organism / MANIFEST).is_file() else ()
-    seconds: dict[str, float] = {}
     t_unit = time.perf_counter()
-    for stage in ("base", "frontier"):
-        t = time.perf_counter()
-        run_stage(stage, p, seed, base_root, log, adopt_from=shared)
-        run_stage(stage, p, seed, run_root, log, adopt_from=(base_root,))
-        seconds[stage] = time.perf_counter() - t
-    t = time.perf_counter()
-    rl = run_stage(f"rl-{a.algorithm}", p, seed, run_root, log, adopt_from=shared)
-    seconds["rl"] = time.perf_counter() - t
-    final = next(e for e in rl["entries"] if e.get("final"))
-    frontier = json.loads((run_root / "frontier" / "stage.json").read_text())["entries"][0]
+    trained = train_arm(a, preset, seed, log)
+    base_root, run_root, rl, final, frontier = (trained[k] for k in ("base_root", "run_root", "rl", "final",
+                                                                     "frontier"))
+    seconds: dict[str, float] = dict(trained["seconds"])
 
     # Evaluate the base and the arm's model(s) on the evaluation split, at the arm's temperature.
     problems = load_problems("eval", preset=preset, seed=eval_seed)

@@ -46,12 +46,20 @@ def unit_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _unit_in_child(arm: str, preset: str, seed: int, n: int, eval_seed: int, threads: int) -> dict:
-    """One unit in a worker process (a pool's or Ray's), its log lines prefixed."""
+def _unit_in_child(arm: str, preset: str, seed: int, n: int, eval_seed: int, threads: int, confirm: int = 0,
+                   draw: int = 1, confirm_only: bool = False) -> tuple[dict | None, dict | None]:
+    """One unit in a worker process (a pool's or Ray's), its log lines prefixed: (the unit's record,
+    None with `confirm_only`; its confirmation panel's record, None with confirm 0)."""
     from .atlas import run_unit
+    from .atlas_confirm import confirm_unit
 
-    return run_unit(arm, preset, seed, n, eval_seed, threads=threads,
-                    log=lambda line: print(f"[{arm} s{seed}] {line}", flush=True))
+    def log(line):
+        print(f"[{arm} s{seed}] {line}", flush=True)
+
+    unit = None if confirm_only else run_unit(arm, preset, seed, n, eval_seed, threads=threads, log=log)
+    confirmation = confirm_unit(arm, preset, seed, n, confirm, draw, eval_seed, threads=threads, log=log) \
+        if confirm else None
+    return unit, confirmation
 
 
 def forwarded_env() -> dict[str, str]:
@@ -66,13 +74,20 @@ def check_backend(backend: str, workers: int) -> None:
 
 
 def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: str = "local", workers: int = 1,
-              ray_address: str | None = None, eval_seed: int = 0, log=print) -> dict:
-    """Every (arm, seed) unit, by `backend`; returns {"units": [records], "wall_seconds", ...} (also run.json)."""
+              ray_address: str | None = None, eval_seed: int = 0, confirm: int = 0, draw: int = 1,
+              confirm_only: bool = False, log=print) -> dict:
+    """Every (arm, seed) unit, by `backend`; returns {"records": [unit records], "confirmations":
+    [confirmation records], "wall_seconds", ...} (also run.json). `confirm` > 0 also samples each
+    unit's confirmation panel (draw `draw`, `atlas_confirm.confirm_unit`); `confirm_only` skips the
+    main-set evaluation (the RL runs are still trained: the confirmation needs them)."""
     from .atlas import atlas_dir, get_arm
 
     for a in arms:
         get_arm(a)  # a bad name stops here, before anything runs
     check_backend(backend, workers)
+    if confirm_only and not confirm:
+        raise UserError("confirm_only without a confirmation panel samples nothing.",
+                        "pass --confirm 32 (or set confirmation_panel in the parameters), or drop --confirm-only.")
     # Arm-major: an interrupted run leaves whole arms (every seed) behind; bases are still
     # shared, since a stage built by an earlier unit is copied by every later one that needs it.
     units = [(a, s) for a in arms for s in seeds]
@@ -80,28 +95,34 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
     log(f"[atlas] {len(units)} units ({len(arms)} arms x {len(seeds)} seeds) on {backend}, {workers} worker(s), "
         f"{threads} torch thread(s) each")
     start = time.perf_counter()
+    extra = (confirm, draw, confirm_only)
     if backend == "ray":
-        records = _run_ray(units, preset, n, eval_seed, workers, threads, ray_address, log)
+        results = _run_ray(units, preset, n, eval_seed, workers, threads, ray_address, log, extra)
     elif workers == 1:
-        records = [_unit_in_child(a, preset, s, n, eval_seed, threads) for a, s in units]
+        results = [_unit_in_child(a, preset, s, n, eval_seed, threads, *extra) for a, s in units]
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_unit_in_child, a, preset, s, n, eval_seed, threads) for a, s in units]
-            records = [f.result() for f in futures]
+            futures = [pool.submit(_unit_in_child, a, preset, s, n, eval_seed, threads, *extra) for a, s in units]
+            results = [f.result() for f in futures]
+    records = [u for u, _ in results if u is not None]
+    confirmations = [c for _, c in results if c is not None]
     wall = time.perf_counter() - start
     run = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "backend": backend, "workers": workers,
            "torch_threads": threads, "wall_seconds": wall, "cpu_count": os.cpu_count(),
-           "loadavg_end": list(os.getloadavg()),
-           "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records]}
+           "loadavg_end": list(os.getloadavg()), "confirm": confirm, "confirm_draw": draw,
+           "confirm_only": confirm_only,
+           "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records],
+           "confirmations": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in confirmations]}
     out = atlas_dir(preset)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "run.json").write_text(json.dumps(run, indent=1))
+    # A confirmation-only run keeps the last full run's record: run.json is that run's wall time.
+    (out / ("confirm-run.json" if confirm_only else "run.json")).write_text(json.dumps(run, indent=1))
     log(f"[atlas] {len(units)} units in {wall:.0f} s wall")
-    return {**run, "records": records}
+    return {**run, "records": records, "confirmations": confirmations}
 
 
 def _run_ray(units, preset: str, n: int, eval_seed: int, workers: int, threads: int, address: str | None,
-             log) -> list[dict]:
+             log, extra: tuple = ()) -> list[tuple]:
     try:
         import ray
     except ImportError:
@@ -116,7 +137,7 @@ def _run_ray(units, preset: str, n: int, eval_seed: int, workers: int, threads: 
             _start_local_ray(ray, workers, runtime_env, log)
     log(f"[atlas] Ray cluster: {ray.cluster_resources().get('CPU', 0):g} CPUs")
     task = ray.remote(num_cpus=1, max_retries=1)(_unit_in_child)
-    refs = [task.remote(a, preset, s, n, eval_seed, threads) for a, s in units]
+    refs = [task.remote(a, preset, s, n, eval_seed, threads, *extra) for a, s in units]
     try:
         return ray.get(refs)
     finally:

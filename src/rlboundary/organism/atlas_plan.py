@@ -120,13 +120,17 @@ def _rl_per_step(costs: dict, algo: str, kl: bool) -> tuple[float, str]:
 
 
 def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed: int = 0,
-               write: bool = True) -> dict:
-    """The predicted wall seconds of running `arms` x `seeds` now, per arm and in total (see the module docstring)."""
+               write: bool = True, confirm: int = 0, draw: int = 1, confirm_only: bool = False) -> dict:
+    """The predicted wall seconds of running `arms` x `seeds` now, per arm and in total (see the module
+    docstring); with `confirm`, each unit's confirmation panel too (`confirm_s`: base, null and arm
+    models x `confirm` problems x n at the measured seconds per sample, none whose samples are cached);
+    with `confirm_only`, no main-set evaluation."""
     from ..models import weights_digest
     from .atlas import arm_preset, atlas_dir, checkpoint_models, checkpoints_along, get_arm, load_unit, stage_dirs
+    from .atlas_confirm import NULL, load_confirmation
     from .benchmark import load_problems
     from .build import _done, _stage_settings, organism_dir
-    from .evaluate import cache_name, eval_cache
+    from .evaluate import cache_name, confirmation_sampling_seed, confirmation_start, eval_cache, panel_cache
     from .presets import get_preset
 
     costs = measured_costs(preset)
@@ -135,9 +139,12 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
     for name in arms:
         a = get_arm(name)
         row = {"arm": name, "seeds": len(seeds), "base_s": 0.0, "frontier_s": 0.0, "rl_steps": 0, "rl_s": 0.0,
-               "eval_samples": 0, "eval_s": 0.0, "seeds_to_run": []}
+               "eval_samples": 0, "eval_s": 0.0, "confirm_samples": 0, "confirm_s": 0.0, "seeds_to_run": []}
         for seed in seeds:
-            if load_unit(preset, name, seed, n, eval_seed) is not None:
+            unit_needed = not confirm_only and load_unit(preset, name, seed, n, eval_seed) is None
+            confirm_needed = bool(confirm) and load_confirmation(preset, name, seed, n, confirm, draw,
+                                                                 eval_seed) is None
+            if not (unit_needed or confirm_needed):
                 continue
             row["seeds_to_run"].append(seed)
             p = arm_preset(a, get_preset(preset))
@@ -169,6 +176,31 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
                 row["rl_steps"] += steps
                 row["rl_s"] += steps * per_step
             counted.add((f"rl-{a.algorithm}", run_root))
+            if confirm_needed:
+                front = stored("frontier")
+                first = get_preset(preset).frontier_panel
+
+                def confirm_cached(model: str, model_dir: Path) -> bool:
+                    """Whether this model's confirmation samples are cached (frontier level known)."""
+                    digest = weights_digest(str(model_dir))
+                    if front is None or digest is None:
+                        return False
+                    level = front[1]["entries"][0]["frontier"]
+                    cache = panel_cache(preset, seed, level, confirm, start=confirmation_start(confirm, draw, first))
+                    return (cache / cache_name(model, digest, n, confirmation_sampling_seed(
+                        model, confirm, draw, first, eval_seed), a.temperature)).is_file()
+
+                base_stored = stored("base")
+                arm_model = None if rl is None else rl[0] / next(e for e in rl[1]["entries"] if e.get("final"))["path"]
+                wanted = 0 if arm_model is not None and confirm_cached(name, arm_model) else 1
+                if ("confirm-base", base_root, a.temperature) not in counted:
+                    wanted += sum(base_stored is None or not confirm_cached(m, base_stored[0] / "base")
+                                  for m in ("base", NULL))
+                counted.add(("confirm-base", base_root, a.temperature))
+                row["confirm_samples"] += wanted * confirm * n
+                row["confirm_s"] += wanted * confirm * n * costs["eval_seconds_per_sample"]
+            if not unit_needed:
+                continue
             # Models to sample: the base once per (base, temperature), the arm's final model and
             # checkpoints; none whose samples are cached already (a stored RL run's models looked up).
             if rl is None:
@@ -186,9 +218,10 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
             counted.add(("eval-base", base_root, a.temperature))
             row["eval_samples"] += models * problems * n
             row["eval_s"] += models * problems * n * costs["eval_seconds_per_sample"]
-        row["total_s"] = row["base_s"] + row["frontier_s"] + row["rl_s"] + row["eval_s"]
+        row["total_s"] = row["base_s"] + row["frontier_s"] + row["rl_s"] + row["eval_s"] + row["confirm_s"]
         rows.append(row)
     plan = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "problems": problems, "rows": rows,
+            "confirm": confirm, "confirm_draw": draw, "confirm_only": confirm_only,
             "predicted_seconds": sum(r["total_s"] for r in rows), "inputs": costs, "notes": sorted(notes),
             "assumptions": ["units one after another", "an RL run that may stop at its plateau rule stops at "
                             "min_steps", "evaluation seconds per sample as measured (vLLM start-up amortised)"],
@@ -202,12 +235,16 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
 
 def format_plan(plan: dict) -> str:
     """The plan as a plain-text table with its inputs and their sources."""
-    cols = ("arm", "seeds", "base_s", "frontier_s", "rl_steps", "rl_s", "eval_samples", "eval_s", "total_s")
+    cols = ("arm", "seeds", "base_s", "frontier_s", "rl_steps", "rl_s", "eval_samples", "eval_s", "confirm_s",
+            "total_s")
     lines = [f"atlas plan: preset {plan['preset']}, seeds {plan['seeds']}, n {plan['n']}, "
-             f"{plan['problems']} evaluation problems (0 where stored already)",
+             f"{plan['problems']} evaluation problems (0 where stored already)"
+             + (f"; confirmation panel {plan['confirm']} problems, draw {plan['confirm_draw']}"
+                + (", no main-set evaluation" if plan.get("confirm_only") else "") if plan.get("confirm") else ""),
              "".join(c.ljust(14) for c in cols)]
     for r in plan["rows"]:
-        lines.append("".join((f"{r[c]:.0f}" if isinstance(r[c], float) else str(r[c])).ljust(14) for c in cols))
+        lines.append("".join((f"{v:.0f}" if isinstance(v := r.get(c, 0.0), float) else str(v)).ljust(14)
+                             for c in cols))
     total = plan["predicted_seconds"]
     lines.append(f"predicted wall time: {total:.0f} s ({total / 60:.1f} min), units one after another")
     c = plan["inputs"]

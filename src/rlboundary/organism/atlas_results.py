@@ -232,18 +232,25 @@ def plan_vs_measured(preset: str) -> pd.DataFrame:
     a last row sums the arms measured so far. Unit times, not the run's: an interrupted or
     resumed atlas is still compared arm by arm (`run.json` keeps the last run's wall time)."""
     from .atlas import atlas_dir, unit_dir
+    from .atlas_confirm import confirmation_files
 
     cols = ["arm", "units", "predicted_s", "measured_s", "measured / predicted"]
     path = atlas_dir(preset) / "plan.json"
     if not path.is_file():
         return pd.DataFrame(columns=cols)
+    plan = json.loads(path.read_text())
     rows = []
-    for r in json.loads(path.read_text())["rows"]:
+    for r in plan["rows"]:
         seeds = r.get("seeds_to_run", [])
-        units = [unit_dir(preset, r["arm"], s) / "unit.json" for s in seeds]
-        if not seeds or not all(u.is_file() for u in units):
+        # What the plan priced: the units (unless confirmation-only) and their confirmation panels.
+        files = [] if plan.get("confirm_only") else [(unit_dir(preset, r["arm"], s) / "unit.json", "unit")
+                                                      for s in seeds]
+        if plan.get("confirm"):
+            files += [(confirmation_files(preset, r["arm"], s, plan.get("confirm_draw", 1))[0], "confirm")
+                      for s in seeds]
+        if not seeds or not all(f.is_file() for f, _ in files):
             continue  # nothing to do when planned, or not finished yet
-        measured = sum(json.loads(u.read_text())["seconds"]["unit"] for u in units)
+        measured = sum(json.loads(f.read_text())["seconds"][k] for f, k in files)
         rows.append({"arm": r["arm"], "units": len(seeds), "predicted_s": r["total_s"], "measured_s": measured})
     out = pd.DataFrame(rows, columns=cols[:4])
     if len(out):

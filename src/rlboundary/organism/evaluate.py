@@ -196,15 +196,18 @@ def independent_seed(model_name: str, eval_seed: int = 0) -> int:
     return eval_seed + 1_000_003 * (10 + zlib.crc32(model_name.encode()) % 2000)
 
 
-def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: int, count: int, draw: int,
-                         first: int, eval_seed: int, log) -> list:
-    """One build's samples of confirmation draw `draw`: the panel stream's problems
-    first + (draw - 1) * count onwards (after the frontier panel's `first`, so never problems already
-    looked at), every model in `weights` ({name: path}) on its own random stream."""
-    from .benchmark import load_panel
-    from .generation import question_seed
+def confirmation_start(count: int, draw: int, first: int) -> int:
+    """Where confirmation draw `draw` of `count` problems starts in the panel stream (after the
+    frontier panel's `first` problems, so never a problem already looked at)."""
+    return first + (draw - 1) * count
 
-    start = first + (draw - 1) * count
+
+def confirmation_problems(preset: str, seed: int, level: int, count: int, draw: int, first: int,
+                          eval_seed: int = 0) -> list:
+    """Confirmation draw `draw`'s problems at `level` (build seed `seed` is only named in the error)."""
+    from .benchmark import load_panel
+
+    start = confirmation_start(count, draw, first)
     problems = load_panel(level, count, preset=preset, seed=eval_seed, start=start)
     if len(problems) < count:  # a small level's evaluation problems are all used up
         raise UserError(f"seed {seed}'s frontier level {level} has {len(problems)} evaluation problems left after "
@@ -212,14 +215,48 @@ def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: i
                         f"pass --confirm {len(problems)} or fewer" +
                         (" (or 0: no confirmation panel)." if len(problems) else
                          " (an earlier draw), or 0: no confirmation panel at this level."))
+    return problems
+
+
+def confirmation_sampling_seed(model_name: str, count: int, draw: int, first: int, eval_seed: int = 0) -> int:
+    """The sampling seed of one model on confirmation draw `draw`: its own stream (`independent_seed`),
+    question i getting the seed of its place in the whole confirmation stream, so later draws do not
+    reuse the first draw's random numbers (and the first draw's samples stay what they were)."""
+    from .generation import question_seed
+
+    return independent_seed(model_name, eval_seed) + question_seed(0, confirmation_start(count, draw, first) - first)
+
+
+def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: int, count: int, draw: int,
+                         first: int, eval_seed: int, log) -> list:
+    """One build's samples of confirmation draw `draw`: the panel stream's problems
+    first + (draw - 1) * count onwards (after the frontier panel's `first`, so never problems already
+    looked at), every model in `weights` ({name: path}) on its own random stream."""
+    problems = confirmation_problems(preset, seed, level, count, draw, first, eval_seed)
     log(f"[eval] seed {seed}: confirmation panel (draw {draw}), {len(problems)} fresh problems at level {level}, "
         f"an independent random stream per model")
-    cache = panel_cache(preset, seed, level, count, start=start)
-    # Question i of draw d gets the seed of its place in the whole confirmation stream, so later draws do
-    # not reuse the first draw's random numbers (and the first draw's samples stay what they were).
-    offset = question_seed(0, start - first)
-    return [sample({name: path}, problems, cache, independent_seed(name, eval_seed) + offset)
+    cache = panel_cache(preset, seed, level, count, start=confirmation_start(count, draw, first))
+    return [sample({name: path}, problems, cache, confirmation_sampling_seed(name, count, draw, first, eval_seed))
             .assign(panel=True, confirmation=True) for name, path in weights.items()]
+
+
+def confirmation_frames_for(weights: dict, preset: str, seed: int, level: int, count: int, draw: int, n: int,
+                            temperature: float = EVAL_TEMPERATURE, eval_seed: int = 0, log=print):
+    """Per-sample rows of every model in `weights` ({name: path}) on confirmation draw `draw` at `level`
+    (the atlas's arms use it; `evaluate_seeds` samples the same panels for the organism's models)."""
+    import pandas as pd
+
+    from .presets import get_preset
+
+    p = get_preset(preset)
+
+    def sample(which: dict, problems, cache: Path, sampling_seed: int):
+        rows, _ = sample_models(which, problems, cache, n=n, max_tokens=p.max_completion_tokens(),
+                                eval_seed=sampling_seed, temperature=temperature, log=log)
+        return rows
+
+    return pd.concat(_confirmation_frames(sample, weights, preset, seed, level, count, draw, first=p.frontier_panel,
+                                          eval_seed=eval_seed, log=log), ignore_index=True)
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
