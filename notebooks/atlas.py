@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The boundary atlas: under which conditions does RL extend the base's reach?
 #
-# **Claim tested:** Under none of the atlas's conditions (RL objective, what is reinforced, difficulty of the RL data, pretraining exposure, prolonged RL, out-of-distribution RL, temperature) does RL extend the base's valid reach at the frontier by more than 5 points (luck-free pass@n).
+# **Claim tested:** Under none of the atlas's conditions (RL objective, what is reinforced, difficulty of the RL data, pretraining exposure, prolonged RL, out-of-distribution RL, temperature) does RL extend the base's valid reach at the frontier beyond the rule's margin (luck-free pass@n; 5 points on the main set's frontier problems, 35 on a fresh, independently sampled confirmation panel, the smallest its power allows with two seeds), and no more than a resample of the base gains there.
 #
 # Each arm changes one thing of the organism's default RL stage and tests one published claim about it
 # (`rlboundary.organism.atlas.ARMS`: the claim, its citation and the pre-registered expectation that decides
@@ -32,6 +32,8 @@ headline_k = 256
 bootstrap = 2000
 arms = ['grpo', 'dr_grpo', 'rloo', 'reinforce_pp', 'psr', 'nsr', 'passk4', 'valid-reward', 'rl-below', 'rl-at',
         'rl-beyond', 'exposure-0', 'exposure-1', 'exposure-10', 'prolonged', 'ood-plus', 'temperature-1.0']
+confirmation_panel = 32
+confirmation_draw = 3
 
 # %%
 from rlboundary import plots, report
@@ -70,6 +72,20 @@ study["grid"][study["grid"]["excludes_0"]].round(3)
 study["claims"][["arm", "family", "claim", "citation", "expected", "frontier", "d_lf_pass_at_1", "d_lf_pass_at_1_lo",
                  "d_lf_pass_at_1_hi", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs",
                  "gain_bound", "loss_bound", "verdict", "verdict_familywise", "expectations", "reproduced"]].round(3)
+
+# %% [markdown]
+# ## The confirmation panel: each arm on fresh frontier problems (the session-14 amendment)
+# Written before any of its samples (README, "Atlas confirmation amendment"): per arm and seed,
+# `confirmation_panel` fresh evaluation problems at the seed's frontier (the panel stream's draw
+# `confirmation_draw`), the base, the arm and a resample of the base (the null) each on its own random stream.
+# `statements`: what the numbers establish against the margin: *gain* (CI of Δ above 0), *no gain* (upper ends
+# of Δ and of the excess gain share over the null below the margin), *loss*, *no loss* (the mirror images);
+# `outcomes`: each expectation met / contradicted / undecided by them; `paper_claim`: the paper's claim for the
+# arm (its gain counted with a CI Bonferroni-corrected over the arms). The computed verdict below is taken
+# from this table when it is there. Empty: no confirmation panel in these parameters.
+
+# %%
+study["confirmation_table"]
 
 # %% [markdown]
 # ## Along the way: the frontier Δ at RL checkpoints (prolonged RL)

@@ -61,7 +61,9 @@ CLAIMS = {
                       "gains there.",
     "atlas": "Under none of the atlas's conditions (RL objective, what is reinforced, difficulty of the RL data, "
              "pretraining exposure, prolonged RL, out-of-distribution RL, temperature) does RL extend the base's "
-             "valid reach at the frontier by more than 5 points (luck-free pass@n).",
+             "valid reach at the frontier beyond the rule's margin (luck-free pass@n; 5 points on the main set's "
+             "frontier problems, 35 on a fresh, independently sampled confirmation panel, the smallest its power "
+             "allows with two seeds), and no more than a resample of the base gains there.",
 }
 
 # Thresholds the rules use, fixed with the rules (before any result was seen).

@@ -161,6 +161,8 @@ def power(
     replicates: int = typer.Option(300, help="simulated panels per scenario"),
     worst_case: bool = typer.Option(False, "--worst-case", help="only the worst case (reach .5 on every pair), "
                                     "which needs no build"),
+    max_margin: float = typer.Option(0.30, help="margins .05, .10, ... up to this (the atlas's 2-seed design "
+                                     "needs 0.5)"),
 ) -> None:
     """How often the confirmation rule can say each verdict, before any sample: its power per margin."""
     from ..organism.power import format_power, simulate_power, training_split_reach
@@ -169,8 +171,11 @@ def power(
     if problems < 1 or replicates < 1:
         raise UserError(f"--problems {problems} / --replicates {replicates} must be >= 1.",
                         "pass e.g. --problems 32 --replicates 300.")
+    if not 0.05 <= max_margin <= 1:
+        raise UserError(f"--max-margin {max_margin} is outside [0.05, 1].", "pass e.g. --max-margin 0.5.")
+    margins = tuple(round(0.05 * i, 2) for i in range(1, int(round(max_margin / 0.05)) + 1))
     chosen = _parse_seeds(seeds)
-    typer.echo(format_power(simulate_power(problems, len(chosen), replicates=replicates),
+    typer.echo(format_power(simulate_power(problems, len(chosen), replicates=replicates, margins=margins),
                             f"worst case: reach .5 on every pair ('extends': the model at .8); "
                             f"{len(chosen)} seeds x {problems} problems"))
     if worst_case:
@@ -178,7 +183,7 @@ def power(
     base, teacher, levels = training_split_reach(preset, chosen)
     typer.echo("")
     typer.echo(format_power(simulate_power(problems, len(chosen), base_reach=base, model_reach=teacher,
-                                           levels=levels, replicates=replicates),
+                                           levels=levels, replicates=replicates, margins=margins),
                             f"training-split reaches at the frontier: base {base}, 'extends' = the stronger "
                             f"teacher's {teacher}; levels {levels}"))
 

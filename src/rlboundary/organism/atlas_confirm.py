@@ -40,7 +40,8 @@ excess gain / loss shares over the null control with theirs
 
 An expectation "up" is met by gain and contradicted by no gain; "no-gain"
 the reverse; "no-loss" is met by no loss and contradicted by loss; "down"
-the reverse. Luck-free pass@1 expectations (psr's "pass@1 up") are judged
+the reverse. Where a certain change smaller than the margin establishes
+both gain and no gain (or loss and no loss), the directional one decides. Luck-free pass@1 expectations (psr's "pass@1 up") are judged
 from its CI on the same panel with the atlas's 5-point margin
 (`atlas_results.expectation_outcome`).
 """
@@ -165,9 +166,15 @@ def confirmation_outcome(direction: str, lo: float, hi: float, excess_gain_hi: f
     """"met", "contradicted" or "undecided" for one luck-free pass@n expectation on the panel."""
     meets, contradicts = _STATEMENTS[direction]
     held = statements(lo, hi, excess_gain_hi, excess_loss_hi, margin)
-    if meets in held:
-        return "met"
-    return "contradicted" if contradicts in held else "undecided"
+    # A certain change smaller than the margin establishes both "gain" and "no gain" (or both "loss" and
+    # "no loss"): the directional statement decides, as in the main study's rule (reach.confirmation_claim
+    # calls a CI above 0 contradicted before it looks at the margin).
+    for tier in ({"gain", "loss"} & held, held):
+        if meets in tier:
+            return "met"
+        if contradicts in tier:
+            return "contradicted"
+    return "undecided"
 
 
 def confirmation_row(arm: str, table: pd.DataFrame, frontier: dict[int, int], n_boot: int = 2000,
@@ -234,6 +241,17 @@ def overall_confirmation(rows: pd.DataFrame) -> str:
     if "contradicted" in claims:
         return "contradicted"
     return "supported" if all(c == "supported" for c in claims) else "inconclusive"
+
+
+DISPLAY_COLUMNS = ("arm", "expected", "frontier", "pairs", "d_lf_pass_at_1", "d_lf_pass_at_1_lo", "d_lf_pass_at_1_hi",
+                   "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "gains", "losses", "null_gains",
+                   "null_losses", "excess_gain_hi", "excess_loss_hi", "statements", "outcomes", "reproduced",
+                   "paper_claim", "margin")
+
+
+def display_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The confirmation rows as the atlas notebook shows them (empty when none was sampled)."""
+    return rows[[c for c in DISPLAY_COLUMNS if c in rows.columns]].round(3)
 
 
 def format_confirmation(rows: pd.DataFrame) -> str:

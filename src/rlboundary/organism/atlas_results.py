@@ -260,14 +260,56 @@ def plan_vs_measured(preset: str) -> pd.DataFrame:
     return out
 
 
-def atlas_study(params) -> dict:
-    """Everything notebooks/atlas.py shows, with its computed verdict."""
+def ensure_confirmations(arms, preset: str, seeds, n: int, count: int, draw: int, eval_seed: int = 0,
+                         log=print) -> list[dict]:
+    """Every unit's confirmation record (`atlas_confirm`), sampling (in this process) the ones not stored yet."""
+    from .atlas_confirm import confirm_unit, load_confirmation
+
+    return [load_confirmation(preset, a, s, n, count, draw, eval_seed)
+            or confirm_unit(a, preset, s, n, count, draw, eval_seed, log=log) for s in seeds for a in arms]
+
+
+def _confirmation_verdict(params, rows: pd.DataFrame):
+    """The atlas's verdict from its confirmation panel (the session-14 amendment), with its numbers."""
     from .. import verdicts
+    from .atlas_confirm import confirmation_row, overall_confirmation, statements
+
+    numbers = [{"what": f"{r.arm} − base, luck-free pass@{params.n} on the confirmation panel ({r.pairs} pairs; "
+                        f"gains / losses {r.gains} / {r.losses}, null {r.null_gains} / {r.null_losses}; excess gain "
+                        f"share {r.excess_gain:+.3f} [{r.excess_gain_lo:+.3f}, {r.excess_gain_hi:+.3f}]; "
+                        f"established: {r.statements})", "value": r.d_lf_pass_at_n,
+                "ci_low": r.d_lf_pass_at_n_lo, "ci_high": r.d_lf_pass_at_n_hi, "verdict": r.paper_claim}
+               for r in rows.itertuples()]
+    reason = (f"on the confirmation panel (draw {params.confirmation_draw}, {params.confirmation_panel} fresh "
+              f"problems per seed at its frontier, margin {rows['margin'].iloc[0]:.2f}): "
+              f"{(rows['paper_claim'] == 'contradicted').sum()} of {len(rows)} arms gain reach (Bonferroni over "
+              f"the arms), {(rows['paper_claim'] == 'supported').sum()} establish no gain; "
+              f"{(rows['reproduced'] == REPRODUCED).sum()} of {len(rows)} published claims reproduced, "
+              f"{(rows['reproduced'] == NOT_REPRODUCED).sum()} not reproduced")
+    rule = (" ".join((statements.__doc__ or "").split()) + " Per arm: " + " ".join((confirmation_row.__doc__ or
+            "").split()) + " Over all arms: " + " ".join((overall_confirmation.__doc__ or "").split())
+            + " CIs: bootstrap over seeds and problems; d = arm − base per (seed, problem) pair, each model on its "
+            "own random stream.")
+    return verdicts.Verdict(claim=verdicts.CLAIMS["atlas"], verdict=overall_confirmation(rows), reason=reason,
+                            rule=rule, numbers=numbers)
+
+
+def atlas_study(params) -> dict:
+    """Everything notebooks/atlas.py shows, with its computed verdict (from the confirmation panel when
+    the parameters ask for one, else from the main set's frontier problems)."""
+    from .. import verdicts
+    from .atlas_confirm import confirmation_rows, display_table
     from .reach import overall_paper_claim, paper_claim
 
     seeds = list(params.organism_seeds)
     records = ensure_units(params.arms, params.organism_preset, seeds, params.n, log=lambda *_: None)
     study = summarise(params.organism_preset, params.arms, seeds, params.n, records, n_boot=params.bootstrap)
+    count = params.get("confirmation_panel", 0) or 0
+    confirmation = pd.DataFrame()
+    if count:
+        stored = ensure_confirmations(params.arms, params.organism_preset, seeds, params.n, count,
+                                      params.confirmation_draw, log=lambda *_: None)
+        confirmation = confirmation_rows(params.organism_preset, params.arms, stored, n_boot=params.bootstrap)
     claims = study["claims"]
     # The paper's claim over every arm, by the organism's pre-registered rule (reach.paper_claim). "Some
     # arm extends reach" is a claim about any of m arms: its lower CI ends are Bonferroni-corrected
@@ -294,4 +336,12 @@ def atlas_study(params) -> dict:
     headline = claims[["arm", "claim", "d_lf_pass_at_1", "d_lf_pass_at_1_lo", "d_lf_pass_at_1_hi", "d_lf_pass_at_n",
                        "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs", "gain_bound", "loss_bound", "verdict",
                        "verdict_familywise", "reproduced"]].round(3)
-    return {**study, "verdict": verdict, "headline": headline, "plan": plan_vs_measured(params.organism_preset)}
+    if len(confirmation):  # the amendment's rule decides; the main set's verdicts stay beside it
+        verdict = _confirmation_verdict(params, confirmation)
+        headline = headline.merge(confirmation[["arm", "pairs", "d_lf_pass_at_n", "d_lf_pass_at_n_lo",
+                                                "d_lf_pass_at_n_hi", "excess_gain_hi", "excess_loss_hi", "statements",
+                                                "reproduced", "paper_claim"]].round(3).add_prefix("confirm_")
+                                  .rename(columns={"confirm_arm": "arm"}), on="arm", how="left")
+    return {**study, "verdict": verdict, "headline": headline, "confirmation": confirmation,
+            "confirmation_table": display_table(confirmation),
+            "plan": plan_vs_measured(params.organism_preset)}
