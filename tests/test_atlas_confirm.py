@@ -120,7 +120,7 @@ def test_confirmation_options_reject_bad_input_in_one_line(args, message, tmp_pa
 
 @pytest.fixture(scope="module")
 def micro_confirmed(tmp_path_factory):
-    """Two micro arms x one seed with a two-problem confirmation panel (micro's frontier level is so
+    """One micro arm x one seed with a two-problem confirmation panel (micro's frontier level is so
     short that its own frontier panel uses the level up: the preset's frontier_panel is 0 here)."""
     from rlboundary.organism import presets
     from rlboundary.organism.atlas_confirm import confirm_unit
@@ -131,7 +131,7 @@ def micro_confirmed(tmp_path_factory):
         mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
         mp.setitem(presets.PRESETS, "micro", lambda: replace(micro(), frontier_panel=0))
         lines: list[str] = []
-        records = [confirm_unit(arm, "micro", 0, n=4, count=2, draw=1, log=lines.append) for arm in ("grpo", "psr")]
+        records = [confirm_unit("psr", "micro", 0, n=4, count=2, draw=1, log=lines.append)]
         yield {"outputs": out, "records": records, "lines": lines, "mp": mp}
 
 
@@ -142,8 +142,8 @@ def test_a_micro_unit_is_confirmed_stored_and_reused(micro_confirmed, monkeypatc
     from rlboundary.organism.atlas_plan import plan_atlas
 
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro_confirmed["outputs"]))  # conftest gives each test its own
-    grpo, psr = micro_confirmed["records"]
-    assert grpo["frontier"] == psr["frontier"] and grpo["count"] == 2 and grpo["draw"] == 1
+    psr, = micro_confirmed["records"]
+    assert psr["count"] == 2 and psr["draw"] == 1 and psr["seconds"]["sample"] > 0
     record, table_path = confirmation_files("micro", "psr", 0, 1)
     t = pd.read_parquet(table_path)
     # Base, arm and null on the panel's two fresh problems, all at the frontier level.
@@ -161,7 +161,7 @@ def test_a_micro_unit_is_confirmed_stored_and_reused(micro_confirmed, monkeypatc
     other = plan_atlas(["psr"], "micro", [0], 4, confirm=2, draw=2, confirm_only=True, write=False)
     assert other["rows"][0]["confirm_s"] > 0 and other["rows"][0]["eval_s"] == 0
     rows = confirmation_rows("micro", ["grpo", "psr"], micro_confirmed["records"], n_boot=100)
-    assert list(rows["arm"]) == ["grpo", "psr"] and (rows["pairs"] == 2).all()
+    assert list(rows["arm"]) == ["psr"] and (rows["pairs"] == 2).all()  # grpo has no stored panel: no row
     # Two pairs bound nothing: every upper end is floored at the zero-event bound, so no "no gain".
     assert (rows["excess_gain_hi"] > M).all() and not rows["statements"].str.contains("no gain").any()
     with pytest.raises(UserError, match="fewer than confirm=50"):
@@ -181,7 +181,7 @@ def test_each_model_samples_the_panel_on_its_own_stream(micro_confirmed):
     for f in files:
         name, digest = f.name.rsplit("-", 3)[:2]
         texts[name] = (digest, pd.read_parquet(f).sort_values(["problem_id", "sample_idx"])["text"].tolist())
-    assert set(texts) == {"base", "grpo", "psr", NULL}
+    assert set(texts) == {"base", "psr", NULL}
     if len({d for d, _ in texts.values()}) == 1:  # the same weights everywhere (micro's usual case)
         samples = [tuple(t) for _, t in texts.values()]
-        assert len(set(samples)) == 4, "two models drew identical samples: shared random numbers"
+        assert len(set(samples)) == 3, "two models drew identical samples: shared random numbers"
