@@ -109,12 +109,12 @@ def confirm_unit(arm: str, preset: str, seed: int, n: int, count: int, draw: int
     level = trained["frontier"]["frontier"]
     base = str(trained["base_root"] / "base")
     weights = {"base": base, arm: str(trained["run_root"] / trained["final"]["path"]), NULL: base}
+    problems = confirmation_problems(preset, seed, level, count, draw, p.frontier_panel, eval_seed)
     t = time.perf_counter()
     rows = confirmation_frames_for(weights, preset, seed, level, count, draw, n=n, temperature=a.temperature,
-                                   eval_seed=eval_seed, log=log)
+                                   eval_seed=eval_seed, log=log, problems=problems)
     sampled = time.perf_counter() - t
     table = per_problem(rows.assign(seed=seed), n)
-    problems = confirmation_problems(preset, seed, level, count, draw, p.frontier_panel, eval_seed)
     table["in_rl_part"] = table["problem_id"].map({q.id: in_rl_part(a, lock_problem(q)) for q in problems})
     record_path, table_path = confirmation_files(preset, arm, seed, draw)
     table_path.parent.mkdir(parents=True, exist_ok=True)

@@ -228,11 +228,12 @@ def confirmation_sampling_seed(model_name: str, count: int, draw: int, first: in
 
 
 def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: int, count: int, draw: int,
-                         first: int, eval_seed: int, log) -> list:
+                         first: int, eval_seed: int, log, problems: list | None = None) -> list:
     """One build's samples of confirmation draw `draw`: the panel stream's problems
     first + (draw - 1) * count onwards (after the frontier panel's `first`, so never problems already
     looked at), every model in `weights` ({name: path}) on its own random stream."""
-    problems = confirmation_problems(preset, seed, level, count, draw, first, eval_seed)
+    if problems is None:
+        problems = confirmation_problems(preset, seed, level, count, draw, first, eval_seed)
     log(f"[eval] seed {seed}: confirmation panel (draw {draw}), {len(problems)} fresh problems at level {level}, "
         f"an independent random stream per model")
     cache = panel_cache(preset, seed, level, count, start=confirmation_start(count, draw, first))
@@ -241,9 +242,11 @@ def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: i
 
 
 def confirmation_frames_for(weights: dict, preset: str, seed: int, level: int, count: int, draw: int, n: int,
-                            temperature: float = EVAL_TEMPERATURE, eval_seed: int = 0, log=print):
+                            temperature: float = EVAL_TEMPERATURE, eval_seed: int = 0, log=print,
+                            problems: list | None = None):
     """Per-sample rows of every model in `weights` ({name: path}) on confirmation draw `draw` at `level`
-    (the atlas's arms use it; `evaluate_seeds` samples the same panels for the organism's models)."""
+    (the atlas's arms use it; `evaluate_seeds` samples the same panels for the organism's models);
+    `problems`: the draw's problems when the caller has them already (`confirmation_problems`)."""
     import pandas as pd
 
     from .presets import get_preset
@@ -256,7 +259,7 @@ def confirmation_frames_for(weights: dict, preset: str, seed: int, level: int, c
         return rows
 
     return pd.concat(_confirmation_frames(sample, weights, preset, seed, level, count, draw, first=p.frontier_panel,
-                                          eval_seed=eval_seed, log=log), ignore_index=True)
+                                          eval_seed=eval_seed, log=log, problems=problems), ignore_index=True)
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
