@@ -56,6 +56,24 @@ def tiny_model_no_template_path(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def micro_organism(tmp_path_factory):
+    """The micro organism (seed 0), built once per test session by `ensure_organism` with two stages side
+    by side after the base. Tests never use this directory itself: `organism_helpers.copy_micro_organism`
+    puts a copy under their own outputs, so no test can change what another sees (the build takes about a
+    minute; three modules need it)."""
+    import time
+
+    out = tmp_path_factory.mktemp("micro-organism")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
+        from rlboundary.organism import ensure_organism
+
+        t0 = time.perf_counter()
+        ensure_organism("micro", 0, log=lambda *_: None, workers=2)
+    return {"outputs": out, "seconds": time.perf_counter() - t0}
+
+
 # --- Reliability figures for the sandbox battery and the fuzzing (printed at the end) ---
 # Attack tests in test_sandbox.py take the sandbox kind as a parameter; the
 # fuzz tests' example counts are their modules' N_* constants.

@@ -119,13 +119,16 @@ def test_confirmation_options_reject_bad_input_in_one_line(args, message, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def micro_confirmed(tmp_path_factory):
+def micro_confirmed(tmp_path_factory, micro_organism):
     """One micro arm x one seed with a two-problem confirmation panel (micro's frontier level is so
-    short that its own frontier panel uses the level up: the preset's frontier_panel is 0 here)."""
+    short that its own frontier panel uses the level up: the preset's frontier_panel is 0 here). The
+    session's micro build sits in the outputs, so the arm copies its base and frontier, as atlas arms do."""
+    from organism_helpers import copy_micro_organism
     from rlboundary.organism import presets
     from rlboundary.organism.atlas_confirm import confirm_unit
 
     out = tmp_path_factory.mktemp("atlas-confirm")
+    copy_micro_organism(micro_organism, out)
     micro = presets.PRESETS["micro"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
@@ -144,6 +147,9 @@ def test_a_micro_unit_is_confirmed_stored_and_reused(micro_confirmed, monkeypatc
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro_confirmed["outputs"]))  # conftest gives each test its own
     psr, = micro_confirmed["records"]
     assert psr["count"] == 2 and psr["draw"] == 1 and psr["seconds"]["sample"] > 0
+    # The arm's base and frontier are the micro build's, copied through the stage cache, not trained again.
+    assert all(any(x.startswith(f"[{stage}] copying the finished stage") for x in micro_confirmed["lines"])
+               for stage in ("base", "frontier")), micro_confirmed["lines"][:5]
     record, table_path = confirmation_files("micro", "psr", 0, 1)
     t = pd.read_parquet(table_path)
     # Base, arm and null on the panel's two fresh problems, all at the frontier level.

@@ -22,18 +22,19 @@ from rlboundary.organism.task import clean_trace
 
 
 @pytest.fixture(scope="module")
-def micro(tmp_path_factory):
-    """A micro organism built once for this module, via ensure_organism, with two
-    stages side by side after the base (the sequential path: the rebuild test)."""
+def micro(tmp_path_factory, micro_organism):
+    """The session's micro organism (conftest: built by ensure_organism with two stages side by side after
+    the base; the sequential path is the rebuild test's), copied under this module's own outputs."""
+    from organism_helpers import copy_micro_organism
+    from rlboundary.organism.build import load_organism
+
     out = tmp_path_factory.mktemp("organism-outputs")
+    copy_micro_organism(micro_organism, out)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
-        from rlboundary.organism import ensure_organism
-
-        t0 = time.perf_counter()
-        models = ensure_organism("micro", 0, log=lambda *_: None, workers=2)
-        seconds = time.perf_counter() - t0
-    return {"models": models, "outputs": out, "seconds": seconds}
+        models = load_organism("micro", 0)
+    assert models is not None, "the copied micro build did not load (stale or incomplete)"
+    return {"models": models, "outputs": out, "seconds": micro_organism["seconds"]}
 
 
 def test_build_has_every_role_and_checkpoint(micro):
@@ -237,7 +238,8 @@ def test_multi_seed_evaluation_and_its_verdicts_on_micro(micro, monkeypatch):
     from rlboundary.organism.evaluate import evaluate_seeds, format_levels, format_reach
     from rlboundary.organism.reach import VERDICTS
 
-    res = evaluate_seeds("micro", (0,), n=4, names=["base", "rl-grpo", "rft"], log=lambda *_: None)
+    # No frontier panel here (the next tests cover it): each model's panel is another engine start.
+    res = evaluate_seeds("micro", (0,), n=4, names=["base", "rl-grpo", "rft"], log=lambda *_: None, panel=0)
     levels, reach = res["levels"], res["reach"]
     assert set(levels["level"]) == set(range(1, res["unseen"] + 1))
     assert (levels["lf_pass_at_n"] <= levels["pass_at_n"] + 1e-12).all()

@@ -31,3 +31,7 @@ def test_bad_confirmation_input_is_refused_with_the_fix(tmp_path):
     assert r.returncode == 2 and "--confirm only apply to the multi-seed" in r.stderr and "--seeds" in r.stderr
     r = _cli("organism", "power", "--problems", "0", "--worst-case", tmp_path=tmp_path)
     assert r.returncode == 2 and "must be >= 1" in r.stderr
+    # Without --worst-case the reaches come from a build's manifest: none here, so it refuses (and builds nothing).
+    r = _cli("organism", "power", "--seeds", "0", "--problems", "8", "--replicates", "20", tmp_path=tmp_path)
+    assert r.returncode == 2 and "no finished build for seed 0" in r.stderr and "--worst-case" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "models").exists()

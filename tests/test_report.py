@@ -1,6 +1,10 @@
 """The report end to end: `rlboundary report --params micro` executes every
-notebook for real (organism micro build, vLLM sampling, grading, metrics,
-papermill, nbconvert), then the index is opened in headless Chromium.
+notebook for real (vLLM and transformers sampling, grading, metrics, the
+atlas's RL training, papermill, nbconvert), then the index is opened in
+headless Chromium. The micro organism comes from the session's build
+(conftest `micro_organism`, copied into the report's outputs): building it is
+`ensure_organism`'s path, tested in test_organism_build.py, and building it
+again here cost the suite a minute.
 
 One run of the whole report is shared by the tests of this module (a
 module-scoped fixture), so the suite pays for it once. The screenshot of the
@@ -43,8 +47,11 @@ def _run(args, outputs: Path, home: Path, timeout: int = 900) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def micro_report(tmp_path_factory):
+def micro_report(tmp_path_factory, micro_organism):
+    from organism_helpers import copy_micro_organism
+
     outputs = tmp_path_factory.mktemp("report-outputs")
+    copy_micro_organism(micro_organism, outputs)
     home = tmp_path_factory.mktemp("home")
     start = time.perf_counter()
     proc = _run(["report", "--params", "micro"], outputs, home)

@@ -91,11 +91,19 @@ def smallest_margin(power: pd.DataFrame, target: float = TARGET_POWER) -> float 
 def training_split_reach(preset: str, seeds) -> tuple[list[float], list[float], list[int]]:
     """Per build seed, from its manifest (training-split problems, the frontier stage): the base's
     luck-free reach at its frontier, the stronger teacher's there, and the frontier level."""
-    from .build import ensure_organism
+    from ..errors import UserError
+    from .build import load_organism
 
     base, teacher, levels = [], [], []
     for s in seeds:
-        m = ensure_organism(preset, s, log=lambda *_: None).manifest
+        # Read only: a power calculation must not start a build (~17 min per seed on 2 cores) on its own.
+        built = load_organism(preset, s)
+        if built is None:
+            raise UserError(f"preset {preset!r} has no finished build for seed {s}: the training-split reaches "
+                            "come from its manifest.",
+                            f"build it first (rlboundary organism build --preset {preset} --seeds {s}), or pass "
+                            "--worst-case, which needs no build.")
+        m = built.manifest
         level = m["frontier"]["frontier"]
         levels.append(level)
         base.append(float(m["frontier"]["base_reach"][str(level)]["luck_free_pass_at_n"]))
