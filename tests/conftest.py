@@ -62,16 +62,14 @@ def micro_organism(tmp_path_factory):
     by side after the base. Tests never use this directory itself: `organism_helpers.copy_micro_organism`
     puts a copy under their own outputs, so no test can change what another sees (the build takes about a
     minute; three modules need it)."""
-    import time
-
     out = tmp_path_factory.mktemp("micro-organism")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
         from rlboundary.organism import ensure_organism
+        from rlboundary.organism.build import organism_dir
 
-        t0 = time.perf_counter()
         ensure_organism("micro", 0, log=lambda *_: None, workers=2)
-    return {"outputs": out, "seconds": time.perf_counter() - t0}
+        return {"outputs": out, "dir": organism_dir("micro", 0)}
 
 
 # --- Reliability figures for the sandbox battery and the fuzzing (printed at the end) ---

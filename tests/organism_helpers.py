@@ -7,6 +7,5 @@ from pathlib import Path
 
 
 def copy_micro_organism(build: dict, outputs) -> None:
-    """Copy the session's micro build under `outputs` (models/organism/micro-seed0, what a build there writes)."""
-    rel = Path("models") / "organism" / "micro-seed0"
-    shutil.copytree(Path(build["outputs"]) / rel, Path(outputs) / rel)
+    """Copy the session's micro build under `outputs`, where `build.organism_dir` puts it for that root."""
+    shutil.copytree(build["dir"], Path(outputs) / Path(build["dir"]).relative_to(build["outputs"]))

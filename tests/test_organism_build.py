@@ -34,7 +34,7 @@ def micro(tmp_path_factory, micro_organism):
         mp.setenv("RLBOUNDARY_OUTPUTS", str(out))
         models = load_organism("micro", 0)
     assert models is not None, "the copied micro build did not load (stale or incomplete)"
-    return {"models": models, "outputs": out, "seconds": micro_organism["seconds"]}
+    return {"models": models, "outputs": out}
 
 
 def test_build_has_every_role_and_checkpoint(micro):
