@@ -25,6 +25,10 @@
 # step checks. Each seed is a separate build (its own base, frontier, RL, controls); CIs resample seeds,
 # then problems. Parameters: `params/default/organism_reach.yaml` (one seed, n = 64, for the report's budget);
 # `params/organism3/organism_reach.yaml` (seeds 0, 1, 2 at n = 256, the README's result).
+#
+# On the confirmation panel the verdict is read as pre-registered: the stronger teacher (positive control)
+# must come out "contradicted" or the draw is not read; with `confirmation_draws` [1, 2] the first draw
+# decides and the second replicates it or turns the verdict to "inconclusive" (`reach.replicated_claim`).
 
 # %% tags=["parameters"]
 models = [
@@ -42,6 +46,7 @@ organism_preset = 'default'
 organism_seeds = [0]
 frontier_panel = 0
 confirmation_panel = 0
+confirmation_draws = [1]
 bootstrap = 2000
 
 # %%

@@ -86,3 +86,32 @@ def test_a_memory_failure_on_a_gpu_and_any_other_failure():
     assert "org/m failed to start (KeyError: 'architectures')" in other and "--backend hf" in other
     long = str(engine_start_error(RuntimeError("x" * 5000), "m", on_cpu=True))
     assert len(long) < 1000
+
+
+def test_engines_started_and_stopped_with_young_collections_sample_the_same_and_are_freed(tiny_model_path,
+                                                                                          monkeypatch):
+    # vllm_backend lets vLLM's start-up and shutdown collections be young ones (CPU) and collects fully
+    # after a shutdown: the texts must be those of an engine started with vLLM's full collections, the
+    # engine must be gone after close(), and gc.collect must be the real one again. (Here and not beside
+    # a module's long-lived engine: stopping an in-process engine tears down vLLM's global state.)
+    import gc
+    import weakref
+
+    from rlboundary import vllm_backend
+    from rlboundary.models import ModelSpec
+    from rlboundary.sampling import GenRequest, SamplingSettings
+
+    spec = ModelSpec(name="tiny", path=str(tiny_model_path), template="raw", dtype="float32")
+    collect = gc.collect
+    settings = SamplingSettings(n=4, max_tokens=20, temperature=0.8, top_p=0.95)
+    got = {}
+    for young in (True, False):
+        monkeypatch.setattr(vllm_backend, "YOUNG_COLLECTIONS_DURING_ENGINE_CHANGES", young)
+        backend = vllm_backend.VLLMBackend(spec)
+        assert gc.collect is collect
+        alive = weakref.ref(backend.llm)
+        got[young] = [[c.text for c in unit] for unit in
+                      backend.generate([GenRequest("Problem 7: x=7.", n=4, seed=107)], settings)]
+        backend.close()
+        assert alive() is None and gc.collect is collect
+    assert got[True] == got[False] and len(set(got[True][0])) > 1

@@ -303,7 +303,7 @@ def test_the_confirmation_panel_is_fresh_independently_sampled_and_judged_agains
     from rlboundary.errors import UserError
     from rlboundary.organism import presets
     from rlboundary.organism.evaluate import NULL2_MODEL, NULL_MODEL, evaluate_seeds, format_reach
-    from rlboundary.organism.reach import overall_paper_claim
+    from rlboundary.organism.reach import draw_claim, overall_paper_claim
 
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
     # micro's frontier level is so short that its frontier panel (3) uses up the level's evaluation
@@ -338,7 +338,55 @@ def test_the_confirmation_panel_is_fresh_independently_sampled_and_judged_agains
     assert f.pairs == res["per_problem"].query(f"model == 'rl-grpo' and not panel and level == {res['frontier'][0]}").shape[0]
     assert overall_paper_claim(r) == c.loc["rl-grpo", "paper_claim"]
     out = format_reach(res)
-    assert "confirmation (draw 1): 2 fresh problems" in out and "on the confirmation panel:" in out and "calibrator" in out
+    assert "confirmation (draw 1): 2 fresh problems" in out and "calibrator" in out
+    # Read with its controls: no teacher sampled here, and the printed claim is draw_claim's.
+    assert f"on the confirmation panel (draw 1): {draw_claim(r)[0]} (" in out and "teacher not sampled" in out
+
+
+def test_the_notebooks_verdict_reads_every_listed_draw_with_its_controls(micro, monkeypatch):
+    # organism_reach with two confirmation draws: both draws' rows are shown and plotted, the
+    # negative control's rows are among the verdict's numbers (the positive control's gate is tested on
+    # synthetic tables in test_organism_fairness.py), and the verdict is replicated_claim's. The main
+    # set's samples are the earlier tests' (same models and n), so only the two draws are sampled.
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from rlboundary import plots
+    from rlboundary.errors import UserError
+    from rlboundary.organism import presets
+    from rlboundary.organism.evaluate import NULL2_MODEL, NULL_MODEL, confirmation_draw_reach, evaluate_seeds
+    from rlboundary.organism.reach import CONTROL_EXPECTED, reach_study, replicated_claim
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    micro_preset = presets.PRESETS["micro"]
+    monkeypatch.setitem(presets.PRESETS, "micro", lambda: replace(micro_preset(), frontier_panel=0))
+    models = [{"name": m, "path": f"organism:{m}"} for m in ("base", "rl-grpo")]
+    params = SimpleNamespace(models=models, organism_seeds=[0], n=4, organism_preset="micro", frontier_panel=0,
+                             confirmation_panel=1, confirmation_draws=[1, 2])
+    study = reach_study(params)
+    shown = study["reach"]
+    assert {"confirmation draw 1", "confirmation draw 2"} <= set(shown["endpoint"])
+    assert "confirmation" not in set(shown["endpoint"])  # every draw is labelled with its number
+    assert sorted(study["reach_by_draw"]) == [1, 2]
+    verdict, why, records = replicated_claim(study["reach_by_draw"])
+    v = study["verdict"]
+    assert v.verdict == verdict and v.reason == why and [r["draw"] for r in records] == [1, 2]
+    judged = [n["what"].split(" ")[0] for n in v.numbers]
+    assert sorted(judged) == sorted(["rl-grpo", NULL2_MODEL] * 2) and NULL2_MODEL in CONTROL_EXPECTED
+    assert sum("draw 2" in n["what"] for n in v.numbers) == 2
+    assert "teacher not sampled" in v.reason
+    fig = plots.reach_forest(shown, 4, margin={"frontier": 0.05, "confirmation": 0.3})
+    assert [ax.get_title() for ax in fig.axes][-2:] == ["confirmation panel draw 1", "confirmation panel draw 2"]
+    # A replication draw read alone (confirmation_draw_reach) is exactly what a full evaluate_seeds of
+    # that draw gives on its confirmation endpoint: same problems, samples (cached here) and rule.
+    names = ["base", "rl-grpo", NULL_MODEL, NULL2_MODEL]
+    full = evaluate_seeds("micro", (0,), n=4, names=names, log=lambda *_: None, panel=0, confirm=1, confirm_draw=2)
+    conf = full["reach"][full["reach"]["endpoint"] == "confirmation"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(study["reach_by_draw"][2].drop(columns="draw"), conf)
+    with pytest.raises(UserError, match="needs both >= 1"):
+        confirmation_draw_reach("micro", (0,), n=4, names=names, confirm=0, draw=2, log=lambda *_: None)
 
 
 def test_a_complete_build_rebuilds_only_the_stages_whose_settings_changed(micro, tmp_path):

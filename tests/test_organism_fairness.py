@@ -430,3 +430,56 @@ def test_the_reach_claim_states_the_margins_the_rules_use():
     claim = CLAIMS["organism_reach"]
     assert f"{round(EQUIVALENCE_MARGIN * 100)} points on the frontier endpoint" in claim
     assert f"{round(CONFIRMATION_MARGIN * 100)} on a fresh" in claim
+
+
+def _confirmation_draw(rl="supported", teacher="contradicted", negative="supported"):
+    """A confirmation draw's reach rows as `reach_table` gives them; None: that control not sampled.
+    The frontier endpoint says "contradicted", so a reading that looked there would show it."""
+    rows = [("rl-grpo", rl, rl), ("rl-rloo", "supported", "supported"), ("base-resampled", "", "")]
+    rows += [(m, "", c) for m, c in (("teacher", teacher), ("base-resampled-2", negative)) if c is not None]
+    frame = pd.DataFrame([{"endpoint": "confirmation", "model": m, "paper_claim": p, "confirmation_claim": c}
+                          for m, p, c in rows])
+    front = pd.DataFrame([{"endpoint": "frontier", "model": "rl-grpo", "paper_claim": "contradicted",
+                           "confirmation_claim": ""}])
+    return pd.concat([front, frame], ignore_index=True)
+
+
+@pytest.mark.parametrize("draws,verdict,says", [
+    ({1: {}, 2: {}}, "supported", "replicated on 2 independent draws"),
+    ({1: {"rl": "contradicted"}}, "contradicted", "draw 1: RL: contradicted"),
+    # The positive control failing on the deciding draw: that draw is not read, whatever draw 2 says.
+    ({1: {"teacher": "inconclusive"}, 2: {}}, "inconclusive", "did not replicate"),
+    ({1: {"teacher": "supported"}}, "inconclusive", "not read: the positive control (teacher)"),
+    # A second draw that is read but says otherwise: the study's verdict becomes inconclusive.
+    ({1: {}, 2: {"rl": "inconclusive"}}, "inconclusive", "did not replicate"),
+    ({1: {}, 2: {"rl": "contradicted"}}, "inconclusive", "draw 2: RL: contradicted"),
+    # A control failing on the second draw: that draw is not read (README "Replication", session 13).
+    ({1: {}, 2: {"negative": "inconclusive", "rl": "contradicted"}}, "supported",
+     "draw 2 not read: base-resampled-2 failed"),
+    ({1: {}, 2: {"teacher": "inconclusive"}}, "supported", "draw 2 not read: teacher failed"),
+    # Controls not sampled gate nothing, and the reason says they were not.
+    ({1: {"teacher": None, "negative": None}}, "supported", "teacher not sampled"),
+])
+def test_confirmation_draws_are_read_as_pre_registered(draws, verdict, says):
+    from rlboundary.organism.reach import replicated_claim
+
+    got, why, records = replicated_claim({d: _confirmation_draw(**kw) for d, kw in draws.items()})
+    assert got == verdict and says in why
+    assert [r["draw"] for r in records] == list(draws)
+
+
+def test_the_controls_are_checked_on_reach_table_rows():
+    # A teacher that reaches every problem the base does not is "contradicted" (the control passes);
+    # one identical to the base is not (it fails), and the negative control is "supported".
+    from rlboundary.organism.reach import control_checks, draw_claim
+
+    def draw(teacher_rate):
+        t = per_problem(synthetic_rows({"base": 0.02, "base-resampled": 0.02, "base-resampled-2": 0.02,
+                                        "teacher": teacher_rate, "rl-x": 0.02}, problems=32), n=16)
+        t["confirmation"] = True
+        return reach_table(t, frontier={0: 5, 1: 5, 2: 5}, unseen=6, n_boot=300, null="base-resampled")
+
+    good, bad = draw(0.5), draw(0.02)
+    assert control_checks(good) == {"teacher": "passed", "base-resampled-2": "passed"}
+    assert control_checks(bad)["teacher"] == "failed"
+    assert draw_claim(good)[0] == "supported" and draw_claim(bad)[0] == "inconclusive"

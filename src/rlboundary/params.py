@@ -146,6 +146,9 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
         Field("confirmation_panel", "int", 0, "fresh evaluation problems at each build's frontier, every model on "
               "its own random stream, judged by the confirmation rule against the null controls (which join "
               "the models by themselves; 0: none)"),
+        Field("confirmation_draws", "list[int]", [1], "which blocks of confirmation_panel problems are read, the "
+              "first deciding and later ones replicating it (reach.replicated_claim; the README's study read "
+              "draws 1 and 2)"),
     ],
     "atlas": [
         Field("organism_seeds", "list[int]", [0, 1], "build seeds: every arm is trained and evaluated once per seed"),
@@ -473,6 +476,10 @@ def _check_consistency(notebook: str, source: str, p: Params) -> None:
     if (p.get("confirmation_panel") or 0) < 0:
         raise UserError(f"{at} confirmation_panel={p['confirmation_panel']} is negative.",
                         "use 0 (no confirmation panel) or a count such as 32.")
+    draws = p.get("confirmation_draws")
+    if draws is not None and (not draws or min(draws) < 1 or len(set(draws)) != len(draws)):
+        raise UserError(f"{at} confirmation_draws={draws} must be distinct draw numbers >= 1, the deciding one first.",
+                        "e.g. [1] (the first draw), or [1, 2] (draw 2 replicates draw 1).")
 
 
 def _check_atlas(at: str, p: Params) -> None:

@@ -250,7 +250,11 @@ class Scorer:
 
     def close(self) -> None:
         self.model = None
-        self.llm = None
+        if getattr(self, "llm", None) is not None:
+            from .vllm_backend import engine_teardown
+
+            with engine_teardown():
+                self.llm = None
 
 
 def score_responses(scoring_model, prompts: Sequence[str], responses: Sequence[str], backend: str = "hf",

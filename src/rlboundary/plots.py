@@ -359,8 +359,14 @@ def reach_forest(reach: pd.DataFrame, n: int, margin: float | Mapping[str, float
     margin, or one per endpoint). `reach`: model, endpoint, d_lf_pass_at_n(_lo/_hi)."""
     import matplotlib.pyplot as plt
 
-    endpoints = [e for e in ("frontier", "unseen", "confirmation") if e in set(reach["endpoint"])]
-    margins = margin if isinstance(margin, Mapping) else {e: margin for e in endpoints}
+    present = list(dict.fromkeys(reach["endpoint"]))
+    # confirmation draws after the frontier and unseen levels ("confirmation", or one "confirmation draw d" each)
+    endpoints = ([e for e in ("frontier", "unseen") if e in present] +
+                 sorted(e for e in present if e.startswith("confirmation")))
+    margins = dict(margin) if isinstance(margin, Mapping) else {e: margin for e in endpoints}
+    for e in endpoints:  # a draw's margin is the confirmation panel's
+        if e.startswith("confirmation") and e not in margins and "confirmation" in margins:
+            margins[e] = margins["confirmation"]
     fig, axes = plt.subplots(1, len(endpoints), figsize=(5 * len(endpoints), 0.4 * reach["model"].nunique() + 1.4),
                              sharey=True, squeeze=False)
     for ax, endpoint in zip(axes[0], endpoints):
@@ -374,7 +380,8 @@ def reach_forest(reach: pd.DataFrame, n: int, margin: float | Mapping[str, float
             ax.axvline(margins[endpoint], color="#0173b2", lw=1, ls=":")
         ax.set_yticks(list(y), g["model"])
         ax.set_xlabel(f"Δ luck-free pass@{n} (model − base)")
-        ax.set_title("confirmation panel" if endpoint == "confirmation" else f"{endpoint} level")
+        ax.set_title(endpoint.replace("confirmation", "confirmation panel", 1) if endpoint.startswith("confirmation")
+                     else f"{endpoint} level")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

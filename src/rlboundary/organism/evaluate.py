@@ -241,6 +241,16 @@ def _confirmation_frames(sample, weights: dict, preset: str, seed: int, level: i
             .assign(panel=True, confirmation=True) for name, path in weights.items()]
 
 
+def _panel_sampler(p, n: int, temperature: float, log):
+    """sample(weights, problems, cache, sampling_seed) -> per-sample rows, at preset `p`'s settings."""
+    def sample(which: dict, problems, cache: Path, sampling_seed: int):
+        rows, _ = sample_models(which, problems, cache, n=n, max_tokens=p.max_completion_tokens(),
+                                eval_seed=sampling_seed, temperature=temperature, log=log)
+        return rows
+
+    return sample
+
+
 def confirmation_frames_for(weights: dict, preset: str, seed: int, level: int, count: int, draw: int, n: int,
                             temperature: float = EVAL_TEMPERATURE, eval_seed: int = 0, log=print,
                             problems: list | None = None):
@@ -253,13 +263,63 @@ def confirmation_frames_for(weights: dict, preset: str, seed: int, level: int, c
 
     p = get_preset(preset)
 
-    def sample(which: dict, problems, cache: Path, sampling_seed: int):
-        rows, _ = sample_models(which, problems, cache, n=n, max_tokens=p.max_completion_tokens(),
-                                eval_seed=sampling_seed, temperature=temperature, log=log)
-        return rows
+    sample = _panel_sampler(p, n, temperature, log)
 
     return pd.concat(_confirmation_frames(sample, weights, preset, seed, level, count, draw, first=p.frontier_panel,
                                           eval_seed=eval_seed, log=log, problems=problems), ignore_index=True)
+
+
+def _seed_models(preset: str, seed: int, names: list[str] | None, log):
+    """One build's models for `evaluate_seeds`: (models, frontier level, the names wanted, those the
+    build has). A model asked for by name that the build lacks is refused, never dropped silently (the
+    default list, REACH_MODELS, keeps what a build has)."""
+    from .build import ensure_organism
+
+    models = ensure_organism(preset, seed, log=log)
+    missing = [m for m in (names or ()) if m not in models and m not in NULLS]
+    if missing:
+        raise UserError(f"seed {seed}'s {preset} build has no model {missing[0]!r}.",
+                        f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])} "
+                        f"(or {NULL_MODEL} / {NULL2_MODEL}, the null controls).")
+    wanted = names or REACH_MODELS
+    return models, models.manifest["frontier"]["frontier"], wanted, [m for m in wanted if m in models]
+
+
+def _confirmation_weights(models, chosen: list[str], wanted) -> dict:
+    """{name: weights} of every model sampled on a confirmation draw: the chosen ones and the null
+    controls asked for (the base's weights on their own random streams)."""
+    return {**{m: models[m] for m in chosen}, **{z: models["base"] for z in NULLS if z in wanted}}
+
+
+def confirmation_draw_reach(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
+                            names: list[str] | None = None, confirm: int | None = None, draw: int = 2,
+                            panel: int | None = None, eval_seed: int = 0, log=print,
+                            temperature: float = EVAL_TEMPERATURE):
+    """The reach comparison on one confirmation draw alone: what `evaluate_seeds(..., confirm_draw=draw)`
+    gives on its confirmation endpoint (the same samples, cache and rule), without the main set.
+    The organism_reach notebook reads replication draws with it (`reach.replicated_claim`)."""
+    import pandas as pd
+
+    from .presets import get_preset
+    from .reach import per_problem, reach_table
+
+    p = get_preset(preset)
+    panel = p.frontier_panel if panel is None else panel
+    confirm = p.confirmation_panel if confirm is None else confirm
+    if confirm < 1 or draw < 1:
+        raise UserError(f"confirm={confirm}, draw={draw}: a confirmation draw needs both >= 1.",
+                        "pass confirm=32 (problems per seed) and draw=1, 2, ...")
+
+    sample = _panel_sampler(p, n, temperature, log)
+
+    frames, frontier = [], {}
+    for s in seeds:
+        models, frontier[s], wanted, chosen = _seed_models(preset, s, names, log)
+        frames += [f.assign(seed=s) for f in _confirmation_frames(
+            sample, _confirmation_weights(models, chosen, wanted), preset, s, frontier[s], confirm, draw,
+            first=max(panel, p.frontier_panel), eval_seed=eval_seed, log=log)]
+    table = per_problem(pd.concat(frames, ignore_index=True), n)
+    return reach_table(table, frontier, p.unseen_level, null=NULL_MODEL).assign(draw=draw)
 
 
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
@@ -286,7 +346,6 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
     import pandas as pd
 
     from .benchmark import load_panel, load_problems
-    from .build import ensure_organism
     from .presets import get_preset
     from .reach import level_table, per_problem, reach_table
 
@@ -302,22 +361,11 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
                         "pass 1 (the first confirmation draw), 2 for a replication on the next problems, ...")
     main = load_problems("eval", preset=preset, seed=eval_seed)  # the same for every build seed
 
-    def sample(which: dict, problems, cache: Path, sampling_seed: int):
-        rows, _ = sample_models(which, problems, cache, n=n, max_tokens=p.max_completion_tokens(),
-                                eval_seed=sampling_seed, temperature=temperature, log=log)
-        return rows
+    sample = _panel_sampler(p, n, temperature, log)
 
     frames, frontier = [], {}
     for s in seeds:
-        models = ensure_organism(preset, s, log=log)
-        frontier[s] = models.manifest["frontier"]["frontier"]
-        missing = [m for m in (names or ()) if m not in models and m not in NULLS]
-        if missing:  # asked for by name: never dropped silently (the default list keeps what a build has)
-            raise UserError(f"seed {s}'s {preset} build has no model {missing[0]!r}.",
-                            f"use models every seed has: {', '.join(m['name'] for m in models.manifest['models'])} "
-                            f"(or {NULL_MODEL} / {NULL2_MODEL}, the null controls).")
-        wanted = names or REACH_MODELS
-        chosen = [m for m in wanted if m in models]
+        models, frontier[s], wanted, chosen = _seed_models(preset, s, names, log)
         r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
                               temperature=temperature)
         frames.append(r["rows"].assign(seed=s, panel=False))
@@ -334,10 +382,9 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
                 frames.append(sample({NULL_MODEL: models["base"]}, problems, cache, eval_seed + NULL_SAMPLING_SEED)
                               .assign(seed=s, panel=is_panel))
         if confirm:
-            weights = {**{m: models[m] for m in chosen}, **{z: models["base"] for z in NULLS if z in wanted}}
             frames += [f.assign(seed=s) for f in _confirmation_frames(
-                sample, weights, preset, s, frontier[s], confirm, confirm_draw,
-                first=max(panel, p.frontier_panel), eval_seed=eval_seed, log=log)]
+                sample, _confirmation_weights(models, chosen, wanted), preset, s, frontier[s], confirm,
+                confirm_draw, first=max(panel, p.frontier_panel), eval_seed=eval_seed, log=log)]
     rows = pd.concat(frames, ignore_index=True)
     rows["confirmation"] = rows["confirmation"].fillna(False).astype(bool) if "confirmation" in rows else False
     table = per_problem(rows, n)
@@ -362,7 +409,7 @@ def format_levels(result: dict) -> str:
 
 def format_reach(result: dict) -> str:
     """The pre-registered comparison with its verdicts (plain text)."""
-    from .reach import overall_paper_claim, paper_claim
+    from .reach import draw_claim, overall_paper_claim, paper_claim
 
     n = result["n"]
     panel = result.get("panel") or 0
@@ -401,9 +448,13 @@ def format_reach(result: dict) -> str:
                      f"random stream per model; excess gain = share of pairs the model gains minus the null "
                      f"control's; 'supported' needs the CI's upper end and the excess gain's below "
                      f"+{CONFIRMATION_MARGIN:.2f} (the margin the power simulation set; rlboundary organism power).")
-    where = "on the confirmation panel" if result.get("confirm") else "at the frontier"
-    lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm, {where}: "
-                 f"{overall_paper_claim(result['reach'])}")
+    if result.get("confirm"):  # read as pre-registered: not read when the positive control failed
+        claim, why = draw_claim(result["reach"])
+        lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm, on the confirmation "
+                     f"panel (draw {result.get('confirm_draw', 1)}): {claim} ({why})")
+    else:
+        lines.append(f"the paper's claim (RL does not extend reach), over every RL algorithm, at the frontier: "
+                     f"{overall_paper_claim(result['reach'])}")
     return "\n".join(lines)
 
 

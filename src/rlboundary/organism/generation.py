@@ -66,10 +66,10 @@ class OrganismSampler:
         return [[prefill + c.text for c in o.outputs] for o in outs]
 
     def close(self) -> None:
-        import gc
+        from ..vllm_backend import engine_teardown
 
-        del self.llm
-        gc.collect()
+        with engine_teardown():
+            del self.llm
 
     def __enter__(self):
         return self

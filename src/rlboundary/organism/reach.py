@@ -71,6 +71,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .evaluate import NULL2_MODEL
+
 N_BOOT = 2000
 VERDICTS = ("extends", "narrows", "no change detected")
 EQUIVALENCE_MARGIN = 0.05
@@ -320,6 +322,80 @@ def overall_paper_claim(reach: pd.DataFrame) -> str:
     return "supported" if all(c == "supported" for c in claims) else "inconclusive"
 
 
+# The confirmation panel's controls (README "Confirmation amendment", session 13): the stronger teacher
+# must come out "contradicted" (it extends reach; if it does not, the draw's verdicts are not read) and
+# the base sampled a third time (`evaluate.NULL2_MODEL`) "supported" (the claim is true of it).
+POSITIVE_CONTROL = "teacher"
+NEGATIVE_CONTROL = NULL2_MODEL
+CONTROL_EXPECTED = {POSITIVE_CONTROL: "contradicted", NEGATIVE_CONTROL: "supported"}
+
+
+def control_checks(reach: pd.DataFrame) -> dict[str, str]:
+    """Each control on one confirmation draw (`reach_table` rows): "passed" if the confirmation
+    rule gives it the verdict it must have (CONTROL_EXPECTED), "failed" if not, "not sampled"."""
+    conf = reach[reach["endpoint"] == "confirmation"] if "endpoint" in reach.columns else reach.iloc[0:0]
+    out = {}
+    for model, expected in CONTROL_EXPECTED.items():
+        row = conf[conf["model"] == model]
+        out[model] = ("not sampled" if row.empty else
+                      "passed" if row.iloc[0]["confirmation_claim"] == expected else "failed")
+    return out
+
+
+DRAW_RULE = ("One confirmation draw: the RL algorithms' verdict, unless the positive control (the stronger "
+             "teacher) did not come out contradicted; then the draw is not read (inconclusive).")
+REPLICATION_RULE = ("Over confirmation draws, the first deciding: a later draw on which either control failed is "
+                    "not read; a later draw that is read either gives the same verdict (replicated) or makes the "
+                    "study's verdict inconclusive (it did not replicate). Fixed in the README before draw 2 was "
+                    "sampled (\"Replication\", session 13).")
+
+
+def draw_claim(reach: pd.DataFrame) -> tuple[str, str]:
+    """(verdict, why) of the paper's claim on one confirmation draw (DRAW_RULE): `overall_paper_claim`,
+    unless the positive control failed."""
+    checks = control_checks(reach)
+    claim = overall_paper_claim(reach)
+    if checks[POSITIVE_CONTROL] == "failed":
+        return "inconclusive", (f"not read: the positive control ({POSITIVE_CONTROL}) did not come out "
+                                f"{CONTROL_EXPECTED[POSITIVE_CONTROL]}, so a gain of its size was not detected")
+    why = ", ".join(f"{m} {c}" for m, c in checks.items())
+    return claim, f"RL: {claim}; controls: {why}"
+
+
+def replicated_claim(draws: dict[int, pd.DataFrame]) -> tuple[str, str, list[dict]]:
+    """The study's verdict over confirmation draws ({draw number: its `reach_table`}, the first one
+    deciding; REPLICATION_RULE, each draw read by `draw_claim`). Returns (verdict, why, one record per draw)."""
+    if not draws:
+        raise ValueError("no confirmation draw to read")
+    (first, reach), *later = draws.items()
+    verdict, why = draw_claim(reach)
+    records = [{"draw": first, "read": True, "verdict": verdict, "why": why}]
+    for d, reach in later:
+        failed = [m for m, c in control_checks(reach).items() if c == "failed"]
+        if failed:
+            records.append({"draw": d, "read": False, "verdict": "", "why": f"not read: {', '.join(failed)} failed"})
+            continue
+        claim, why_d = draw_claim(reach)
+        records.append({"draw": d, "read": True, "verdict": claim, "why": why_d})
+        if claim != verdict:
+            verdict = "inconclusive"
+    read = [r for r in records if r["read"]]
+    each = "; ".join(f"draw {r['draw']}: {r['why']}" for r in read)
+    if len(read) == 1:
+        summary = each
+    elif all(r["verdict"] == read[0]["verdict"] for r in read):
+        summary = f"replicated on {len(read)} independent draws ({each})"
+    else:
+        summary = f"did not replicate ({each})"
+    summary += "".join(f"; draw {r['draw']} {r['why']}" for r in records if not r["read"])
+    return verdict, summary, records
+
+
+def _draw_label(draw: int, draws: list[int]) -> str:
+    """The confirmation endpoint's name in the notebook's tables: as it always was with one draw."""
+    return "confirmation" if len(draws) == 1 else f"confirmation draw {draw}"
+
+
 def frontier_table(preset: str, seeds) -> pd.DataFrame:
     """Per seed: the frontier level the rule chose, whether it was in range, and the
     measured training-split reach (base per level; both teachers at the frontier)."""
@@ -340,46 +416,73 @@ def frontier_table(preset: str, seeds) -> pd.DataFrame:
 
 
 def reach_study(params) -> dict:
-    """Everything the organism_reach notebook shows, with its computed verdict."""
-    from .. import verdicts
-    from .evaluate import evaluate_seeds
+    """Everything the organism_reach notebook shows, with its computed verdict.
 
-    from .evaluate import NULLS
+    With a confirmation panel, the verdict is the pre-registered reading of the confirmation draws
+    listed in `confirmation_draws` (`replicated_claim`: the positive control gates each draw, the
+    first draw decides, a later one replicates it or makes it inconclusive)."""
+    from .. import verdicts
+    from .evaluate import NULLS, confirmation_draw_reach, evaluate_seeds
 
     names = [str(m["path"]).split(":", 1)[1] for m in params.models]
     seeds = tuple(params.organism_seeds)
     confirm = getattr(params, "confirmation_panel", 0) or 0
+    draws = list(getattr(params, "confirmation_draws", None) or [1])
     if confirm:  # the confirmation rule's calibrator and negative control join by themselves
         names += [z for z in NULLS if z not in names]
+    panel = getattr(params, "frontier_panel", None)
     result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None,
-                            panel=getattr(params, "frontier_panel", None), confirm=confirm)
+                            panel=panel, confirm=confirm, confirm_draw=draws[0])
     r = result["reach"]
-    judged = "confirmation" if confirm else "frontier"  # where the verdict is taken (overall_paper_claim)
-    rl = r[(r["paper_claim"] != "") & (r["endpoint"] == judged)]
+    by_draw: dict[int, pd.DataFrame] = {}
+    if confirm:
+        by_draw[draws[0]] = r
+        for d in draws[1:]:
+            by_draw[d] = confirmation_draw_reach(params.organism_preset, seeds, n=params.n, names=names,
+                                                 confirm=confirm, draw=d, panel=panel, log=lambda *_: None)
+        shown = pd.concat([r[r["endpoint"] != "confirmation"]] +
+                          [t[t["endpoint"] == "confirmation"].assign(endpoint=_draw_label(d, draws))
+                           for d, t in by_draw.items()], ignore_index=True)
+    else:
+        shown = r
 
-    def what(row) -> str:
-        if judged == "confirmation":
-            return (f"{row.model} − base, luck-free pass@{result['n']} on the confirmation panel ({row.pairs} fresh "
+    def what(row, endpoint: str) -> str:
+        if endpoint != "frontier":  # "confirmation" or "confirmation draw d"
+            where = "the confirmation panel" + endpoint[len("confirmation"):].replace(" draw", ", draw")
+            return (f"{row.model} − base, luck-free pass@{result['n']} on {where} ({row.pairs} fresh "
                     f"pairs; excess gain share over the null {row.excess_gain:+.3f} [{row.excess_gain_lo:+.3f}, "
                     f"{row.excess_gain_hi:+.3f}])")
         return (f"{row.model} − base, luck-free pass@{result['n']} at the frontier ({row.pairs} pairs; "
                 f"exact bound on the share that gains {row.d_lf_pass_at_n_gain_bound:.3f})")
 
-    numbers = [{"what": what(row), "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo,
-                "ci_high": row.d_lf_pass_at_n_hi, "verdict": row.paper_claim} for row in rl.itertuples()]
-    overall = overall_paper_claim(r)
-    reason = "; ".join(f"{n['what'].split(' ')[0]}: {n['verdict']}" for n in numbers) or "no RL model listed"
-    rule_doc = confirmation_claim.__doc__ if confirm else paper_claim.__doc__
+    judged_rows = ([(_draw_label(d, draws), t[t["endpoint"] == "confirmation"]) for d, t in by_draw.items()]
+                   if confirm else [("frontier", r[r["endpoint"] == "frontier"])])
+    judged_rows = [(e, t[(t["paper_claim"] != "") | (t["model"].isin(list(CONTROL_EXPECTED)) & bool(confirm))])
+                   for e, t in judged_rows]
+    numbers = [{"what": what(row, e), "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo,
+                "ci_high": row.d_lf_pass_at_n_hi,
+                "verdict": row.paper_claim or f"{row.confirmation_claim} (control: must be "
+                                               f"{CONTROL_EXPECTED[row.model]})"}
+               for e, t in judged_rows for row in t.itertuples()]
+    if confirm:
+        overall, reason, _ = replicated_claim(by_draw)
+        rule = (" ".join((confirmation_claim.__doc__ or "").split()) +
+                f" Margin {CONFIRMATION_MARGIN:.2f} (set by the power simulation before any sample). The RL "
+                "algorithms' verdict: contradicted if any is, supported if all are, else inconclusive. "
+                f"{DRAW_RULE} {REPLICATION_RULE}")
+    else:
+        overall = overall_paper_claim(r)
+        reason = "; ".join(f"{n['what'].split(' ')[0]}: {n['verdict']}" for n in numbers) or "no RL model listed"
+        rule = (" ".join((paper_claim.__doc__ or "").split()) + " " +
+                " ".join((overall_paper_claim.__doc__ or "").split()))
     verdict = verdicts.Verdict(claim=verdicts.CLAIMS["organism_reach"], verdict=overall, reason=reason,
-                               rule=" ".join((rule_doc or "").split()) +
-                               (f" Margin {CONFIRMATION_MARGIN:.2f} (set by the power simulation before any sample)."
-                                if confirm else "") + " " +
-                               " ".join((overall_paper_claim.__doc__ or "").split()) +
-                               f" CIs: bootstrap over {len(seeds)} seed(s) and problems (one problem draw shared by the seeds"
-                               " that share problems); bounds: exact Clopper-Pearson over (seed, problem) pairs.",
+                               rule=rule + f" CIs: bootstrap over {len(seeds)} seed(s) and problems (one problem "
+                               "draw shared by the seeds that share problems); bounds: exact Clopper-Pearson "
+                               "over (seed, problem) pairs.",
                                numbers=numbers)
-    headline = r[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs",
-                  "d_lf_pass_at_n_gain_bound", "d_lf_pass_at_1", "verdict", "paper_claim"]
-                 + [c for c in ("excess_gain", "excess_gain_lo", "excess_gain_hi") if c in r.columns]].round(3)
-    return {**result, "verdict": verdict, "headline": headline,
+    headline = shown[["endpoint", "model", "d_lf_pass_at_n", "d_lf_pass_at_n_lo", "d_lf_pass_at_n_hi", "pairs",
+                      "d_lf_pass_at_n_gain_bound", "d_lf_pass_at_1", "verdict", "paper_claim"]
+                     + [c for c in ("excess_gain", "excess_gain_lo", "excess_gain_hi", "confirmation_claim")
+                        if c in shown.columns]].round(3)
+    return {**result, "reach": shown, "reach_by_draw": by_draw, "verdict": verdict, "headline": headline,
             "frontier_table": frontier_table(params.organism_preset, seeds)}
