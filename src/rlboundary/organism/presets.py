@@ -1,7 +1,7 @@
 """Build presets: how big the organism is and how long each stage trains.
 
 - `micro`: every stage end to end in well under a minute (tests).
-- `default`: the embedded study, sized for a 2-core CPU (budget 15 minutes per seed, not met: 1,015 s measured; README).
+- `default`: the embedded study, sized for a 2-core CPU (budget 15 minutes per seed: 864-894 s measured, README).
 - `large`: bigger models, a 1000-value answer space and longer training,
   for a GPU (not timed on this CPU).
 
