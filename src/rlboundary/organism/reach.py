@@ -333,7 +333,7 @@ CONTROL_EXPECTED = {POSITIVE_CONTROL: "contradicted", NEGATIVE_CONTROL: "support
 def control_checks(reach: pd.DataFrame) -> dict[str, str]:
     """Each control on one confirmation draw (`reach_table` rows): "passed" if the confirmation
     rule gives it the verdict it must have (CONTROL_EXPECTED), "failed" if not, "not sampled"."""
-    conf = reach[reach["endpoint"] == "confirmation"] if "endpoint" in reach.columns else reach.iloc[0:0]
+    conf = reach[reach["endpoint"] == "confirmation"]
     out = {}
     for model, expected in CONTROL_EXPECTED.items():
         row = conf[conf["model"] == model]
@@ -446,24 +446,26 @@ def reach_study(params) -> dict:
     else:
         shown = r
 
-    def what(row, endpoint: str) -> str:
-        if endpoint != "frontier":  # "confirmation" or "confirmation draw d"
-            where = "the confirmation panel" + endpoint[len("confirmation"):].replace(" draw", ", draw")
-            return (f"{row.model} − base, luck-free pass@{result['n']} on {where} ({row.pairs} fresh "
+    def what(row, panel: str | None) -> str:
+        if panel:  # a confirmation draw
+            return (f"{row.model} − base, luck-free pass@{result['n']} on {panel} ({row.pairs} fresh "
                     f"pairs; excess gain share over the null {row.excess_gain:+.3f} [{row.excess_gain_lo:+.3f}, "
                     f"{row.excess_gain_hi:+.3f}])")
         return (f"{row.model} − base, luck-free pass@{result['n']} at the frontier ({row.pairs} pairs; "
                 f"exact bound on the share that gains {row.d_lf_pass_at_n_gain_bound:.3f})")
 
-    judged_rows = ([(_draw_label(d, draws), t[t["endpoint"] == "confirmation"]) for d, t in by_draw.items()]
-                   if confirm else [("frontier", r[r["endpoint"] == "frontier"])])
-    judged_rows = [(e, t[(t["paper_claim"] != "") | (t["model"].isin(list(CONTROL_EXPECTED)) & bool(confirm))])
-                   for e, t in judged_rows]
-    numbers = [{"what": what(row, e), "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo,
+    if confirm:  # per draw: the RL models and the controls
+        judged = [("the confirmation panel" + (f", draw {d}" if len(draws) > 1 else ""),
+                   t[(t["endpoint"] == "confirmation") &
+                     ((t["paper_claim"] != "") | t["model"].isin(list(CONTROL_EXPECTED)))])
+                  for d, t in by_draw.items()]
+    else:
+        judged = [(None, r[(r["endpoint"] == "frontier") & (r["paper_claim"] != "")])]
+    numbers = [{"what": what(row, panel), "value": row.d_lf_pass_at_n, "ci_low": row.d_lf_pass_at_n_lo,
                 "ci_high": row.d_lf_pass_at_n_hi,
                 "verdict": row.paper_claim or f"{row.confirmation_claim} (control: must be "
                                                f"{CONTROL_EXPECTED[row.model]})"}
-               for e, t in judged_rows for row in t.itertuples()]
+               for panel, t in judged for row in t.itertuples()]
     if confirm:
         overall, reason, _ = replicated_claim(by_draw)
         rule = (" ".join((confirmation_claim.__doc__ or "").split()) +
