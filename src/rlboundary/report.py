@@ -311,26 +311,38 @@ def _shown(path: Path) -> str:
 
 
 def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None = None,
-               show_code: bool = False, echo=print) -> list[NotebookResult]:
-    """Execute, convert and index the notebooks; raise UserError if any failed."""
+               show_code: bool = False, echo=print, jobs: int | None = None) -> list[NotebookResult]:
+    """Execute, convert and index the notebooks; raise UserError if any failed.
+
+    The organisms the notebooks read are built first; then up to `jobs` notebooks run side by side
+    (default `report_jobs.default_jobs()`: one per core on a CPU, one at a time with a GPU)."""
+    from . import report_jobs
+
     # Validate every notebook's parameters before spending time on any of them.
     params, skipped = report_params(sources, only)
     names = list(params)
+    jobs = min(report_jobs.default_jobs() if jobs is None else report_jobs.check_jobs(jobs), max(1, len(names)))
     for name, why in skipped.items():
         echo(f"[report] {name}: skipped ({why})")
     out = report_dir()
     out.mkdir(parents=True, exist_ok=True)
     env = jupyter_env(cache_dir() / "jupyter")
-    results = []
     started = time.perf_counter()
+    build_seconds = report_jobs.build_organisms(params, echo)
+    notebooks_started = time.perf_counter()
     with _environ(env):
         kernel = install_kernelspec(Path(env["JUPYTER_DATA_DIR"]))
-        for name in names:
-            echo(f"[report] {name} ...")
-            res = run_notebook(name, params[name], out, kernel, show_code)
-            results.append(res)
-            status = "ok" if res.ok else f"FAILED: {res.error}"
-            echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+        if jobs > 1:
+            results = report_jobs.run_side_by_side(params, out, kernel, show_code, jobs, echo)
+        else:
+            results = []
+            for name in names:
+                echo(f"[report] {name} ...")
+                res = run_notebook(name, params[name], out, kernel, show_code)
+                results.append(res)
+                status = "ok" if res.ok else f"FAILED: {res.error}"
+                echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+    notebook_seconds = time.perf_counter() - notebooks_started
     from .problems_page import write_for_report
 
     page_error = write_for_report(out, params, results, echo)  # problems.html, from fig05's samples
@@ -338,6 +350,8 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     write_index(out, results, sources, total, skipped)
     (out / "run.json").write_text(json.dumps({
         "params": list(map(str, sources)), "seconds": round(total, 1), "skipped": skipped,
+        "organism_build_seconds": round(build_seconds, 1), "notebooks_seconds": round(notebook_seconds, 1),
+        "jobs": jobs,
         "notebooks": [{"name": r.name, "ok": r.ok, "seconds": round(r.seconds, 1), "error": r.error,
                        "figures": [f.name for f in r.figures]} for r in results]}, indent=1))
     echo(f"[report] {out / 'index.html'} ({total:.0f} s)")

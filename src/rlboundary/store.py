@@ -20,6 +20,9 @@ Locking: `lock()` takes a file lock on `run_dir/.lock` (waiting at most a
 second); a second process sampling the same run key stops with a UserError
 naming the holder's pid, instead of waiting (waiting would hide a stuck or
 forgotten run). The OS frees the lock when its holder dies, even by SIGKILL.
+The one exception: with `RLBOUNDARY_STORE_LOCK_WAIT=<seconds>` (`LOCK_WAIT_ENV`) in the environment,
+`lock()` waits that long. The report sets it for notebooks it runs side by side
+(`report_jobs`), whose only other writer is a sibling notebook sampling the same run.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from .errors import UserError
 
 META_FILE = "meta.json"
 LOCK_FILE = ".lock"
+LOCK_WAIT_ENV = "RLBOUNDARY_STORE_LOCK_WAIT"
 PART_PREFIX = "part-"
 TEMP_PREFIX = ".tmp-"
 SAMPLE_COLUMNS = ("problem_id", "sample_idx", "text", "num_tokens", "finish_reason")
@@ -74,6 +78,21 @@ def run_dir_for(model: str, benchmark: str, settings_hash: str, seed: int, root:
     root = Path(root) if root is not None else samples_dir()
     # A benchmark variant "organism:test" becomes the directory "organism-test".
     return root / model / benchmark.replace(":", "-") / run_dir_name(settings_hash, seed, weights)
+
+
+def lock_wait_seconds() -> float:
+    """How long `lock()` waits for another writer: 1 s, or `LOCK_WAIT_ENV` seconds when set."""
+    value = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not value:
+        return 1.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UserError(f"{LOCK_WAIT_ENV}={value!r} is not a number of seconds.",
+                        f"unset {LOCK_WAIT_ENV} (wait 1 s) or set it to a non-negative number.")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -134,7 +153,7 @@ class RunStore:
         owner_file = self.run_dir / ".lock.owner"
         try:
             # A second of patience covers `status` peeking at the lock, not a real writer.
-            lock.acquire(timeout=1.0)
+            lock.acquire(timeout=lock_wait_seconds())
         except Timeout:
             owner = owner_file.read_text().strip() if owner_file.exists() else "unknown"
             raise UserError(

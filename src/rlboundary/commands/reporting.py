@@ -71,6 +71,9 @@ def register(app: typer.Typer) -> None:
         only: Optional[List[str]] = typer.Option(
             None, "--only", help="run only this notebook (repeatable), e.g. fig01_passk_math."),
         show_code: bool = typer.Option(False, "--show-code", help="keep code cells in the HTML pages."),
+        jobs: Optional[int] = typer.Option(
+            None, "--jobs", "-j", help="notebooks run side by side (default: one per CPU core up to 4 without a "
+                                       "GPU, 1 with one; env RLBOUNDARY_REPORT_JOBS)."),
         yes: bool = typer.Option(False, "--yes", "-y",
                                  help=f"start without asking, even above {ASK_ABOVE_GPU_HOURS:g} estimated GPU-hours."),
     ) -> None:
@@ -79,4 +82,4 @@ def register(app: typer.Typer) -> None:
 
         param_sets, _ = report_params(params, only)  # validated before anything is priced or run
         plan_first(param_sets, yes)
-        run_report(params, only=only, show_code=show_code, echo=typer.echo)
+        run_report(params, only=only, show_code=show_code, echo=typer.echo, jobs=jobs)

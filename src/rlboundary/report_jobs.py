@@ -1,0 +1,199 @@
+"""Running the report's notebooks side by side: who waits for whom, and with how many threads.
+
+    rlboundary report --jobs 2          # two notebooks at a time (the default on a 2-core CPU)
+    RLBOUNDARY_REPORT_JOBS=1 make report
+
+Why: on the CPU a vLLM engine samples on one core, so one notebook at a time leaves the second core
+of a 2-core machine idle for most of a cold report. Two notebooks side by side each sample at about
+the speed of one alone, *provided* each kernel's OpenMP runs one thread: left at its default, every
+process's OpenMP pool spins on every core and two sampling processes run ~5x slower each
+(`benchmarks/report_jobs.py` measures both). So side by side, each kernel gets
+`OMP_NUM_THREADS` (and torch's thread count) = cores // jobs. The texts sampled do not change:
+vLLM's CPU worker computes the same logits at one thread as at two (checked by the benchmark, and the
+report's numbers do not depend on `--jobs`: tests/test_report_jobs.py).
+
+Who waits: two notebooks that share a sampling run (same model, benchmark, seed and settings;
+`cost.plan_runs`) must not sample it at once. Each shared run has an *owner*, the notebook asking for
+its largest n (the first in report order on a tie); every other notebook reading that run starts
+after its owner has finished, and then finds the samples stored (a smaller n is a prefix of a larger
+one: `SamplingSettings.chunk_range`). Among the notebooks free to start, the one that owns the most
+samples starts first, so the long samplers overlap. Should two notebooks still meet on one run (a
+run the plan does not know of), the store's lock makes the second wait
+(`store.LOCK_WAIT_ENV`, set for the kernels here) instead of failing, and it then samples only what is
+missing.
+
+The organisms the notebooks use are built before any notebook starts (`organisms_needed`), in the
+report's own process with every core, exactly as `rlboundary organism build` builds them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Callable
+
+from .errors import UserError
+
+JOBS_ENV = "RLBOUNDARY_REPORT_JOBS"
+# More notebooks side by side than this mostly wait on each other's runs (every figure reads the base).
+MAX_AUTO_JOBS = 4
+# How long a kernel waits for a sibling notebook's run lock: longer than any one run samples here.
+SIBLING_LOCK_WAIT_S = 6 * 3600
+# Notebooks that build and evaluate their own models (the atlas's units) rather than reading a build.
+OWN_BUILDS = ("atlas",)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def gpu_visible() -> bool:
+    """An NVIDIA GPU this process could use (without importing torch): side-by-side notebooks would
+    each start an engine that claims most of its memory, so the report then runs one at a time."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
+
+
+def default_jobs() -> int:
+    """`RLBOUNDARY_REPORT_JOBS` if set; else 1 with a GPU, else one per core up to MAX_AUTO_JOBS."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if value:
+        return check_jobs(value, f"{JOBS_ENV}={value!r}")
+    return 1 if gpu_visible() else max(1, min(usable_cores(), MAX_AUTO_JOBS))
+
+
+def check_jobs(value, what: str | None = None) -> int:
+    jobs = int(value) if str(value).strip().isdigit() else 0
+    if jobs < 1:
+        raise UserError(f"{what or f'jobs={value!r}'} is not a positive integer.",
+                        "pass 1 (one notebook at a time) or more, e.g. --jobs 2 on a 2-core machine.")
+    return jobs
+
+
+def kernel_env(jobs: int) -> dict[str, str]:
+    """Environment of each kernel when `jobs` notebooks run side by side (none when one at a time,
+    so a serial report runs exactly as before). A user's own thread settings win."""
+    from .store import LOCK_WAIT_ENV
+
+    if jobs <= 1:
+        return {}
+    threads = str(max(1, usable_cores() // jobs))
+    env = {LOCK_WAIT_ENV: str(SIBLING_LOCK_WAIT_S)}
+    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RLBOUNDARY_TORCH_THREADS"):
+        env[key] = os.environ.get(key) or threads
+    return env
+
+
+# --- who waits for whom ------------------------------------------------------------
+
+def run_owners(params_by_notebook: dict) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """(notebook -> the notebooks it must wait for, notebook -> samples per problem it owns).
+
+    A run's owner is the notebook asking for its largest n (report order breaks ties)."""
+    from .cost import plan_runs
+
+    names = list(params_by_notebook)
+    waits: dict[str, set[str]] = {name: set() for name in names}
+    owned = {name: 0 for name in names}
+    runs: dict[tuple, list[tuple[int, str]]] = {}
+    for name in names:
+        for run in plan_runs({name: params_by_notebook[name]}):
+            key = (run.model["path"], run.model["template"], run.benchmark, run.seed,
+                   tuple(sorted(run.settings.items())), run.limit, run.data_dir)
+            runs.setdefault(key, []).append((run.n, name))
+    for readers in runs.values():
+        n_max = max(n for n, _ in readers)
+        owner = next(name for n, name in readers if n == n_max)  # readers are in report order
+        owned[owner] += n_max
+        for _, name in readers:
+            if name != owner:
+                waits[name].add(owner)
+    return waits, owned
+
+
+def start_order(ready: list[str], owned: dict[str, int], order: list[str]) -> list[str]:
+    """Ready notebooks, the one owning the most samples first (report order on ties)."""
+    return sorted(ready, key=lambda name: (-owned[name], order.index(name)))
+
+
+# --- organisms first ---------------------------------------------------------------
+
+def organisms_needed(params_by_notebook: dict) -> list[tuple[str, int]]:
+    """(preset, seed) of every organism build the notebooks read, in first-use order."""
+    from .figures import ORGANISM_PREFIX
+
+    needed: list[tuple[str, int]] = []
+    for name, p in params_by_notebook.items():
+        if name in OWN_BUILDS or not any(str(m["path"]).startswith(ORGANISM_PREFIX) for m in p["models"]):
+            continue
+        seeds = p["organism_seeds"] if "organism_seeds" in p else [p["organism_seed"]]
+        for seed in seeds:
+            if (p["organism_preset"], seed) not in needed:
+                needed.append((p["organism_preset"], seed))
+    return needed
+
+
+def build_organisms(params_by_notebook: dict, echo: Callable[[str], None]) -> float:
+    """Build (or find) every organism the notebooks read; returns the seconds it took."""
+    from .organism.build import ensure_organism, load_organism
+
+    start = time.perf_counter()
+    for preset, seed in organisms_needed(params_by_notebook):
+        if load_organism(preset, seed) is not None:
+            continue
+        echo(f"[report] building the organism ({preset}, seed {seed}) before the notebooks ...")
+        t = time.perf_counter()
+        ensure_organism(preset, seed, log=echo)
+        echo(f"[report] organism ({preset}, seed {seed}) built in {time.perf_counter() - t:.0f} s")
+    return time.perf_counter() - start
+
+
+# --- running -------------------------------------------------------------------------
+
+def _run_in_child(name: str, params, out, kernel: str, show_code: bool, env: dict[str, str]):
+    """One notebook in a worker process (spawned), with the side-by-side environment."""
+    os.environ.update(env)
+    from .report import run_notebook
+
+    return run_notebook(name, params, out, kernel, show_code)
+
+
+def run_side_by_side(params_by_notebook: dict, out, kernel: str, show_code: bool, jobs: int,
+                     echo: Callable[[str], None]) -> list:
+    """Run every notebook, up to `jobs` at once in the order above; results in report order."""
+    names = list(params_by_notebook)
+    waits, owned = run_owners(params_by_notebook)
+    env = kernel_env(jobs)
+    echo(f"[report] {len(names)} notebooks, up to {jobs} side by side"
+         + (f" ({env['OMP_NUM_THREADS']} thread(s) each)" if env else ""))
+    results: dict[str, object] = {}
+    running: dict = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        try:
+            while len(results) < len(names):
+                started = set(running.values()) | set(results)
+                ready = [n for n in names if n not in started and waits[n] <= set(results)]
+                if not ready and not running:  # notebooks waiting on each other: the store lock serialises them
+                    ready = [n for n in names if n not in started][:1]
+                for name in start_order(ready, owned, names)[: jobs - len(running)]:
+                    echo(f"[report] {name} ..." + (f" (after {', '.join(sorted(waits[name]))})" if waits[name] else ""))
+                    running[pool.submit(_run_in_child, name, params_by_notebook[name], out, kernel, show_code,
+                                        env)] = name
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    res = results[name] = future.result()
+                    status = "ok" if res.ok else f"FAILED: {res.error}"
+                    echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise
+    return [results[name] for name in names]
