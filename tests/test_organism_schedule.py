@@ -32,8 +32,16 @@ def test_ready_stages_follow_the_graph_and_start_the_teacher_chain_first():
 
 
 def test_workers_setting(monkeypatch):
+    from rlboundary import machine
+
     monkeypatch.delenv("RLBOUNDARY_BUILD_WORKERS", raising=False)
-    assert default_workers() == 1
+    monkeypatch.setattr(machine, "gpu_visible", lambda: False)
+    monkeypatch.setattr(machine, "usable_cores", lambda: 1)
+    assert default_workers() == 1  # one core: nothing to run beside
+    monkeypatch.setattr(machine, "usable_cores", lambda: 8)
+    assert default_workers() == 2  # the measured setting (AUTO_WORKERS)
+    monkeypatch.setattr(machine, "gpu_visible", lambda: True)
+    assert default_workers() == 1  # each stage's engine would claim most of the GPU
     monkeypatch.setenv("RLBOUNDARY_BUILD_WORKERS", "2")
     assert default_workers() == 2
     for bad in ("0", "two", "-1"):

@@ -54,7 +54,8 @@ def micro_report(tmp_path_factory, micro_organism):
     copy_micro_organism(micro_organism, outputs)
     home = tmp_path_factory.mktemp("home")
     start = time.perf_counter()
-    proc = _run(["report", "--params", "micro"], outputs, home)
+    # Two notebooks side by side whatever the machine's cores (report_jobs; the default is one per core).
+    proc = _run(["report", "--params", "micro", "--jobs", "2"], outputs, home)
     seconds = time.perf_counter() - start
     print(f"\n[micro report] {seconds:.0f} s, exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return {"proc": proc, "report": outputs / "report", "home": home, "seconds": seconds}
@@ -95,6 +96,24 @@ def test_every_notebook_executes_and_is_published(micro_report):
     home = micro_report["home"]
     for leak in (".jupyter", ".ipython", ".local/share/jupyter", ".cache/matplotlib", ".config/matplotlib"):
         assert not (home / leak).exists(), leak
+
+
+def test_notebooks_ran_side_by_side_each_after_the_owner_of_the_runs_it_reads(micro_report):
+    from rlboundary import report_jobs
+    from rlboundary.report import report_params
+
+    run = json.loads((micro_report["report"] / "run.json").read_text())
+    assert run["jobs"] == 2
+    nbs = {nb["name"]: nb for nb in run["notebooks"]}
+    waits, _ = report_jobs.run_owners(report_params(("micro",))[0])
+    assert any(waits.values())  # the micro set shares runs between notebooks, so the rule is exercised
+    for name, owners in waits.items():
+        for owner in owners:
+            owner_end = nbs[owner]["started_s"] + nbs[owner]["seconds"]
+            assert nbs[name]["started_s"] >= owner_end - 0.2, (name, owner, nbs[name], nbs[owner])
+    # ... and two of them did run at the same time.
+    spans = sorted((nb["started_s"], nb["started_s"] + nb["seconds"]) for nb in run["notebooks"])
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
 
 
 def _stored_counts(outputs: Path, model: str, n: int) -> dict[str, int]:

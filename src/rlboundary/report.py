@@ -130,6 +130,7 @@ class NotebookResult:
     html: Path | None = None
     figures: list[Path] = field(default_factory=list)
     headlines: dict | None = None
+    started_at: float = 0.0  # wall clock (time.time()) when the notebook started: comparable across processes
 
 
 def jupyter_env(root: Path) -> dict[str, str]:
@@ -249,6 +250,7 @@ def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: b
     shutil.rmtree(fig_dir, ignore_errors=True)
     headlines.unlink(missing_ok=True)
     executed.parent.mkdir(parents=True, exist_ok=True)
+    started_at = time.time()
     start = time.perf_counter()
     error = ""
     with _environ({FIGURES_ENV: str(fig_dir), HEADLINES_ENV: str(headlines)}):
@@ -271,7 +273,7 @@ def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: b
         error = "the notebook recorded no verdict (report.record_headlines(..., verdict=...))"
     if not error and not figures and not not_run:
         error = "the notebook saved no figure (plots.save_figure)"
-    return NotebookResult(name, not error, seconds, error, page, figures, head)
+    return NotebookResult(name, not error, seconds, error, page, figures, head, started_at)
 
 
 def report_params(sources: Sequence[str] = ("default",), only: Iterable[str] | None = None
@@ -328,6 +330,7 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     out.mkdir(parents=True, exist_ok=True)
     env = jupyter_env(cache_dir() / "jupyter")
     started = time.perf_counter()
+    report_started_at = time.time()
     build_seconds = report_jobs.build_organisms(params, echo)
     notebooks_started = time.perf_counter()
     with _environ(env):
@@ -353,6 +356,7 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
         "organism_build_seconds": round(build_seconds, 1), "notebooks_seconds": round(notebook_seconds, 1),
         "jobs": jobs,
         "notebooks": [{"name": r.name, "ok": r.ok, "seconds": round(r.seconds, 1), "error": r.error,
+                       "started_s": round(r.started_at - report_started_at, 1),  # from the report's start
                        "figures": [f.name for f in r.figures]} for r in results]}, indent=1))
     echo(f"[report] {out / 'index.html'} ({total:.0f} s)")
     failed = [r for r in results if not r.ok]

@@ -29,13 +29,13 @@ report's own process with every core, exactly as `rlboundary organism build` bui
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Callable
 
 from .errors import UserError
+from .machine import gpu_visible, openmp_threads_env, usable_cores
 
 JOBS_ENV = "RLBOUNDARY_REPORT_JOBS"
 # More notebooks side by side than this mostly wait on each other's runs (every figure reads the base).
@@ -44,21 +44,6 @@ MAX_AUTO_JOBS = 4
 SIBLING_LOCK_WAIT_S = 6 * 3600
 # Notebooks that build and evaluate their own models (the atlas's units) rather than reading a build.
 OWN_BUILDS = ("atlas",)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def gpu_visible() -> bool:
-    """An NVIDIA GPU this process could use (without importing torch): side-by-side notebooks would
-    each start an engine that claims most of its memory, so the report then runs one at a time."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
 
 
 def default_jobs() -> int:
@@ -84,11 +69,9 @@ def kernel_env(jobs: int) -> dict[str, str]:
 
     if jobs <= 1:
         return {}
-    threads = str(max(1, usable_cores() // jobs))
-    env = {LOCK_WAIT_ENV: str(SIBLING_LOCK_WAIT_S)}
-    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RLBOUNDARY_TORCH_THREADS"):
-        env[key] = os.environ.get(key) or threads
-    return env
+    threads = max(1, usable_cores() // jobs)
+    return {LOCK_WAIT_ENV: str(SIBLING_LOCK_WAIT_S), **openmp_threads_env(threads),
+            "RLBOUNDARY_TORCH_THREADS": os.environ.get("RLBOUNDARY_TORCH_THREADS") or str(threads)}
 
 
 # --- who waits for whom ------------------------------------------------------------
