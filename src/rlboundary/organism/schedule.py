@@ -5,19 +5,21 @@ the base is trained, the frontier measurement and the instruct SFT can run
 together; once the frontier is known, the teacher chain, both RL runs and
 rejection sampling are independent. `run_stage_graph` runs the base alone
 (with every torch thread), then keeps `workers` stages running at once, each
-in its own process at cpu_count // workers torch threads, longest remaining
-chain first. Every stage still goes through `build.run_stage`, so a stage
-finished before a kill is reused, and its result does not depend on which
-other stage ran beside it (only on its settings; thread counts change
-floating-point order, not the computation).
+in its own process at cores // workers torch and OpenMP threads, longest
+remaining chain first. Every stage still goes through `build.run_stage`, so a
+stage finished before a kill is reused. A stage's weights do not depend on
+its thread count: the instruct SFT, RFT and GRPO trained at one thread gave
+the stored two-thread build's weights digests exactly (session 17), and so did
+whole builds side by side.
 
-Two one-thread processes do more work per second than one two-thread
-process on a 2-core machine (1.37x, `benchmarks/organism_threads.py`), but
-the build does not finish sooner there: the chain frontier -> teacher ->
-matched-teacher selection -> matched distillation is most of the work and
-runs slower at one thread (`benchmarks/organism_build_workers.py`: 1,017 s
-side by side vs 989 s one at a time, after the base). Hence the default of
-1; more workers pay on machines with more cores.
+Side by side is the default on a CPU with two or more cores (`AUTO_WORKERS`).
+It did not pay until session 17 (`benchmarks/organism_build_workers.py`:
+1,017 s side by side vs 989 s one at a time): each stage process left
+OpenMP at its default, and two processes sampling with vLLM then spin on
+both cores and run several times slower each (`benchmarks/report_jobs.py`).
+With one OpenMP thread per stage process (`_threads_for_children`), the same
+benchmark measured the stages after the base in 608 s side by side vs 751 s
+one at a time (1.23x, 2026-12-01).
 
     from rlboundary.organism.schedule import run_stage_graph
 """
