@@ -110,6 +110,13 @@ def _threads_for_children(threads: int):
             os.environ.pop(k, None)
 
 
+def _finished(p, seed: int, root, stage: str) -> bool:
+    """A finished run of `stage` with the preset's current settings is already in `root`."""
+    from .build import _done, _stage_settings
+
+    return _done(root, stage, _stage_settings(p, seed, stage)) is not None
+
+
 def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[str, dict]:
     """Every stage's record; with workers > 1, independent stages run side by side."""
     from .build import run_stage, stage_names
@@ -129,10 +136,15 @@ def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[
             ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         while len(records) < len(stages):
             for s in ready_stages(stages, set(records), set(running.values())):
+                if _finished(p, seed, root, s):  # reused here: no process to start, and its log line is ours
+                    records[s] = run_stage(s, p, seed, root, log, device)
+                    continue
                 if len(running) >= workers:
                     break
                 log(f"[build] start {s}")
                 running[pool.submit(_stage_in_child, s, p, seed, str(root), threads)] = s
+            if not running:  # every ready stage was reused: look for the stages they unblock
+                continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 s = running.pop(future)
