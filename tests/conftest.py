@@ -17,6 +17,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Organism builds in tests run one stage at a time (the default is two side by side on a multi-core CPU,
+# organism/schedule.py): a micro build's stages take seconds, so a spawned process per stage (imports of
+# torch, vLLM and TRL) costs more than it saves and added minutes to the suite. The session's micro build
+# (`micro_organism`) still asks for two side by side, so that path is tested.
+os.environ.setdefault("RLBOUNDARY_BUILD_WORKERS", "1")
 
 
 def pytest_configure(config):
