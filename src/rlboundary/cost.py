@@ -253,6 +253,12 @@ class RunPlan:
     notebooks: list[str] = field(default_factory=list)
     shape_from: dict | None = None  # the base model whose shape an unsized checkpoint has
 
+    @property
+    def key(self) -> tuple:
+        """What makes two notebooks' runs one run (they then share its store)."""
+        return (self.model["path"], self.model["template"], self.benchmark, self.seed,
+                tuple(sorted(self.settings.items())), self.limit)
+
 
 def plan_runs(params_by_notebook: dict[str, Any]) -> list[RunPlan]:
     """Unique runs across notebooks (`params.Params` each), largest n kept."""
@@ -270,11 +276,9 @@ def plan_runs(params_by_notebook: dict[str, Any]) -> list[RunPlan]:
                 for seed in p["seeds"]:
                     settings = dict(temperature=p["temperature"], top_p=p["top_p"], max_tokens=max_tokens,
                                     stop=tuple(model_stop(p, model)), chunk_size=p["chunk_size"])
-                    key = (model["path"], model["template"], bench, seed, tuple(sorted(settings.items())), p["limit"])
-                    run = runs.get(key)
-                    if run is None:
-                        run = runs[key] = RunPlan(model, bench, seed, 0, max_tokens, p["chunk_size"], settings,
-                                                  p["data_dir"], p["limit"], shape_from=shape_from)
+                    run = RunPlan(model, bench, seed, 0, max_tokens, p["chunk_size"], settings, p["data_dir"],
+                                  p["limit"], shape_from=shape_from)
+                    run = runs.setdefault(run.key, run)
                     run.n = max(run.n, p.n_for(bench, entry))
                     run.notebooks.append(notebook)
     return list(runs.values())

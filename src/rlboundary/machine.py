@@ -8,6 +8,7 @@ once, and how many OpenMP threads each gets.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 
@@ -28,8 +29,23 @@ def gpu_visible() -> bool:
     return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
 
 
+@contextlib.contextmanager
+def environ(values: dict[str, str]):
+    """`values` set in os.environ for the block (and for the processes started in it), then restored."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def openmp_threads_env(threads: int) -> dict[str, str]:
     """OpenMP/MKL thread counts for a process that runs beside others, unless the user set them: at
     OpenMP's default every process's pool spins on every core, and two vLLM processes sampling side by
-    side on the CPU run several times slower each (`benchmarks/report_jobs.py`)."""
+    side on the CPU ran ~8x slower each (`benchmarks/report_jobs.py`)."""
     return {k: os.environ.get(k) or str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}

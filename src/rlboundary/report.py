@@ -32,7 +32,6 @@ Jupyter/IPython/matplotlib state goes to outputs/cache/jupyter, never ~.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import UserError
+from .machine import environ
 from .params import Params, all_notebooks, load_params
 from .paths import NOTEBOOKS_DIR, cache_dir, report_dir
 from .plots import FIGURES_ENV
@@ -172,20 +172,6 @@ def install_kernelspec(data_dir: Path) -> str:
     return KERNEL_NAME
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str]):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _error_line(err: BaseException) -> str:
     """One line for a failed notebook: papermill's ename: evalue."""
     ename = getattr(err, "ename", type(err).__name__)
@@ -253,7 +239,7 @@ def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: b
     started_at = time.time()
     start = time.perf_counter()
     error = ""
-    with _environ({FIGURES_ENV: str(fig_dir), HEADLINES_ENV: str(headlines)}):
+    with environ({FIGURES_ENV: str(fig_dir), HEADLINES_ENV: str(headlines)}):
         try:
             pm.execute_notebook(str(source), str(executed), parameters=injected_parameters(source, name, params), kernel_name=kernel,
                                 cwd=str(NOTEBOOKS_DIR), progress_bar=False, log_output=False)
@@ -274,6 +260,12 @@ def run_notebook(name: str, params: Params, out: Path, kernel: str, show_code: b
     if not error and not figures and not not_run:
         error = "the notebook saved no figure (plots.save_figure)"
     return NotebookResult(name, not error, seconds, error, page, figures, head, started_at)
+
+
+def result_line(res: NotebookResult) -> str:
+    """The console line for a finished notebook."""
+    status = "ok" if res.ok else f"FAILED: {res.error}"
+    return f"[report] {res.name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)"
 
 
 def report_params(sources: Sequence[str] = ("default",), only: Iterable[str] | None = None
@@ -333,7 +325,7 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     report_started_at = time.time()
     build_seconds = report_jobs.build_organisms(params, echo)
     notebooks_started = time.perf_counter()
-    with _environ(env):
+    with environ(env):
         kernel = install_kernelspec(Path(env["JUPYTER_DATA_DIR"]))
         if jobs > 1:
             results = report_jobs.run_side_by_side(params, out, kernel, show_code, jobs, echo)
@@ -343,8 +335,7 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
                 echo(f"[report] {name} ...")
                 res = run_notebook(name, params[name], out, kernel, show_code)
                 results.append(res)
-                status = "ok" if res.ok else f"FAILED: {res.error}"
-                echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+                echo(result_line(res))
     notebook_seconds = time.perf_counter() - notebooks_started
     from .problems_page import write_for_report
 

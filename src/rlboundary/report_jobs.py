@@ -6,7 +6,7 @@
 Why: on the CPU a vLLM engine samples on one core, so one notebook at a time leaves the second core
 of a 2-core machine idle for most of a cold report. Two notebooks side by side each sample at about
 the speed of one alone, *provided* each kernel's OpenMP runs one thread: left at its default, every
-process's OpenMP pool spins on every core and two sampling processes run ~5x slower each
+process's OpenMP pool spins on every core and two sampling processes ran ~8x slower each
 (`benchmarks/report_jobs.py` measures both). So side by side, each kernel gets
 `OMP_NUM_THREADS` (and torch's thread count) = cores // jobs. The texts sampled do not change:
 vLLM's CPU worker computes the same logits at one thread as at two (checked by the benchmark, and the
@@ -88,9 +88,7 @@ def run_owners(params_by_notebook: dict) -> tuple[dict[str, set[str]], dict[str,
     runs: dict[tuple, list[tuple[int, str]]] = {}
     for name in names:
         for run in plan_runs({name: params_by_notebook[name]}):
-            key = (run.model["path"], run.model["template"], run.benchmark, run.seed,
-                   tuple(sorted(run.settings.items())), run.limit, run.data_dir)
-            runs.setdefault(key, []).append((run.n, name))
+            runs.setdefault(run.key, []).append((run.n, name))
     for readers in runs.values():
         n_max = max(n for n, _ in readers)
         owner = next(name for n, name in readers if n == n_max)  # readers are in report order
@@ -151,6 +149,8 @@ def _run_in_child(name: str, params, out, kernel: str, show_code: bool, env: dic
 def run_side_by_side(params_by_notebook: dict, out, kernel: str, show_code: bool, jobs: int,
                      echo: Callable[[str], None]) -> list:
     """Run every notebook, up to `jobs` at once in the order above; results in report order."""
+    from .report import result_line
+
     names = list(params_by_notebook)
     waits, owned = run_owners(params_by_notebook)
     env = kernel_env(jobs)
@@ -172,9 +172,8 @@ def run_side_by_side(params_by_notebook: dict, out, kernel: str, show_code: bool
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     name = running.pop(future)
-                    res = results[name] = future.result()
-                    status = "ok" if res.ok else f"FAILED: {res.error}"
-                    echo(f"[report] {name}: {status} ({res.seconds:.1f} s, {len(res.figures)} figures)")
+                    results[name] = future.result()
+                    echo(result_line(results[name]))
         except BaseException:
             for future in running:
                 future.cancel()

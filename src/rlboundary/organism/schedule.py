@@ -16,8 +16,8 @@ Side by side is the default on a CPU with two or more cores (`AUTO_WORKERS`).
 It did not pay until session 17 (`benchmarks/organism_build_workers.py`:
 1,017 s side by side vs 989 s one at a time): each stage process left
 OpenMP at its default, and two processes sampling with vLLM then spin on
-both cores and run several times slower each (`benchmarks/report_jobs.py`).
-With one OpenMP thread per stage process (`_threads_for_children`), the same
+both cores and run ~8x slower each (`benchmarks/report_jobs.py`).
+With one OpenMP thread per stage process (`machine.openmp_threads_env`), the same
 benchmark measured the stages after the base in 608 s side by side vs 751 s
 one at a time (1.23x, 2026-12-01).
 
@@ -26,7 +26,6 @@ one at a time (1.23x, 2026-12-01).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -95,31 +94,10 @@ def _stage_in_child(stage: str, preset, seed: int, root: str, threads: int) -> d
     return run_stage(stage, preset, seed, Path(root), lambda line: print(line, flush=True))
 
 
-@contextlib.contextmanager
-def _threads_for_children(threads: int):
-    """OpenMP's thread count for the spawned stage processes (they inherit the environment; a user's
-    own setting wins): `machine.openmp_threads_env`."""
-    from ..machine import openmp_threads_env
-
-    added = {k: v for k, v in openmp_threads_env(threads).items() if not os.environ.get(k)}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for k in added:
-            os.environ.pop(k, None)
-
-
-def _finished(p, seed: int, root, stage: str) -> bool:
-    """A finished run of `stage` with the preset's current settings is already in `root`."""
-    from .build import _done, _stage_settings
-
-    return _done(root, stage, _stage_settings(p, seed, stage)) is not None
-
-
 def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[str, dict]:
     """Every stage's record; with workers > 1, independent stages run side by side."""
-    from .build import run_stage, stage_names
+    from ..machine import environ, openmp_threads_env, usable_cores
+    from .build import run_stage, stage_names, stale_stages
 
     stages = stage_names(p)
     for s in stages:  # every stage must be placed in the graph (a new stage needs an entry)
@@ -127,16 +105,16 @@ def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[
     if workers <= 1:
         return {s: run_stage(s, p, seed, root, log, device) for s in stages}
     records = {"base": run_stage("base", p, seed, root, log, device)}
-    from ..machine import usable_cores
-
+    reusable = set(stages) - set(stale_stages(p, seed, root))  # finished before: reused here, no process
     threads = max(1, usable_cores() // workers)
     log(f"[build] after the base: up to {workers} stages side by side, {threads} torch thread(s) each")
     running: dict = {}
-    with _threads_for_children(threads), \
+    # Spawned stage processes inherit the environment: one OpenMP pool of `threads` each.
+    with environ(openmp_threads_env(threads)), \
             ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         while len(records) < len(stages):
             for s in ready_stages(stages, set(records), set(running.values())):
-                if _finished(p, seed, root, s):  # reused here: no process to start, and its log line is ours
+                if s in reusable:  # no process to start, and its "reusing" log line is the caller's
                     records[s] = run_stage(s, p, seed, root, log, device)
                     continue
                 if len(running) >= workers:
