@@ -271,3 +271,14 @@ def test_some_arm_extends_is_counted_with_a_bonferroni_correction_over_the_arms(
     assert alone["verdict"] == alone["verdict_familywise"] == "extends"
     assert among["verdict"] == "extends" and among["verdict_familywise"] == "no change detected"
     assert among["d_lf_pass_at_n_lo_familywise"] <= 0 < among["d_lf_pass_at_n_lo"]
+
+
+def test_units_get_one_openmp_pool_per_worker_unless_the_user_set_one(monkeypatch):
+    from rlboundary.organism import atlas_backends
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", "/somewhere")
+    env = atlas_backends.unit_env(1)
+    assert env["OMP_NUM_THREADS"] == "1" and env["RLBOUNDARY_OUTPUTS"] == "/somewhere"  # Ray workers get both
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert atlas_backends.unit_env(1)["OMP_NUM_THREADS"] == "3"

@@ -64,6 +64,20 @@ def test_local_and_ray_backends_store_the_same_results(two_runs):
     assert json.loads((b / "atlas" / PRESET / "run.json").read_text())["backend"] == "ray"
 
 
+def test_units_side_by_side_run_with_one_openmp_pool_each(two_runs):
+    # Two units at once with OpenMP at its default spin on every core (~8x slower sampling each,
+    # benchmarks/report_jobs.py): each unit's process must have run at cores // workers threads.
+    import os
+
+    from rlboundary.organism.atlas_backends import unit_threads
+
+    expected = os.environ.get("OMP_NUM_THREADS") or str(unit_threads(2))
+    for _, run in two_runs.values():
+        seen = run["unit_processes"]
+        assert [(p["arm"], p["seed"]) for p in seen] == [(a, s) for a in ARMS for s in SEEDS]
+        assert all(p["OMP_NUM_THREADS"] == expected and p["torch_threads"] == unit_threads(2) for p in seen), seen
+
+
 def test_the_plan_predicts_from_measured_times_and_is_compared_with_the_run(two_runs):
     from rlboundary.organism.atlas_backends import run_atlas
     from rlboundary.organism.atlas_plan import measured_costs, plan_atlas

@@ -254,7 +254,7 @@ def checkpoint_models(arm: Arm, run_root: Path, along: list[int]) -> dict[str, s
 
 def set_threads(threads: int | None) -> None:
     """Torch threads of this process's training (build._torch_setup reads the variable) and of its
-    in-process vLLM sampling alike (the backends pass cpu_count // workers; None: leave as is)."""
+    in-process vLLM sampling alike (the backends pass usable cores // workers; None: leave as is)."""
     if threads:
         # Only the first call in a process counts: once an in-process vLLM CPU engine has started, vLLM
         # replaces torch.set_num_threads with a no-op that logs a warning (vllm/v1/worker/cpu_worker.py).
@@ -298,7 +298,7 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
              log=print) -> dict:
     """Train (through the stage cache) and evaluate one arm x seed; returns its record (`unit.json`).
 
-    `threads`: torch threads of this unit's training (the backends pass cpu_count // workers)."""
+    `threads`: torch threads of this unit's training (the backends pass usable cores // workers)."""
     import pandas as pd
 
     from .benchmark import load_problems, lock_problem

@@ -8,9 +8,12 @@
 Every unit is `atlas.run_unit` (train through the stage cache, evaluate, store
 under `outputs/atlas/<preset>/units/`), so the files are the same whichever
 backend ran it; a unit already stored with the same settings is reused.
-Each unit trains at cpu_count // workers torch threads (1 on a 2-core
-machine with 2 workers): the thread count changes floating-point order, so
-two backends with the same workers give the same files.
+Each unit runs at usable cores // workers torch and OpenMP threads (1 on a
+2-core machine with 2 workers). Before session 18 units side by side set
+torch's thread count only and left OpenMP at its default, under which two
+processes sampling with vLLM on the CPU each ran ~8x slower
+(`benchmarks/report_jobs.py`); the pool's processes and Ray's workers now
+get `machine.openmp_threads_env` (unless the user set OMP_NUM_THREADS).
 
 - local, workers 1: in this process, one unit after the other.
 - local, workers > 1: a spawned process pool (nothing inherited but the
@@ -43,13 +46,24 @@ ENV_PREFIXES = ("RLBOUNDARY_", "VLLM_", "HF_", "TRANSFORMERS_", "TOKENIZERS_", "
 
 
 def unit_threads(workers: int) -> int:
-    return max(1, (os.cpu_count() or 1) // workers)
+    from ..machine import usable_cores
+
+    return max(1, usable_cores() // workers)
+
+
+def unit_env(threads: int) -> dict[str, str]:
+    """What every unit's process gets in its environment: this one's RLBOUNDARY_* / vLLM / offline
+    variables (`forwarded_env`, for Ray workers on other nodes) and one OpenMP pool of `threads`."""
+    from ..machine import openmp_threads_env
+
+    return {**forwarded_env(), **openmp_threads_env(threads)}
 
 
 def _unit_in_child(arm: str, preset: str, seed: int, n: int, eval_seed: int, threads: int, confirm: int = 0,
-                   draw: int = 1, confirm_only: bool = False) -> tuple[dict | None, dict | None]:
+                   draw: int = 1, confirm_only: bool = False) -> tuple[dict | None, dict | None, dict]:
     """One unit in a worker process (a pool's or Ray's), its log lines prefixed: (the unit's record,
-    None with `confirm_only`; its confirmation panel's record, None with confirm 0)."""
+    None with `confirm_only`; its confirmation panel's record, None with confirm 0; the thread
+    settings the unit's process ran with)."""
     from .atlas import run_unit
     from .atlas_confirm import confirm_unit
 
@@ -59,7 +73,14 @@ def _unit_in_child(arm: str, preset: str, seed: int, n: int, eval_seed: int, thr
     unit = None if confirm_only else run_unit(arm, preset, seed, n, eval_seed, threads=threads, log=log)
     confirmation = confirm_unit(arm, preset, seed, n, confirm, draw, eval_seed, threads=threads, log=log) \
         if confirm else None
-    return unit, confirmation
+    return unit, confirmation, process_threads()
+
+
+def process_threads() -> dict:
+    """This process's OpenMP setting and torch's thread count (recorded per unit in run.json)."""
+    import torch
+
+    return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "torch_threads": torch.get_num_threads()}
 
 
 def forwarded_env() -> dict[str, str]:
@@ -101,16 +122,21 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
     elif workers == 1:
         results = [_unit_in_child(a, preset, s, n, eval_seed, threads, *extra) for a, s in units]
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        from ..machine import environ, openmp_threads_env
+
+        # Spawned processes inherit the environment: one OpenMP pool of `threads` each.
+        with environ(openmp_threads_env(threads)), \
+                ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(_unit_in_child, a, preset, s, n, eval_seed, threads, *extra) for a, s in units]
             results = [f.result() for f in futures]
-    records = [u for u, _ in results if u is not None]
-    confirmations = [c for _, c in results if c is not None]
+    records = [u for u, _, _ in results if u is not None]
+    confirmations = [c for _, c, _ in results if c is not None]
     wall = time.perf_counter() - start
     run = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "backend": backend, "workers": workers,
            "torch_threads": threads, "wall_seconds": wall, "cpu_count": os.cpu_count(),
            "loadavg_end": list(os.getloadavg()), "confirm": confirm, "confirm_draw": draw,
            "confirm_only": confirm_only,
+           "unit_processes": [{"arm": a, "seed": s, **threads} for (a, s), (_, _, threads) in zip(units, results)],
            "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records],
            "confirmations": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in confirmations]}
     out = atlas_dir(preset)
@@ -128,7 +154,7 @@ def _run_ray(units, preset: str, n: int, eval_seed: int, workers: int, threads: 
     except ImportError:
         raise UserError("--backend ray needs Ray.", "pip install -e '.[ray]' (ray==2.60.0).") from None
     address = address or os.environ.get("RAY_ADDRESS")
-    runtime_env = {"env_vars": forwarded_env()}
+    runtime_env = {"env_vars": unit_env(threads)}
     started_here = not ray.is_initialized()
     if started_here:
         if address:
