@@ -23,8 +23,10 @@
 #
 # Only the organism can ask this without lucky guesses: a sample counts when its answer is right AND every
 # step checks. Each seed is a separate build (its own base, frontier, RL, controls); CIs resample seeds,
-# then problems. Parameters: `params/default/organism_reach.yaml` (one seed, n = 64, for the report's budget);
-# `params/organism3/organism_reach.yaml` (seeds 0, 1, 2 at n = 256, the README's result).
+# then problems. Parameters: `params/default/organism_reach.yaml` (one seed, n = 64, for the report's budget;
+# `sample_source: study`, the samples of the report's pass@k and distillation notebooks, read from the run
+# store); `params/organism3/organism_reach.yaml` (seeds 0, 1, 2 at n = 256, the README's result, sampled and
+# cached by `rlboundary organism eval`).
 #
 # On the confirmation panel the verdict is read as pre-registered: the stronger teacher (positive control)
 # must come out "contradicted" or the draw is not read; with `confirmation_draws` [1, 2] the first draw
@@ -47,6 +49,7 @@ organism_seeds = [0]
 frontier_panel = 0
 confirmation_panel = 0
 confirmation_draws = [1]
+sample_source = 'organism-eval'
 bootstrap = 2000
 
 # %%

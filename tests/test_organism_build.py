@@ -452,3 +452,31 @@ def test_a_model_asked_for_by_name_that_a_seed_lacks_is_refused(micro, monkeypat
 
     with pytest.raises(UserError, match="seed 0's micro build has no model 'nope'"):
         evaluate_seeds("micro", (0,), n=2, names=["base", "nope"], log=lambda *_: None)
+
+
+def test_the_reach_comparison_reads_the_studys_runs_with_sample_source_study(micro, monkeypatch):
+    # params/micro/organism_reach.yaml (like params/default's) reads the runs the pass@k notebooks sample:
+    # the rows are every stored sample of each model (first n), checked step by step, and their answers'
+    # correctness is the study grader's. What the run store cannot give is refused in one line.
+    from rlboundary.errors import UserError
+    from rlboundary.figures import graded_runs
+    from rlboundary.params import Params, load_params
+    from rlboundary.organism.reach import reach_study
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
+    params = load_params("organism_reach", "micro")
+    assert params.sample_source == "study"
+    study = reach_study(params)
+    rows = study["rows"]
+    runs = list(graded_runs(params))
+    assert {r.model["name"] for r in runs} == set(rows["model"]) == {m["name"] for m in params.models}
+    for run in runs:
+        mine = rows[rows["model"] == run.model["name"]]
+        assert len(mine) == len(run.verdicts) == params.n * mine["problem_id"].nunique()
+        both = mine.merge(run.verdicts[["problem_id", "sample_idx", "correct"]], on=["problem_id", "sample_idx"])
+        assert len(both) == len(mine) and (both["correct_x"] == both["correct_y"]).all()
+    assert study["verdict"].verdict in ("supported", "contradicted", "inconclusive")
+    for change, message in (({"organism_seeds": [0, 1]}, "organism_seeds"), ({"frontier_panel": 2}, "no frontier"),
+                            ({"confirmation_panel": 2}, "no frontier"), ({"temperature": 1.0}, "temperature")):
+        with pytest.raises(UserError, match=message):
+            reach_study(Params({**params, **change}))

@@ -98,22 +98,39 @@ def test_every_notebook_executes_and_is_published(micro_report):
         assert not (home / leak).exists(), leak
 
 
-def test_notebooks_ran_side_by_side_each_after_the_owner_of_the_runs_it_reads(micro_report):
+def test_every_run_was_sampled_once_before_the_notebooks_which_then_ran_side_by_side(micro_report):
     from rlboundary import report_jobs
     from rlboundary.report import report_params
 
     run = json.loads((micro_report["report"] / "run.json").read_text())
     assert run["jobs"] == 2
+    params = report_params(("micro",))[0]
+    tasks = report_jobs.presample_tasks(params)
+    # Every run of the plan, each once, by the notebook asking for its largest n, none failed ...
+    assert [(r["notebook"], r["model"], r["benchmark"], r["n"]) for r in run["runs"]] == tasks
+    assert len({(r["model"], r["benchmark"]) for r in run["runs"]}) == len(run["runs"])
+    assert not any(r["error"] for r in run["runs"]), run["runs"]
+    # organism_reach reads the pass@k notebooks' runs (sample_source: study): its models are among them.
+    reach_models = {m["name"] for m in params["organism_reach"]["models"]}
+    assert reach_models <= {r["model"] for r in run["runs"]}
+    for r in run["runs"]:  # stored to the run's n
+        assert _stored_samples(micro_report["report"].parent, r["model"]) >= r["n"], r
     nbs = {nb["name"]: nb for nb in run["notebooks"]}
-    waits, _ = report_jobs.run_owners(report_params(("micro",))[0])
-    assert any(waits.values())  # the micro set shares runs between notebooks, so the rule is exercised
-    for name, owners in waits.items():
-        for owner in owners:
-            owner_end = nbs[owner]["started_s"] + nbs[owner]["seconds"]
-            assert nbs[name]["started_s"] >= owner_end - 0.2, (name, owner, nbs[name], nbs[owner])
-    # ... and two of them did run at the same time.
+    first_notebook = min(nb["started_s"] for nb in nbs.values())
+    assert first_notebook >= run["organism_build_seconds"] + run["runs_seconds"] - 0.5
+    # ... and two notebooks did run at the same time.
     spans = sorted((nb["started_s"], nb["started_s"] + nb["seconds"]) for nb in run["notebooks"])
     assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+
+
+def _stored_samples(outputs: Path, model: str) -> int:
+    """Samples per problem stored for `model` on the micro organism (the smallest over problems)."""
+    import pandas as pd
+
+    parts = sorted((outputs / "samples" / model / "organism-micro").glob("*-seed0/part-*.parquet"))
+    assert parts, f"no stored samples of {model}"
+    rows = pd.concat([pd.read_parquet(p, columns=["problem_id", "sample_idx"]) for p in parts])
+    return int(rows.groupby("problem_id").size().min())
 
 
 def _stored_counts(outputs: Path, model: str, n: int) -> dict[str, int]:

@@ -34,10 +34,30 @@ def test_every_figure_waits_for_the_notebook_that_samples_its_base_and_rl_runs()
         assert "fig01_passk_math" in waits[name], name
     # cot_validity reads instruct and distilled, which fig07 samples at the larger n (64 > 8).
     assert waits["cot_validity"] == {"fig01_passk_math", "fig07_distillation"}
-    # organism_reach samples through the organism's own evaluation cache (other settings): nobody to wait for.
-    assert waits["organism_reach"] == set()
+    # organism_reach reads the study's runs (sample_source: study): fig01's base and rl-grpo, fig07's rft
+    # and distillations; it samples rl-rloo at n = 64 itself, which fig08 reads at n = 32.
+    assert waits["organism_reach"] == {"fig01_passk_math", "fig07_distillation"}
+    assert owned["organism_reach"] == 64 and "organism_reach" in waits["fig08_rl_algorithms"]
     order = report_jobs.start_order(["organism_reach", "fig01_passk_math"], owned, list(params))
     assert order == ["fig01_passk_math", "organism_reach"]  # the larger sampler starts first
+    # With the evaluation cache as its source (organism3), it samples nothing into the store.
+    three, _ = report_params(("organism3",), only=["organism_reach"])
+    assert report_jobs.run_owners(three) == ({"organism_reach": set()}, {"organism_reach": 0})
+
+
+def test_runs_are_sampled_first_once_each_by_their_owner_longest_first():
+    params, _ = report_params(("default",))
+    tasks = report_jobs.presample_tasks(params)
+    assert tasks[:2] == [("fig01_passk_math", "base", "organism", 256), ("fig01_passk_math", "rl-grpo", "organism", 256)]
+    assert [t[3] for t in tasks] == sorted((t[3] for t in tasks), reverse=True)
+    assert len({(t[1], t[2]) for t in tasks}) == len(tasks)  # each run once
+    # Every model a notebook samples into the store is in some task, at the largest n any notebook asks.
+    for name, p in params.items():
+        if name == "organism_reach" or name in report_jobs.OWN_BUILDS:
+            continue
+        for m in p["models"]:
+            assert any(t[1] == m["name"] and t[3] >= p["n"] for t in tasks), (name, m["name"])
+    assert ("organism_reach", "rl-rloo", "organism", 64) in tasks
 
 
 def test_a_run_asked_for_at_equal_n_is_owned_by_the_first_notebook_in_report_order():

@@ -260,12 +260,20 @@ class RunPlan:
                 tuple(sorted(self.settings.items())), self.limit)
 
 
+def samples_through_store(notebook: str, p) -> bool:
+    """Whether a notebook's `models` are sampled into the study's run store (what `plan_runs` counts):
+    organism_reach's only with `sample_source: study` (else `organism eval`'s cache samples them)."""
+    return notebook != "organism_reach" or p.get("sample_source") == "study"
+
+
 def plan_runs(params_by_notebook: dict[str, Any]) -> list[RunPlan]:
     """Unique runs across notebooks (`params.Params` each), largest n kept."""
     from .figures import model_stop
 
     runs: dict[tuple, RunPlan] = {}
     for notebook, p in params_by_notebook.items():
+        if not samples_through_store(notebook, p):
+            continue
         for entry in p["models"]:
             shape_from = None if entry["role"] == "base" else p.base_of(entry) if p.models_with_role("base") else None
             max_tokens = p.max_tokens_for(entry)

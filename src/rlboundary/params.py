@@ -149,6 +149,9 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
         Field("confirmation_draws", "list[int]", [1], "which blocks of confirmation_panel problems are read, the "
               "first deciding and later ones replicating it (reach.replicated_claim; the README's study read "
               "draws 1 and 2)"),
+        Field("sample_source", "str", "organism-eval", "where the main set's samples come from: organism-eval "
+              "(sampled and cached by `organism eval`; any seeds, panels) or study (the run store the pass@k "
+              "notebooks sample: one build seed, no panels, shared with them)", ("organism-eval", "study")),
     ],
     "atlas": [
         Field("organism_seeds", "list[int]", [0, 1], "build seeds: every arm is trained and evaluated once per seed"),

@@ -308,8 +308,10 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
                show_code: bool = False, echo=print, jobs: int | None = None) -> list[NotebookResult]:
     """Execute, convert and index the notebooks; raise UserError if any failed.
 
-    The organisms the notebooks read are built first; then up to `jobs` notebooks run side by side
-    (default `report_jobs.default_jobs()`: one per core on a CPU, one at a time with a GPU)."""
+    The organisms the notebooks read are built first; with `jobs` > 1 every run the notebooks sample
+    is then sampled, up to `jobs` at a time (`report_jobs.sample_runs_first`), and up to `jobs`
+    notebooks run side by side (default `report_jobs.default_jobs()`: one per core on a CPU, one at a
+    time with a GPU)."""
     from . import report_jobs
 
     # Validate every notebook's parameters before spending time on any of them.
@@ -324,11 +326,15 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     started = time.perf_counter()
     report_started_at = time.time()
     build_seconds = report_jobs.build_organisms(params, echo)
+    runs_started = time.perf_counter()
+    runs = report_jobs.sample_runs_first(params, jobs, echo) if jobs > 1 else []
+    runs_seconds = time.perf_counter() - runs_started
     notebooks_started = time.perf_counter()
     with environ(env):
         kernel = install_kernelspec(Path(env["JUPYTER_DATA_DIR"]))
         if jobs > 1:
-            results = report_jobs.run_side_by_side(params, out, kernel, show_code, jobs, echo)
+            results = report_jobs.run_side_by_side(params, out, kernel, show_code, jobs, echo,
+                                                   runs_sampled=bool(runs) and not any(r["error"] for r in runs))
         else:
             results = []
             for name in names:
@@ -344,8 +350,8 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     write_index(out, results, sources, total, skipped)
     (out / "run.json").write_text(json.dumps({
         "params": list(map(str, sources)), "seconds": round(total, 1), "skipped": skipped,
-        "organism_build_seconds": round(build_seconds, 1), "notebooks_seconds": round(notebook_seconds, 1),
-        "jobs": jobs,
+        "organism_build_seconds": round(build_seconds, 1), "runs_seconds": round(runs_seconds, 1),
+        "notebooks_seconds": round(notebook_seconds, 1), "jobs": jobs, "runs": runs,
         "notebooks": [{"name": r.name, "ok": r.ok, "seconds": round(r.seconds, 1), "error": r.error,
                        "started_s": round(r.started_at - report_started_at, 1),  # from the report's start
                        "figures": [f.name for f in r.figures]} for r in results]}, indent=1))

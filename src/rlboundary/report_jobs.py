@@ -22,6 +22,14 @@ run the plan does not know of), the store's lock makes the second wait
 (`store.LOCK_WAIT_ENV`, set for the kernels here) instead of failing, and it then samples only what is
 missing.
 
+Runs before notebooks (jobs > 1): before any notebook starts, every run the notebooks sample is
+sampled and graded once, up to `jobs` runs at a time, the largest n first (`sample_runs_first`), by
+the same code a notebook calls (`figures.graded_runs` with the owner's parameters, so the same run
+directories). Notebooks as the unit packed badly: fig01 alone samples two runs at n = 256 and most
+other figures read one of them, so the second core idled while fig01 ran (session 18, README "Build
+and report times"). A run that fails here is left to its notebook, which meets the same error and
+shows it where it belongs.
+
 The organisms the notebooks use are built before any notebook starts (`organisms_needed`), in the
 report's own process with every core, exactly as `rlboundary organism build` builds them.
 """
@@ -136,6 +144,60 @@ def build_organisms(params_by_notebook: dict, echo: Callable[[str], None]) -> fl
     return time.perf_counter() - start
 
 
+# --- runs first ----------------------------------------------------------------------
+
+def presample_tasks(params_by_notebook: dict) -> list[tuple[str, str, str, int]]:
+    """(owner notebook, model name, benchmark, n) of every run the notebooks sample (`cost.plan_runs`),
+    the owner being the notebook asking for the largest n (report order on ties); largest n first,
+    so the longest runs start first (every run here samples the same problems per benchmark)."""
+    from .cost import plan_runs
+
+    owners: dict[tuple, tuple[str, str, str, int]] = {}
+    for name, p in params_by_notebook.items():
+        for run in plan_runs({name: p}):
+            if run.key not in owners or run.n > owners[run.key][3]:
+                owners[run.key] = (name, run.model["name"], run.benchmark, run.n)
+    tasks = list(dict.fromkeys(owners.values()))  # one task covers the owner's seeds of that model
+    return sorted(tasks, key=lambda t: -t[3])
+
+
+def _presample_in_child(params, model: str, benchmark: str, env: dict[str, str]) -> tuple[float, str]:
+    """Sample and grade one model's runs on one benchmark as its owner notebook would; (seconds, error)."""
+    os.environ.update(env)
+    from .figures import graded_runs
+
+    t = time.perf_counter()
+    try:
+        for _ in graded_runs(params, models=[model], benchmarks=[benchmark]):
+            pass
+    except Exception as err:  # left to the notebook, which meets it again and shows it in place
+        return time.perf_counter() - t, f"{type(err).__name__}: {err}"
+    return time.perf_counter() - t, ""
+
+
+def sample_runs_first(params_by_notebook: dict, jobs: int, echo: Callable[[str], None]) -> list[dict]:
+    """Every run the notebooks sample, up to `jobs` at once (module docstring); one record per run."""
+    tasks = presample_tasks(params_by_notebook)
+    if not tasks:
+        return []
+    env = kernel_env(jobs)
+    echo(f"[report] sampling {len(tasks)} runs before the notebooks, up to {jobs} side by side")
+    records = []
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_presample_in_child, params_by_notebook[owner], model, bench, env):
+                   (owner, model, bench, n) for owner, model, bench, n in tasks}
+        for future in futures:  # submitted, and so started, largest first
+            owner, model, bench, n = futures[future]
+            seconds, error = future.result()
+            records.append({"notebook": owner, "model": model, "benchmark": bench, "n": n,
+                            "seconds": round(seconds, 1), "error": error})
+            echo(f"[report]   {model} / {bench} n={n} ({owner}): "
+                 + (f"FAILED, left to the notebook ({error})" if error else f"{seconds:.0f} s"))
+    echo(f"[report] runs sampled in {time.perf_counter() - start:.0f} s")
+    return records
+
+
 # --- running -------------------------------------------------------------------------
 
 def _run_in_child(name: str, params, out, kernel: str, show_code: bool, env: dict[str, str]):
@@ -147,12 +209,16 @@ def _run_in_child(name: str, params, out, kernel: str, show_code: bool, env: dic
 
 
 def run_side_by_side(params_by_notebook: dict, out, kernel: str, show_code: bool, jobs: int,
-                     echo: Callable[[str], None]) -> list:
-    """Run every notebook, up to `jobs` at once in the order above; results in report order."""
+                     echo: Callable[[str], None], runs_sampled: bool = False) -> list:
+    """Run every notebook, up to `jobs` at once in the order above; results in report order.
+    `runs_sampled`: every run the plan knows is stored already (`sample_runs_first` succeeded), so no
+    notebook waits for another."""
     from .report import result_line
 
     names = list(params_by_notebook)
     waits, owned = run_owners(params_by_notebook)
+    if runs_sampled:
+        waits = {name: set() for name in names}
     env = kernel_env(jobs)
     echo(f"[report] {len(names)} notebooks, up to {jobs} side by side"
          + (f" ({env['OMP_NUM_THREADS']} thread(s) each)" if env else ""))

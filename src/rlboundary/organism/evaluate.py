@@ -116,6 +116,45 @@ def sample_models(models: dict[str, str], problems, cache: Path, n: int, max_tok
     return pd.concat(frames, ignore_index=True), guesses
 
 
+# Where the reach comparison's main-set samples come from (`organism_reach`'s `sample_source`):
+# "organism-eval": sampled here and cached by weights (`sample_models`; every seed, the panels);
+# "study": the study's run store, the same runs the report's pass@k notebooks sample and read
+# (`study_store_rows`; one build seed, no panels).
+
+
+def study_store_rows(params, names: list[str]):
+    """Per-sample rows of the `params.models` entries named `names` from the study's run store, each
+    text checked step by step, in `sample_models`' columns.
+
+    The runs are those `figures.graded_runs` gives the pass@k notebooks (same model entries, sampling
+    settings and seed, so the same run directories): sampled only where not stored yet, and only the
+    first n samples of a run another notebook sampled to a larger n. Why: in the default report the
+    distillation and pass@k notebooks sample five of the reach comparison's six models at its n on the
+    same problems, so the report reads their runs instead of sampling those models a second time
+    through the evaluation cache (README, "Build and report times")."""
+    import pandas as pd
+
+    from ..figures import benchmark, graded_runs
+    from ..store import RunStore
+    from .benchmark import lock_problem
+    from .validity import trace_verdict
+
+    frames = []
+    for bench_name in params.benchmarks:
+        problems = {p.id: p for p in benchmark(params, bench_name).problems}
+        for run in graded_runs(params, models=names, benchmarks=[bench_name]):
+            texts = RunStore(run.run_dir).samples(["problem_id", "sample_idx", "text"], max_n=run.n)
+            rows = []
+            for pid, idx, text in zip(texts["problem_id"], texts["sample_idx"], texts["text"]):
+                problem = problems[pid]
+                v = trace_verdict(lock_problem(problem), text)
+                rows.append({"model": run.model["name"], "benchmark": bench_name, "problem_id": pid,
+                             "sample_idx": int(idx), "n_steps": problem.metadata["n_steps"], "text": text,
+                             "verdict": "correct" if v["correct"] else "incorrect", **v})
+            frames.append(pd.DataFrame(rows))
+    return pd.concat(frames, ignore_index=True)
+
+
 def evaluate_organism(preset: str = "default", seed: int = 0, n: int = 256, names: list[str] | None = None,
                       ks: tuple[int, ...] = (1, 16, 256), guess_n: int = 64, eval_seed: int = 0, log=print,
                       temperature: float = EVAL_TEMPERATURE) -> dict:
@@ -325,7 +364,7 @@ def confirmation_draw_reach(preset: str = "default", seeds: tuple[int, ...] = (0
 def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), n: int = 256,
                    names: list[str] | None = None, eval_seed: int = 0, log=print,
                    temperature: float = EVAL_TEMPERATURE, panel: int | None = None, confirm: int | None = None,
-                   confirm_draw: int = 1) -> dict:
+                   confirm_draw: int = 1, study_params=None) -> dict:
     """Every seed's organism on the same evaluation problems; the pre-registered reach comparison
     (every model sampled at `temperature`: the atlas's temperature arm uses 1.0).
 
@@ -342,7 +381,11 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
 
     Returns {"levels": per model x level pass@1 / luck-free pass@1 / pass@n / luck-free pass@n with CIs
     over seeds and problems, "reach": each model vs the base at the frontier and unseen levels with the
-    rule's verdict (`reach.py`), "frontier": {seed: level}, "unseen": level, "per_problem", "rows"}."""
+    rule's verdict (`reach.py`), "frontier": {seed: level}, "unseen": level, "per_problem", "rows"}.
+
+    `study_params` (an organism_reach notebook's parameters with `sample_source: study`): the main set's
+    samples are read from the study's run store (`study_store_rows`) for the one build seed those
+    parameters' models resolve to, instead of the evaluation cache; no panels, no null control."""
     import pandas as pd
 
     from .benchmark import load_panel, load_problems
@@ -360,15 +403,20 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
         raise UserError(f"confirm_draw={confirm_draw} is not a draw number.",
                         "pass 1 (the first confirmation draw), 2 for a replication on the next problems, ...")
     main = load_problems("eval", preset=preset, seed=eval_seed)  # the same for every build seed
+    if study_params is not None:
+        check_study_source(study_params, preset, seeds, n, panel, confirm, names)
 
     sample = _panel_sampler(p, n, temperature, log)
 
     frames, frontier = [], {}
     for s in seeds:
         models, frontier[s], wanted, chosen = _seed_models(preset, s, names, log)
-        r = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
-                              temperature=temperature)
-        frames.append(r["rows"].assign(seed=s, panel=False))
+        if study_params is not None:
+            rows = study_store_rows(study_params, chosen)
+        else:
+            rows = evaluate_organism(preset, s, n=n, names=chosen, guess_n=0, eval_seed=eval_seed, log=log,
+                                     temperature=temperature)["rows"]
+        frames.append(rows.assign(seed=s, panel=False))
         sets = [(False, main, eval_cache(preset, s))]
         if panel:
             problems = load_panel(frontier[s], panel, preset=preset, seed=eval_seed)
@@ -393,6 +441,24 @@ def evaluate_seeds(preset: str = "default", seeds: tuple[int, ...] = (0, 1, 2), 
             "reach": reach_table(table, frontier, unseen, null=NULL_MODEL),
             "frontier": frontier, "unseen": unseen, "per_problem": table, "rows": rows, "n": n,
             "temperature": temperature, "panel": panel, "confirm": confirm, "confirm_draw": confirm_draw}
+
+
+def check_study_source(params, preset: str, seeds, n: int, panel: int, confirm: int, names) -> None:
+    """Refuse what the study's run store cannot give the reach comparison, in one line each."""
+    fix = "use sample_source: organism-eval for this (params/organism3/organism_reach.yaml does)."
+    if list(seeds) != [params.organism_seed]:
+        raise UserError(f"sample_source: study reads one build's runs (organism_seed {params.organism_seed}), "
+                        f"but organism_seeds is {list(seeds)}.",
+                        f"set organism_seeds: [{params.organism_seed}], or {fix}")
+    if panel or confirm or NULL_MODEL in (names or ()):
+        raise UserError("sample_source: study has the main evaluation set only: no frontier or confirmation "
+                        "panel, no null control.", f"set frontier_panel: 0 and confirmation_panel: 0, or {fix}")
+    bench = "organism" if preset == "default" else f"organism:{preset}"  # the problems of load_problems("eval")
+    if params.organism_preset != preset or params.n != n or list(params.benchmarks) != [bench] \
+            or params.limit is not None or len(params.seeds) != 1 or params.temperature != EVAL_TEMPERATURE:
+        raise UserError(f"sample_source: study needs the benchmark {bench} alone (the preset's whole evaluation set), "
+                        f"one sampling seed and temperature {EVAL_TEMPERATURE} (the reach rule's).",
+                        f"set benchmarks: [{bench}], limit: null, seeds: [0], temperature: {EVAL_TEMPERATURE}, or {fix}")
 
 
 def format_levels(result: dict) -> str:

@@ -431,8 +431,10 @@ def reach_study(params) -> dict:
     if confirm:  # the confirmation rule's calibrator and negative control join by themselves
         names += [z for z in NULLS if z not in names]
     panel = getattr(params, "frontier_panel", None)
+    study = getattr(params, "sample_source", "organism-eval") == "study"  # samples from the study's run store
     result = evaluate_seeds(params.organism_preset, seeds, n=params.n, names=names, log=lambda *_: None,
-                            panel=panel, confirm=confirm, confirm_draw=draws[0])
+                            panel=panel, confirm=confirm, confirm_draw=draws[0],
+                            study_params=params if study else None)
     r = result["reach"]
     by_draw: dict[int, pd.DataFrame] = {}
     if confirm:
