@@ -49,7 +49,12 @@ organism_seeds = [0]
 frontier_panel = 0
 confirmation_panel = 0
 confirmation_draws = [1]
-sample_source = 'organism-eval'
+sample_source = 'study'
+temperature = 0.6
+top_p = 0.95
+max_tokens = 96
+seeds = [0]
+organism_seed = 0
 bootstrap = 2000
 
 # %%
