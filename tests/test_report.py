@@ -234,7 +234,11 @@ def test_index_opens_in_headless_chromium(micro_report):
 def test_a_failing_notebook_fails_the_run_loudly(tmp_path):
     bad = tmp_path / "bad.yaml"
     # A known benchmark whose data is not on this offline machine: the parameters load, the notebook fails.
-    bad.write_text("benchmarks: [math500]\n")
+    # Hub model ids instead of the organism's, so that no organism is built first (the suite's time): the
+    # notebook fails on the benchmark before it would load a model.
+    bad.write_text("benchmarks: [math500]\nmodels:\n"
+                   "  - {name: base, path: HuggingFaceTB/SmolLM2-135M, role: base, template: raw}\n"
+                   "  - {name: rl, path: HuggingFaceTB/SmolLM2-135M-Instruct, role: rl, template: raw}\n")
     proc = _run(["report", "--params", "micro", "--params", str(bad), "--only", "horizon"],
                 tmp_path / "out", tmp_path / "home", timeout=300)
     assert proc.returncode != 0

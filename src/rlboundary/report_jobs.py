@@ -84,24 +84,34 @@ def kernel_env(jobs: int) -> dict[str, str]:
 
 # --- who waits for whom ------------------------------------------------------------
 
+def _readers_by_run(params_by_notebook: dict) -> dict[tuple, list[tuple[int, str, str, str]]]:
+    """Run key (`cost.RunPlan.key`) -> (n, notebook, model name, benchmark) of every notebook asking
+    for that run, in report order."""
+    from .cost import plan_runs
+
+    runs: dict[tuple, list[tuple[int, str, str, str]]] = {}
+    for name, p in params_by_notebook.items():
+        for run in plan_runs({name: p}):
+            runs.setdefault(run.key, []).append((run.n, name, run.model["name"], run.benchmark))
+    return runs
+
+
+def _owner(readers: list[tuple[int, str, str, str]]) -> tuple[int, str, str, str]:
+    """The reader asking for the largest n (the first in report order on a tie)."""
+    n_max = max(r[0] for r in readers)
+    return next(r for r in readers if r[0] == n_max)
+
+
 def run_owners(params_by_notebook: dict) -> tuple[dict[str, set[str]], dict[str, int]]:
     """(notebook -> the notebooks it must wait for, notebook -> samples per problem it owns).
 
     A run's owner is the notebook asking for its largest n (report order breaks ties)."""
-    from .cost import plan_runs
-
-    names = list(params_by_notebook)
-    waits: dict[str, set[str]] = {name: set() for name in names}
-    owned = {name: 0 for name in names}
-    runs: dict[tuple, list[tuple[int, str]]] = {}
-    for name in names:
-        for run in plan_runs({name: params_by_notebook[name]}):
-            runs.setdefault(run.key, []).append((run.n, name))
-    for readers in runs.values():
-        n_max = max(n for n, _ in readers)
-        owner = next(name for n, name in readers if n == n_max)  # readers are in report order
+    waits: dict[str, set[str]] = {name: set() for name in params_by_notebook}
+    owned = {name: 0 for name in params_by_notebook}
+    for readers in _readers_by_run(params_by_notebook).values():
+        n_max, owner, _, _ = _owner(readers)
         owned[owner] += n_max
-        for _, name in readers:
+        for _, name, _, _ in readers:
             if name != owner:
                 waits[name].add(owner)
     return waits, owned
@@ -147,17 +157,11 @@ def build_organisms(params_by_notebook: dict, echo: Callable[[str], None]) -> fl
 # --- runs first ----------------------------------------------------------------------
 
 def presample_tasks(params_by_notebook: dict) -> list[tuple[str, str, str, int]]:
-    """(owner notebook, model name, benchmark, n) of every run the notebooks sample (`cost.plan_runs`),
-    the owner being the notebook asking for the largest n (report order on ties); largest n first,
-    so the longest runs start first (every run here samples the same problems per benchmark)."""
-    from .cost import plan_runs
-
-    owners: dict[tuple, tuple[str, str, str, int]] = {}
-    for name, p in params_by_notebook.items():
-        for run in plan_runs({name: p}):
-            if run.key not in owners or run.n > owners[run.key][3]:
-                owners[run.key] = (name, run.model["name"], run.benchmark, run.n)
-    tasks = list(dict.fromkeys(owners.values()))  # one task covers the owner's seeds of that model
+    """(owner notebook, model name, benchmark, n) of every run the notebooks sample (`cost.plan_runs`;
+    the owner as in `run_owners`); largest n first, so the longest runs start first (every run here
+    samples the same problems per benchmark)."""
+    owners = [_owner(readers) for readers in _readers_by_run(params_by_notebook).values()]
+    tasks = list(dict.fromkeys((name, model, bench, n) for n, name, model, bench in owners))  # seeds: one task
     return sorted(tasks, key=lambda t: -t[3])
 
 
