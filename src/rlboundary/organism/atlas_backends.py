@@ -136,7 +136,7 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
            "torch_threads": threads, "wall_seconds": wall, "cpu_count": os.cpu_count(),
            "loadavg_end": list(os.getloadavg()), "confirm": confirm, "confirm_draw": draw,
            "confirm_only": confirm_only,
-           "unit_processes": [{"arm": a, "seed": s, **threads} for (a, s), (_, _, threads) in zip(units, results)],
+           "unit_processes": [{"arm": a, "seed": s, **seen} for (a, s), (_, _, seen) in zip(units, results)],
            "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records],
            "confirmations": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in confirmations]}
     out = atlas_dir(preset)

@@ -116,15 +116,11 @@ def sample_models(models: dict[str, str], problems, cache: Path, n: int, max_tok
     return pd.concat(frames, ignore_index=True), guesses
 
 
-# Where the reach comparison's main-set samples come from (`organism_reach`'s `sample_source`):
-# "organism-eval": sampled here and cached by weights (`sample_models`; every seed, the panels);
-# "study": the study's run store, the same runs the report's pass@k notebooks sample and read
-# (`study_store_rows`; one build seed, no panels).
-
-
 def study_store_rows(params, names: list[str]):
     """Per-sample rows of the `params.models` entries named `names` from the study's run store, each
-    text checked step by step, in `sample_models`' columns.
+    text checked step by step, in `sample_models`' columns: `organism_reach`'s main set with
+    `sample_source: study` (one build seed, no panels; `organism-eval`, the default, samples through
+    `sample_models` and its cache instead).
 
     The runs are those `figures.graded_runs` gives the pass@k notebooks (same model entries, sampling
     settings and seed, so the same run directories): sampled only where not stored yet, and only the
@@ -141,15 +137,15 @@ def study_store_rows(params, names: list[str]):
 
     frames = []
     for bench_name in params.benchmarks:
-        problems = {p.id: p for p in benchmark(params, bench_name).problems}
+        problems = {p.id: (lock_problem(p), p.metadata["n_steps"]) for p in benchmark(params, bench_name).problems}
         for run in graded_runs(params, models=names, benchmarks=[bench_name]):
             texts = RunStore(run.run_dir).samples(["problem_id", "sample_idx", "text"], max_n=run.n)
             rows = []
             for pid, idx, text in zip(texts["problem_id"], texts["sample_idx"], texts["text"]):
-                problem = problems[pid]
-                v = trace_verdict(lock_problem(problem), text)
+                lock, n_steps = problems[pid]
+                v = trace_verdict(lock, text)
                 rows.append({"model": run.model["name"], "benchmark": bench_name, "problem_id": pid,
-                             "sample_idx": int(idx), "n_steps": problem.metadata["n_steps"], "text": text,
+                             "sample_idx": int(idx), "n_steps": n_steps, "text": text,
                              "verdict": "correct" if v["correct"] else "incorrect", **v})
             frames.append(pd.DataFrame(rows))
     return pd.concat(frames, ignore_index=True)
