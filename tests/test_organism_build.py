@@ -95,6 +95,21 @@ def test_build_has_every_role_and_checkpoint(micro):
     assert json.loads((root / "manifest.json").read_text()) == manifest
 
 
+def test_frontier_levels_measured_ahead_equal_the_stages_own_measurement(micro):
+    """The side-by-side build measured every candidate level in other processes (stage_parts); the
+    stage's rows must be exactly what it measures itself, in one process with one sampler."""
+    from rlboundary.organism.frontier import measure_luck_free_reach_levels
+    from rlboundary.organism.presets import get_preset
+
+    p, root = get_preset("micro"), Path(micro["models"]["base"]).parent
+    front = micro["models"].manifest["frontier"]
+    assert front["measured_ahead"] == p.frontier_candidates()
+    here = measure_luck_free_reach_levels(root / "base", p.frontier_candidates(), p.frontier_problems,
+                                          p.frontier_n, 0, p.width, p.max_completion_tokens())
+    assert front["base_reach"] == {str(level): row for level, row in here.items()}
+    assert not (root / ".parts").exists()  # removed once the stage recorded its result
+
+
 def test_ensure_organism_reuses_a_complete_build(micro, monkeypatch):
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro["outputs"]))
     from rlboundary.organism import ensure_organism

@@ -8,7 +8,7 @@ import pytest
 from rlboundary.errors import UserError
 from rlboundary.organism.build import stage_names
 from rlboundary.organism.presets import PRESETS, get_preset
-from rlboundary.organism.schedule import default_workers, depends, ready_stages
+from rlboundary.organism.schedule import default_workers, depends, ready_stages, ready_tasks
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -48,3 +48,34 @@ def test_workers_setting(monkeypatch):
         monkeypatch.setenv("RLBOUNDARY_BUILD_WORKERS", bad)
         with pytest.raises(UserError, match="RLBOUNDARY_BUILD_WORKERS"):
             default_workers()
+
+
+def test_the_frontiers_levels_start_before_any_other_stage_and_the_stage_after_them():
+    from rlboundary.organism.stage_parts import parts_of
+
+    p = get_preset("default")
+    stages = stage_names(p)
+    parts = {s: parts_of(s, p) for s in stages}
+    levels = [f"frontier#level-{lv}" for lv in range(8, 0, -1)]  # longest chains (costliest) first
+    assert ready_tasks(stages, parts, set(), set()) == ["base"]
+    assert ready_tasks(stages, parts, {"base"}, set()) == levels + ["instruct"]
+    assert ready_tasks(stages, parts, {"base"}, set(levels[:2])) == levels[2:] + ["instruct"]
+    # every part started: the stage waits for the last one; the teacher waits for the stage
+    assert ready_tasks(stages, parts, {"base", *levels[1:]}, {levels[0]}) == ["instruct"]
+    assert ready_tasks(stages, parts, {"base", *levels}, {"instruct"}) == ["frontier"]
+    assert ready_tasks(stages, parts, {"base", *levels, "frontier"}, set())[:2] == ["teacher", "rl-grpo"]
+    # a stage without parts (or one reused, given no parts) is unchanged
+    assert ready_tasks(stages, {}, {"base"}, set()) == ready_stages(stages, {"base"}, set())
+
+
+def test_a_stored_part_is_read_only_with_its_stages_settings(tmp_path):
+    from rlboundary.organism.stage_parts import clear_parts, part_path, stored_part
+
+    path = part_path(tmp_path, "frontier", "level-3")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"settings": {"n": 256}, "key": "level-3", "result": {"x": 1}, "seconds": 2.0}')
+    assert stored_part(tmp_path, "frontier", "level-3", {"n": 256})["result"] == {"x": 1}
+    assert stored_part(tmp_path, "frontier", "level-3", {"n": 128}) is None  # another setting: measured again
+    assert stored_part(tmp_path, "frontier", "level-4", {"n": 256}) is None
+    clear_parts(tmp_path, "frontier")
+    assert not (tmp_path / ".parts").exists()

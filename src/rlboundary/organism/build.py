@@ -259,19 +259,29 @@ def stage_base(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]
 
 def stage_frontier(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
     from .frontier import REACH_ROUND, choose_frontier, measure_luck_free_reach_levels
+    from .stage_parts import level_part, stored_part
 
     candidates = p.frontier_candidates()
     log(f"[frontier] base on {p.frontier_problems} training problems x n={p.frontier_n} at levels {candidates} "
         f"(rounds of {REACH_ROUND}, a problem stops at its first valid right answer)")
-    reach = measure_luck_free_reach_levels(root / "base", candidates, p.frontier_problems, p.frontier_n, seed,
-                                           p.width, p.max_completion_tokens())
+    # Levels measured ahead by the build's other worker (stage_parts) are read, not measured again.
+    settings = _stage_settings(p, seed, "frontier")
+    ahead = {level: part["result"] for level in candidates
+             if (part := stored_part(root, "frontier", level_part(level), settings)) is not None}
+    missing = [level for level in candidates if level not in ahead]
+    if ahead:
+        log(f"[frontier] levels {sorted(ahead)} measured ahead in parallel; measuring {missing or 'none'} here")
+    measured = measure_luck_free_reach_levels(root / "base", missing, p.frontier_problems, p.frontier_n, seed,
+                                              p.width, p.max_completion_tokens()) if missing else {}
+    reach = {level: ahead[level] if level in ahead else measured[level] for level in candidates}
     choice = choose_frontier(reach, candidates, p.frontier_range)
     for level, r in reach.items():
         log(f"[frontier] level {level}: luck-free pass@{p.frontier_n} {r['luck_free_pass_at_n']:.3f}, "
             f"pass@{p.frontier_n} {r['pass_at_n']:.3f}, pass@1 {r['pass_at_1']:.3f}")
     log(f"[frontier] frontier = level {choice['frontier']} (in range: {choice['in_range']})")
     (root / "frontier").mkdir(parents=True, exist_ok=True)
-    return [{**choice, "base_reach": {str(k): v for k, v in reach.items()}, "unseen_level": p.unseen_level}]
+    return [{**choice, "base_reach": {str(k): v for k, v in reach.items()}, "unseen_level": p.unseen_level,
+             "measured_ahead": sorted(ahead)}]
 
 
 def stage_instruct(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
@@ -474,6 +484,8 @@ def run_stage(stage: str, p: Preset, seed: int, root: Path, log, device: str | N
 
 
 def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
+    from .stage_parts import clear_parts, parts_of, parts_seconds
+
     device = device or _torch_setup(p.device)
     # A stage rebuilt with new settings starts empty: no checkpoint of the
     # old run (e.g. an RL step the new run never reaches) may survive.
@@ -483,10 +495,13 @@ def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
         entries = stage_rl(stage[3:], p, seed, root, device, log)
     else:
         entries = STAGES[stage](p, seed, root, device, log)
-    seconds = time.perf_counter() - t
+    # Parts measured ahead in other processes count as this stage's time (core seconds).
+    seconds = time.perf_counter() - t + parts_seconds(root, stage, settings, parts_of(stage, p))
     for e in entries:
         e["train_seconds"] = seconds
-    return _record(root, stage, settings, entries, seconds)
+    record = _record(root, stage, settings, entries, seconds)
+    clear_parts(root, stage)
+    return record
 
 
 STAGES = {"base": stage_base, "frontier": stage_frontier, "instruct": stage_instruct, "rft": stage_rft,

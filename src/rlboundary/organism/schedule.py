@@ -84,6 +84,23 @@ def ready_stages(stages: list[str], done: set[str], running: set[str]) -> list[s
     return sorted(ready, key=lambda s: (priority(s), stages.index(s)))
 
 
+PART_SEPARATOR = "#"  # a part's task name: "<stage>#<part>", e.g. "frontier#level-8"
+
+
+def ready_tasks(stages: list[str], parts: dict[str, list[str]], done: set[str], running: set[str]) -> list[str]:
+    """What may start now, by PRIORITY: for a ready stage with parts (`stage_parts`), its parts not
+    yet done or running, in their order; the stage itself once every part is done."""
+    out = []
+    for s in ready_stages(stages, done, running):
+        tasks = [f"{s}{PART_SEPARATOR}{k}" for k in parts.get(s, [])]
+        left = [t for t in tasks if t not in done and t not in running]
+        if left:
+            out += left
+        elif all(t in done for t in tasks):
+            out.append(s)
+    return out
+
+
 def _stage_in_child(stage: str, preset, seed: int, root: str, threads: int) -> dict:
     """Run one stage in a worker process (spawned: nothing inherited)."""
     from pathlib import Path
@@ -94,10 +111,23 @@ def _stage_in_child(stage: str, preset, seed: int, root: str, threads: int) -> d
     return run_stage(stage, preset, seed, Path(root), lambda line: print(line, flush=True))
 
 
+def _part_in_child(task: str, preset, seed: int, root: str, threads: int) -> float:
+    """Measure one stage part in a worker process; returns its seconds (0 when it was stored)."""
+    from pathlib import Path
+
+    os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
+    from .stage_parts import run_part
+
+    stage, key = task.split(PART_SEPARATOR, 1)
+    return run_part(stage, key, preset, seed, Path(root))
+
+
 def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[str, dict]:
-    """Every stage's record; with workers > 1, independent stages run side by side."""
+    """Every stage's record; with workers > 1, independent stages (and the parts
+    of a stage, `stage_parts`) run side by side."""
     from ..machine import environ, openmp_threads_env, usable_cores
     from .build import run_stage, stage_names, stale_stages
+    from .stage_parts import parts_of
 
     stages = stage_names(p)
     for s in stages:  # every stage must be placed in the graph (a new stage needs an entry)
@@ -106,26 +136,34 @@ def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[
         return {s: run_stage(s, p, seed, root, log, device) for s in stages}
     records = {"base": run_stage("base", p, seed, root, log, device)}
     reusable = set(stages) - set(stale_stages(p, seed, root))  # finished before: reused here, no process
+    parts = {s: parts_of(s, p) for s in stages if s not in reusable}
     threads = max(1, usable_cores() // workers)
     log(f"[build] after the base: up to {workers} stages side by side, {threads} torch thread(s) each")
     running: dict = {}
+    parts_done: set[str] = set()
     # Spawned stage processes inherit the environment: one OpenMP pool of `threads` each.
     with environ(openmp_threads_env(threads)), \
             ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         while len(records) < len(stages):
-            for s in ready_stages(stages, set(records), set(running.values())):
-                if s in reusable:  # no process to start, and its "reusing" log line is the caller's
-                    records[s] = run_stage(s, p, seed, root, log, device)
+            for task in ready_tasks(stages, parts, set(records) | parts_done, set(running.values())):
+                if task in reusable:  # no process to start, and its "reusing" log line is the caller's
+                    records[task] = run_stage(task, p, seed, root, log, device)
                     continue
                 if len(running) >= workers:
                     break
-                log(f"[build] start {s}")
-                running[pool.submit(_stage_in_child, s, p, seed, str(root), threads)] = s
+                log(f"[build] start {task}")
+                child = _part_in_child if PART_SEPARATOR in task else _stage_in_child
+                running[pool.submit(child, task, p, seed, str(root), threads)] = task
             if not running:  # every ready stage was reused: look for the stages they unblock
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                s = running.pop(future)
-                records[s] = future.result()  # a failed stage raises here; finished stages stay reusable
-                log(f"[build] {s} done in {records[s]['seconds']:.0f} s")
+                task = running.pop(future)
+                result = future.result()  # a failed stage or part raises here; finished ones stay reusable
+                if PART_SEPARATOR in task:
+                    parts_done.add(task)
+                    log(f"[build] {task} done in {result:.0f} s")
+                else:
+                    records[task] = result
+                    log(f"[build] {task} done in {result['seconds']:.0f} s")
     return {s: records[s] for s in stages}

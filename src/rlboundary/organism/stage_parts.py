@@ -1,0 +1,101 @@
+"""Parts of a build stage measured ahead, side by side, by the build's other worker.
+
+The frontier stage measures the base's luck-free reach at every candidate
+level, one level after another, while the build's second worker has little
+to do (the instruct SFT, then nothing: 82 s idle in session 18's cold run,
+on the build's critical path). Each level's measurement is independent: its
+own problems (`frontier.reach_problems`, drawn per level) and its own
+per-round sampling seeds, so a level measured alone in another process gives
+the row the stage would have measured itself (checked: levels 5 and 6 of
+seed 0 measured in a fresh process at one thread equalled the stored
+two-thread build's rows exactly, samples drawn included).
+
+So with two or more build workers `schedule.run_stage_graph` runs each of a
+stage's parts (`parts_of`) in a worker process as soon as the stage's inputs
+exist, and the stage then reads the stored parts (`stored_part`) and
+measures only what is missing. A part is stored with its stage's settings
+(`build._stage_settings`): a part of another base or another frontier rule is
+never read. The parts are removed once the stage has recorded its result;
+their time is added to the stage's `seconds` (core time, as if one worker had
+measured them).
+
+    from rlboundary.organism.stage_parts import parts_of, run_part, stored_part
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+PARTS_DIR = ".parts"  # <build dir>/.parts/<stage>/<part>.json, outside the stage's own directory
+
+
+def level_part(level: int) -> str:
+    return f"level-{level}"
+
+
+def parts_of(stage: str, p) -> list[str]:
+    """The parts of `stage` that may be measured ahead, costliest first ([] when it has none)."""
+    if stage == "frontier":
+        # Longest chains first: where the base reaches little, every one of a problem's n samples is
+        # drawn, and the samples are longest (levels 7 and 8 drew 4,096 samples each for seed 0).
+        return [level_part(level) for level in sorted(p.frontier_candidates(), reverse=True)]
+    return []
+
+
+def part_path(root: Path, stage: str, key: str) -> Path:
+    return Path(root) / PARTS_DIR / stage / f"{key}.json"
+
+
+def stored_part(root: Path, stage: str, key: str, settings: dict) -> dict | None:
+    """A part's stored record ({"result", "seconds"}) if it was measured with these stage settings."""
+    path = part_path(root, stage, key)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("settings") == settings else None
+
+
+def run_part(stage: str, key: str, p, seed: int, root: Path) -> float:
+    """Measure one part and store it (nothing when it is stored already); returns its seconds."""
+    from .build import _stage_settings
+
+    settings = _stage_settings(p, seed, stage)
+    if stored_part(root, stage, key, settings) is not None:
+        return 0.0
+    t = time.perf_counter()
+    if stage == "frontier":
+        result = measure_frontier_level(p, seed, Path(root), int(key.removeprefix("level-")))
+    else:
+        raise ValueError(f"stage {stage!r} has no parts")
+    seconds = time.perf_counter() - t
+    path = part_path(root, stage, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"settings": settings, "key": key, "result": result, "seconds": seconds}, indent=1))
+    tmp.rename(path)  # whole or absent: a killed part is measured again
+    return seconds
+
+
+def measure_frontier_level(p, seed: int, root: Path, level: int, sampler=None) -> dict:
+    """The base's luck-free reach at one candidate level: the frontier stage's measurement."""
+    from .frontier import measure_luck_free_reach
+
+    return measure_luck_free_reach(root / "base", level, p.frontier_problems, p.frontier_n, seed, p.width,
+                                   p.max_completion_tokens(), sampler=sampler)
+
+
+def parts_seconds(root: Path, stage: str, settings: dict, keys: list[str]) -> float:
+    """Seconds the stored parts among `keys` took to measure."""
+    return sum(r["seconds"] for k in keys if (r := stored_part(root, stage, k, settings)) is not None)
+
+
+def clear_parts(root: Path, stage: str) -> None:
+    """Remove a stage's stored parts (after it recorded its result)."""
+    shutil.rmtree(Path(root) / PARTS_DIR / stage, ignore_errors=True)
+    try:
+        (Path(root) / PARTS_DIR).rmdir()  # only when no other stage's parts are left
+    except OSError:
+        pass
