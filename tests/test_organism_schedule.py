@@ -50,22 +50,27 @@ def test_workers_setting(monkeypatch):
             default_workers()
 
 
-def test_the_frontiers_levels_start_before_any_other_stage_and_the_stage_after_them():
-    from rlboundary.organism.stage_parts import parts_of
+def test_the_frontiers_parts_start_before_any_other_stage_and_the_stage_after_them():
+    from rlboundary.organism.stage_parts import part_levels, parts_of
 
     p = get_preset("default")
     stages = stage_names(p)
     parts = {s: parts_of(s, p) for s in stages}
-    levels = [f"frontier#level-{lv}" for lv in range(8, 0, -1)]  # longest chains (costliest) first
+    # the candidate levels dealt out longest (costliest) first, one part per worker, each level once
+    assert parts["frontier"] == ["levels-8-6-4-2", "levels-7-5-3-1"]
+    assert sorted(lv for key in parts["frontier"] for lv in part_levels(key)) == p.frontier_candidates()
+    assert all(parts[s] == [] for s in stages if s != "frontier")
+    tasks = [f"frontier#{key}" for key in parts["frontier"]]
     assert ready_tasks(stages, parts, set(), set()) == ["base"]
-    assert ready_tasks(stages, parts, {"base"}, set()) == levels + ["instruct"]
-    assert ready_tasks(stages, parts, {"base"}, set(levels[:2])) == levels[2:] + ["instruct"]
+    assert ready_tasks(stages, parts, {"base"}, set()) == tasks + ["instruct"]
+    assert ready_tasks(stages, parts, {"base"}, {tasks[0]}) == tasks[1:] + ["instruct"]
     # every part started: the stage waits for the last one; the teacher waits for the stage
-    assert ready_tasks(stages, parts, {"base", *levels[1:]}, {levels[0]}) == ["instruct"]
-    assert ready_tasks(stages, parts, {"base", *levels}, {"instruct"}) == ["frontier"]
-    assert ready_tasks(stages, parts, {"base", *levels, "frontier"}, set())[:2] == ["teacher", "rl-grpo"]
+    assert ready_tasks(stages, parts, {"base", tasks[1]}, {tasks[0]}) == ["instruct"]
+    assert ready_tasks(stages, parts, {"base", *tasks}, {"instruct"}) == ["frontier"]
+    assert ready_tasks(stages, parts, {"base", *tasks, "frontier"}, set())[:2] == ["teacher", "rl-grpo"]
     # a stage without parts (or one reused, given no parts) is unchanged
     assert ready_tasks(stages, {}, {"base"}, set()) == ready_stages(stages, {"base"}, set())
+    assert parts_of("frontier", get_preset("micro")) == ["levels-4-2", "levels-3-1"]
 
 
 def test_a_stored_part_is_read_only_with_its_stages_settings(tmp_path):

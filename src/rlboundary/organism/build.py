@@ -258,21 +258,21 @@ def stage_base(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]
 
 
 def stage_frontier(p: Preset, seed: int, root: Path, device: str, log) -> list[dict]:
-    from .frontier import REACH_ROUND, choose_frontier, measure_luck_free_reach_levels
-    from .stage_parts import level_part, stored_part
+    from .frontier import REACH_ROUND, choose_frontier
+    from .stage_parts import measure_frontier_levels, parts_of, stored_part
 
     candidates = p.frontier_candidates()
     log(f"[frontier] base on {p.frontier_problems} training problems x n={p.frontier_n} at levels {candidates} "
         f"(rounds of {REACH_ROUND}, a problem stops at its first valid right answer)")
     # Levels measured ahead by the build's other worker (stage_parts) are read, not measured again.
     settings = _stage_settings(p, seed, "frontier")
-    ahead = {level: part["result"] for level in candidates
-             if (part := stored_part(root, "frontier", level_part(level), settings)) is not None}
+    ahead = {int(level): row for key in parts_of("frontier", p)
+             if (part := stored_part(root, "frontier", key, settings)) is not None
+             for level, row in part["result"].items()}
     missing = [level for level in candidates if level not in ahead]
     if ahead:
-        log(f"[frontier] levels {sorted(ahead)} measured ahead in parallel; measuring {missing or 'none'} here")
-    measured = measure_luck_free_reach_levels(root / "base", missing, p.frontier_problems, p.frontier_n, seed,
-                                              p.width, p.max_completion_tokens()) if missing else {}
+        log(f"[frontier] levels {sorted(ahead)} measured ahead side by side; measuring {missing or 'none'} here")
+    measured = measure_frontier_levels(p, seed, root, missing) if missing else {}
     reach = {level: ahead[level] if level in ahead else measured[level] for level in candidates}
     choice = choose_frontier(reach, candidates, p.frontier_range)
     for level, r in reach.items():

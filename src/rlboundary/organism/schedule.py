@@ -12,6 +12,13 @@ its thread count: the instruct SFT, RFT and GRPO trained at one thread gave
 the stored two-thread build's weights digests exactly (session 17), and so did
 whole builds side by side.
 
+A stage whose work splits into independent measurements lists them as
+parts (`stage_parts`, so far the frontier: one candidate level each); with
+workers > 1 the parts run in the pool first, costliest first, and the stage
+itself, once they are all stored, only reads them (session 19: the frontier
+stage is on the build's critical path and ran beside a 43-s instruct SFT,
+then alone for ~80 s).
+
 Side by side is the default on a CPU with two or more cores (`AUTO_WORKERS`).
 It did not pay until session 17 (`benchmarks/organism_build_workers.py`:
 1,017 s side by side vs 989 s one at a time): each stage process left

@@ -32,16 +32,27 @@ from pathlib import Path
 PARTS_DIR = ".parts"  # <build dir>/.parts/<stage>/<part>.json, outside the stage's own directory
 
 
-def level_part(level: int) -> str:
-    return f"level-{level}"
+FRONTIER_PARTS = 2  # the build's workers on this machine; each part starts one engine
+
+
+def levels_part(levels) -> str:
+    return "levels-" + "-".join(str(level) for level in levels)
+
+
+def part_levels(key: str) -> list[int]:
+    return [int(x) for x in key.removeprefix("levels-").split("-")]
 
 
 def parts_of(stage: str, p) -> list[str]:
     """The parts of `stage` that may be measured ahead, costliest first ([] when it has none)."""
     if stage == "frontier":
-        # Longest chains first: where the base reaches little, every one of a problem's n samples is
-        # drawn, and the samples are longest (levels 7 and 8 drew 4,096 samples each for seed 0).
-        return [level_part(level) for level in sorted(p.frontier_candidates(), reverse=True)]
+        # The candidate levels dealt out longest first: where the base reaches little, every one of a
+        # problem's n samples is drawn, and the samples are longest (seed 0's levels 7 and 8 drew 4,096
+        # samples each, ~45 s; levels 1-4 under 10 s). One part per worker, not per level: each part
+        # starts a vLLM engine (~2 s, ~20 s for a process's first), and eight parts cost 198 s of core
+        # time against ~145 s of measuring (session 19).
+        levels = sorted(p.frontier_candidates(), reverse=True)
+        return [levels_part(levels[i::FRONTIER_PARTS]) for i in range(min(FRONTIER_PARTS, len(levels)))]
     return []
 
 
@@ -67,7 +78,7 @@ def run_part(stage: str, key: str, p, seed: int, root: Path) -> float:
         return 0.0
     t = time.perf_counter()
     if stage == "frontier":
-        result = measure_frontier_level(p, seed, Path(root), int(key.removeprefix("level-")))
+        result = {str(level): row for level, row in measure_frontier_levels(p, seed, Path(root), part_levels(key)).items()}
     else:
         raise ValueError(f"stage {stage!r} has no parts")
     seconds = time.perf_counter() - t
@@ -79,12 +90,12 @@ def run_part(stage: str, key: str, p, seed: int, root: Path) -> float:
     return seconds
 
 
-def measure_frontier_level(p, seed: int, root: Path, level: int, sampler=None) -> dict:
-    """The base's luck-free reach at one candidate level: the frontier stage's measurement."""
-    from .frontier import measure_luck_free_reach
+def measure_frontier_levels(p, seed: int, root: Path, levels: list[int]) -> dict[int, dict]:
+    """The base's luck-free reach at candidate levels: the frontier stage's measurement, one sampler."""
+    from .frontier import measure_luck_free_reach_levels
 
-    return measure_luck_free_reach(root / "base", level, p.frontier_problems, p.frontier_n, seed, p.width,
-                                   p.max_completion_tokens(), sampler=sampler)
+    return measure_luck_free_reach_levels(root / "base", levels, p.frontier_problems, p.frontier_n, seed, p.width,
+                                          p.max_completion_tokens())
 
 
 def parts_seconds(root: Path, stage: str, settings: dict, keys: list[str]) -> float:
