@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,7 +94,9 @@ def test_sample_run_resume_raise_n_and_status(engine, tiny_spec, tmp_path):
     assert len(df7) == 21 and not df7.duplicated(["problem_id", "sample_idx"]).any()
     merged = df7.merge(df4, on=["problem_id", "sample_idx"], suffixes=("", "_old"))
     assert len(merged) == 12 and (merged.text == merged.text_old).all()
-    fresh_spec = ModelSpec(name="tiny-fresh", path=tiny_spec.path, template="raw", dtype="float32")
+    # A copy of the model files at another path: not the same run (twin_runs), so sampled afresh.
+    shutil.copytree(tiny_spec.path, tmp_path / "tiny-copy")
+    fresh_spec = ModelSpec(name="tiny-fresh", path=str(tmp_path / "tiny-copy"), template="raw", dtype="float32")
     fresh = sample_run(fresh_spec, "math500", s7, seed=7, backend=engine, data_dir=data, progress=False, max_units_per_batch=5)
     assert fresh.samples().text.tolist() == df7.text.tolist()
     st = run_status(tiny_spec, "math500", s7, seed=7)
@@ -104,6 +107,39 @@ def test_sample_run_resume_raise_n_and_status(engine, tiny_spec, tmp_path):
     other = ModelSpec(name="tiny", path=tiny_spec.path, template="raw", dtype="bfloat16")
     with pytest.raises(UserError, match="model.dtype: stored 'float32', asked 'bfloat16'"):
         sample_run(other, "math500", s7, seed=7, backend="vllm", data_dir=data, progress=False)
+
+
+class CountingBackend:
+    """A real backend that records the units it is asked to sample."""
+
+    def __init__(self, inner):
+        self.inner, self.requests = inner, []
+
+    def generate(self, requests, settings):
+        self.requests += requests
+        return self.inner.generate(requests, settings)
+
+
+def test_the_same_model_files_under_a_second_name_are_read_not_sampled_again(engine, tiny_spec, tmp_path):
+    data = write_math500(tmp_path / "data", 3)
+    named = lambda name, path=tiny_spec.path: ModelSpec(name=name, path=str(path), template="raw", dtype="float32")
+
+    def run(spec, n):
+        backend = CountingBackend(engine)
+        store = sample_run(spec, "math500", SamplingSettings(n=n, max_tokens=12, chunk_size=3), seed=3,
+                           backend=backend, data_dir=data, progress=False)
+        return store.samples(), len(backend.requests)
+
+    first, drawn = run(named("rl-step60"), 6)
+    assert drawn == 6 and len(first) == 18  # 3 problems x 2 chunks of 3
+    twin, drawn = run(named("rl-final"), 4)  # the same directory: the final model is the step-60 checkpoint
+    assert drawn == 0 and twin.equals(first[first.sample_idx < 4].reset_index(drop=True))
+    more, drawn = run(named("rl-final"), 9)  # beyond what the twin holds: only chunk 2 is sampled
+    assert drawn == 3 and more[more.sample_idx < 6].reset_index(drop=True).equals(first)
+    # The same weights at another path are another model as far as the identity knows: sampled.
+    shutil.copytree(tiny_spec.path, tmp_path / "elsewhere")
+    _, drawn = run(named("rl-copy", tmp_path / "elsewhere"), 4)
+    assert drawn == 6
 
 
 def test_template_stops_fold_into_the_run_key(tiny_spec):

@@ -16,6 +16,8 @@ most `max_units_per_batch` and each batch is written as one chunk file
 before the next starts, so memory stays flat as n grows and a killed run
 loses at most one batch. A unit's samples are drawn with
 `derive_seed(seed, problem_id, chunk)`, so they do not depend on the batch.
+Units that a run of the same model files under another name holds are read
+from it instead (`twin_runs.py`).
 
 The run key is (model name, benchmark, settings hash, seed). The settings
 hashed are the *effective* ones: the stop strings of the model spec and of
@@ -33,6 +35,7 @@ from typing import Any
 from .errors import UserError
 from .sampling import GenRequest, SamplingSettings, derive_seed
 from .store import RunStore, find_runs, run_dir_for
+from .twin_runs import copy_from_twins
 
 # Backend name -> (module, class). Imported only when chosen, so that a
 # missing vLLM does not stop `--backend hf` (and vice versa).
@@ -193,13 +196,16 @@ def sample_run(
     prompts = {p.id: render_prompt(p, spec.template, tokenizer) for p in bench.problems}
 
     with store.lock():
+        identity = run_identity(spec, bench.name, eff, seed)
         store.ensure_meta(
-            run_identity(spec, bench.name, eff, seed),
+            identity,
             target={"n": eff.n, "problem_ids": bench.problem_ids, "limit": limit, "data_dir": data_dir,
                     "data_source": source},
         )
         store.remove_temp_files()  # leftovers of a killed writer; we hold the lock
         units = store.missing_units(bench.problem_ids, eff)
+        # The same model files stored under another name: their samples, not new draws (twin_runs.py).
+        units = copy_from_twins(store, units, identity, log=print if progress else None)
         if not units:
             return store
 

@@ -1,14 +1,15 @@
-"""Parts of a build stage measured ahead, side by side, by the build's other worker.
+"""Parts of a build stage measured ahead, side by side, by the build's workers.
 
 The frontier stage measures the base's luck-free reach at every candidate
-level, one level after another, while the build's second worker has little
-to do (the instruct SFT, then nothing: 82 s idle in session 18's cold run,
-on the build's critical path). Each level's measurement is independent: its
-own problems (`frontier.reach_problems`, drawn per level) and its own
-per-round sampling seeds, so a level measured alone in another process gives
-the row the stage would have measured itself (checked: levels 5 and 6 of
-seed 0 measured in a fresh process at one thread equalled the stored
-two-thread build's rows exactly, samples drawn included).
+level, one level after another; it is on the build's critical path, and
+with it alone the build's second worker had little to do (the instruct SFT,
+then nothing: 82 s idle in session 18's cold run). Each level's measurement
+is independent: its own problems (`frontier.reach_problems`, drawn per
+level) and its own per-round sampling seeds, so levels measured in another
+process give the rows the stage would have measured itself (checked: seed
+0's eight rows, measured in two parts in two processes, equal the stored
+one-at-a-time build's, samples drawn included: `benchmarks/frontier_parts.py`,
+129.7 s in one process vs 89.7 s in two parts side by side).
 
 So with two or more build workers `schedule.run_stage_graph` runs each of a
 stage's parts (`parts_of`) in a worker process as soon as the stage's inputs
@@ -32,7 +33,7 @@ from pathlib import Path
 PARTS_DIR = ".parts"  # <build dir>/.parts/<stage>/<part>.json, outside the stage's own directory
 
 
-FRONTIER_PARTS = 2  # the build's workers on this machine; each part starts one engine
+FRONTIER_PARTS = 2  # schedule.AUTO_WORKERS: one part per worker; each part starts one engine
 
 
 def levels_part(levels) -> str:
@@ -49,8 +50,8 @@ def parts_of(stage: str, p) -> list[str]:
         # The candidate levels dealt out longest first: where the base reaches little, every one of a
         # problem's n samples is drawn, and the samples are longest (seed 0's levels 7 and 8 drew 4,096
         # samples each, ~45 s; levels 1-4 under 10 s). One part per worker, not per level: each part
-        # starts a vLLM engine (~2 s, ~20 s for a process's first), and eight parts cost 198 s of core
-        # time against ~145 s of measuring (session 19).
+        # starts a vLLM engine (~2 s, ~20 s for a process's first); one part per level cost 198 s of
+        # core time in a cold build, two parts 157 s (session 19).
         levels = sorted(p.frontier_candidates(), reverse=True)
         return [levels_part(levels[i::FRONTIER_PARTS]) for i in range(min(FRONTIER_PARTS, len(levels)))]
     return []
