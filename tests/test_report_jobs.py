@@ -168,3 +168,22 @@ def test_one_openmp_thread_samples_the_same_texts(micro_organism, tmp_path):
     assert seen["side by side"]["threads"] == 1
     assert seen["alone"]["samples"] == seen["side by side"]["samples"] == 12 * 16
     assert seen["alone"]["digest"] == seen["side by side"]["digest"]
+
+
+def test_runs_of_one_model_directory_under_two_names_go_to_one_worker_in_order(tiny_model_path, tmp_path):
+    """One directory listed twice (a checkpoint that is also the final model) must not be sampled twice
+    side by side: its runs form one group, so the second reads the first's samples (twin_runs)."""
+    import shutil
+
+    from rlboundary.params import validate
+
+    shutil.copytree(tiny_model_path, tmp_path / "copy")
+    models = [{"name": name, "path": str(path), "role": "rl", "template": "raw"}
+              for name, path in (("final", tiny_model_path), ("other", tmp_path / "copy"),
+                                 ("step60", tiny_model_path))]
+    params = validate("fig08_rl_algorithms", {"models": models, "benchmarks": ["math500"], "n": 8},
+                      source="test")
+    nb = "fig08_rl_algorithms"
+    tasks = [(nb, "final", "math500", 8), (nb, "other", "math500", 8), (nb, "step60", "math500", 8),
+             (nb, "final", "aime24", 8)]
+    assert report_jobs.twin_groups({nb: params}, tasks) == [[tasks[0], tasks[2]], [tasks[1]], [tasks[3]]]

@@ -25,7 +25,8 @@ missing.
 Runs before notebooks (jobs > 1): before any notebook starts, every run the notebooks sample is
 sampled and graded once, up to `jobs` runs at a time, the largest n first (`sample_runs_first`), by
 the same code a notebook calls (`figures.graded_runs` with the owner's parameters, so the same run
-directories). Notebooks as the unit packed badly: fig01 alone samples two runs at n = 256 and most
+directories; runs of one model directory under two names one after the other, `twin_groups`). Notebooks
+as the unit packed badly: fig01 alone samples two runs at n = 256 and most
 other figures read one of them, so the second core idled while fig01 ran (session 18, README "Build
 and report times"). A run that fails here is left to its notebook, which meets the same error and
 shows it where it belongs.
@@ -165,41 +166,72 @@ def presample_tasks(params_by_notebook: dict) -> list[tuple[str, str, str, int]]
     return sorted(tasks, key=lambda t: -t[3])
 
 
-def _presample_in_child(params, model: str, benchmark: str, env: dict[str, str]) -> tuple[float, str]:
-    """Sample and grade one model's runs on one benchmark as its owner notebook would; (seconds, error)."""
+def twin_groups(params_by_notebook: dict, tasks: list[tuple[str, str, str, int]]) -> list[list[tuple]]:
+    """`tasks` grouped by model directory and benchmark, each group in task order, the groups in the
+    order of their first task. One model directory under two names (fig08's `rl-rloo-step60` when RL
+    stopped at step 60 is the final `rl-rloo`) is then sampled once: the group's runs go one after the
+    other in one worker, and the second reads the first's samples (`twin_runs`) instead of sampling
+    them beside it (session 19's cold report: 23 s for a run that was already being drawn)."""
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    for task in tasks:
+        owner, model, bench, _ = task
+        groups.setdefault((_model_location(params_by_notebook[owner], model), bench), []).append(task)
+    return list(groups.values())
+
+
+def _model_location(params, model: str) -> str:
+    """The directory (or hub id) a model entry samples from, organism paths resolved."""
+    from pathlib import Path
+
+    from .figures import model_spec
+
+    try:
+        path = model_spec(params, params.model(model)).path
+    except Exception:  # does not resolve: a group of its own, and the error is its notebook's to show
+        return f"unresolved:{model}"
+    local = Path(path).expanduser()
+    return str(local.resolve()) if local.exists() else path
+
+
+def _presample_in_child(runs: list[tuple], env: dict[str, str]) -> list[tuple[float, str]]:
+    """Sample and grade each (params, model, benchmark) run in turn, as its owner notebook would;
+    (seconds, error) per run."""
     os.environ.update(env)
     from .figures import graded_runs
 
-    t = time.perf_counter()
-    try:
-        for _ in graded_runs(params, models=[model], benchmarks=[benchmark]):
-            pass
-    except Exception as err:  # left to the notebook, which meets it again and shows it in place
-        return time.perf_counter() - t, f"{type(err).__name__}: {err}"
-    return time.perf_counter() - t, ""
+    out = []
+    for params, model, benchmark in runs:
+        t = time.perf_counter()
+        try:
+            for _ in graded_runs(params, models=[model], benchmarks=[benchmark]):
+                pass
+            out.append((time.perf_counter() - t, ""))
+        except Exception as err:  # left to the notebook, which meets it again and shows it in place
+            out.append((time.perf_counter() - t, f"{type(err).__name__}: {err}"))
+    return out
 
 
 def sample_runs_first(params_by_notebook: dict, jobs: int, echo: Callable[[str], None]) -> list[dict]:
-    """Every run the notebooks sample, up to `jobs` at once (module docstring); one record per run."""
+    """Every run the notebooks sample, up to `jobs` at once (module docstring); one record per run,
+    in `presample_tasks` order."""
     tasks = presample_tasks(params_by_notebook)
     if not tasks:
         return []
     env = kernel_env(jobs)
     echo(f"[report] sampling {len(tasks)} runs before the notebooks, up to {jobs} side by side")
-    records = []
+    records = {}
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_presample_in_child, params_by_notebook[owner], model, bench, env):
-                   (owner, model, bench, n) for owner, model, bench, n in tasks}
+        futures = {pool.submit(_presample_in_child, [(params_by_notebook[o], m, b) for o, m, b, _ in group], env):
+                   group for group in twin_groups(params_by_notebook, tasks)}
         for future in futures:  # submitted, and so started, largest first
-            owner, model, bench, n = futures[future]
-            seconds, error = future.result()
-            records.append({"notebook": owner, "model": model, "benchmark": bench, "n": n,
-                            "seconds": round(seconds, 1), "error": error})
-            echo(f"[report]   {model} / {bench} n={n} ({owner}): "
-                 + (f"FAILED, left to the notebook ({error})" if error else f"{seconds:.0f} s"))
+            for (owner, model, bench, n), (seconds, error) in zip(futures[future], future.result()):
+                records[(owner, model, bench, n)] = {"notebook": owner, "model": model, "benchmark": bench, "n": n,
+                                                     "seconds": round(seconds, 1), "error": error}
+                echo(f"[report]   {model} / {bench} n={n} ({owner}): "
+                     + (f"FAILED, left to the notebook ({error})" if error else f"{seconds:.0f} s"))
     echo(f"[report] runs sampled in {time.perf_counter() - start:.0f} s")
-    return records
+    return [records[task] for task in tasks]
 
 
 # --- running -------------------------------------------------------------------------
