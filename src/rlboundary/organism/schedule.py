@@ -13,8 +13,8 @@ the stored two-thread build's weights digests exactly (session 17), and so did
 whole builds side by side.
 
 A stage whose work splits into independent measurements lists them as
-parts (`stage_parts`, so far the frontier: one candidate level each); with
-workers > 1 the parts run in the pool first, costliest first, and the stage
+parts (`stage_parts`, so far the frontier: its candidate levels in two
+parts); with workers > 1 the parts run in the pool first, and the stage
 itself, once they are all stored, only reads them (session 19: the frontier
 stage is on the build's critical path and ran beside a 43-s instruct SFT,
 then alone for ~80 s).
@@ -91,7 +91,7 @@ def ready_stages(stages: list[str], done: set[str], running: set[str]) -> list[s
     return sorted(ready, key=lambda s: (priority(s), stages.index(s)))
 
 
-PART_SEPARATOR = "#"  # a part's task name: "<stage>#<part>", e.g. "frontier#level-8"
+PART_SEPARATOR = "#"  # a part's task name: "<stage>#<part>", e.g. "frontier#levels-8-6-4-2"
 
 
 def ready_tasks(stages: list[str], parts: dict[str, list[str]], done: set[str], running: set[str]) -> list[str]:
