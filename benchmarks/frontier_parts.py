@@ -7,6 +7,11 @@ process (what the stage does with one build worker), then the two parts of `stag
 in two processes at once (what two build workers do), each process at one OpenMP / torch thread as
 in the build. Prints each setting's wall time, each process's own time, the ratio, and whether every
 level's row equals the build's stored frontier record (samples drawn included).
+
+    .venv/bin/python benchmarks/frontier_parts.py --cores-control
+
+prints only a control: a single-thread 512x512 matrix-multiply loop alone vs two at once, i.e. what
+two processes side by side can gain on this machine when nothing but arithmetic is shared.
 """
 
 from __future__ import annotations
@@ -41,6 +46,30 @@ def start(preset: str, seed: int, build: Path, levels: list[int]) -> subprocess.
                             stderr=subprocess.DEVNULL, text=True)
 
 
+_MATMUL = """
+import time, torch
+torch.set_num_threads(1)
+a, b = torch.randn(512, 512), torch.randn(512, 512)
+t = time.perf_counter()
+for _ in range(600):
+    a @ b
+print(time.perf_counter() - t)
+"""
+
+
+def cores_control() -> None:
+    def loops(count: int) -> float:
+        t = time.perf_counter()
+        for proc in [subprocess.Popen([sys.executable, "-c", _MATMUL], stdout=subprocess.DEVNULL)
+                     for _ in range(count)]:
+            proc.wait()
+        return time.perf_counter() - t
+
+    alone, pair = loops(1), loops(2)
+    print(f"matmul loop: one alone {alone:.2f} s wall, two at once {pair:.2f} s wall; "
+          f"throughput side by side {2 * alone / pair:.2f}x")
+
+
 def finish(procs: list[subprocess.Popen]) -> list[dict]:
     out = []
     for proc in procs:
@@ -55,7 +84,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=str(ROOT / "outputs/models/organism/default-seed0"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cores-control", action="store_true", help="only the matrix-multiply control")
     args = ap.parse_args()
+    if args.cores_control:
+        return cores_control()
     from rlboundary.organism.stage_parts import part_levels, parts_of
 
     build = Path(args.build).resolve()

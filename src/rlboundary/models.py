@@ -101,8 +101,7 @@ class ModelSpec:
         then gets fresh samples instead of the old weights' ones."""
         local = Path(self.path).expanduser()
         ident = {
-            # A local path is recorded absolute, so that "./m" and "/abs/m" agree.
-            "path": str(local.resolve()) if local.exists() else self.path,
+            "path": recorded_path(self.path),
             "template": self.template,
             "dtype": self.dtype,
             "max_model_len": self.max_model_len,
@@ -117,6 +116,13 @@ class ModelSpec:
     @property
     def is_gguf(self) -> bool:
         return self.path.lower().endswith(".gguf")
+
+
+def recorded_path(path: str) -> str:
+    """A model path as run identities record it: a local path absolute (so that "./m" and "/abs/m"
+    agree), anything else (a hub id) as given."""
+    local = Path(path).expanduser()
+    return str(local.resolve()) if local.exists() else path
 
 
 # Hashing is exact but reads every byte: done for directories up to this size

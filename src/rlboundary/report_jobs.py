@@ -180,17 +180,15 @@ def twin_groups(params_by_notebook: dict, tasks: list[tuple[str, str, str, int]]
 
 
 def _model_location(params, model: str) -> str:
-    """The directory (or hub id) a model entry samples from, organism paths resolved."""
-    from pathlib import Path
-
+    """The directory (or hub id) a model entry samples from, organism paths resolved, as its run
+    identity records it."""
     from .figures import model_spec
+    from .models import recorded_path
 
     try:
-        path = model_spec(params, params.model(model)).path
+        return recorded_path(model_spec(params, params.model(model)).path)
     except Exception:  # does not resolve: a group of its own, and the error is its notebook's to show
         return f"unresolved:{model}"
-    local = Path(path).expanduser()
-    return str(local.resolve()) if local.exists() else path
 
 
 def _presample_in_child(runs: list[tuple], env: dict[str, str]) -> list[tuple[float, str]]:

@@ -50,9 +50,11 @@ def copy_from_twins(store: RunStore, units: list, identity: dict, log=None) -> l
     for twin in twin_runs(store, identity):
         if not left:
             break
+        if not twin.has_text():
+            continue
         have = twin.stored_counts()
         whole = [u for u in left if set(u.missing) <= have.get(u.problem_id, set())]
-        if not whole or not twin.has_text():
+        if not whole:
             continue
         wanted = {(u.problem_id, i) for u in whole for i in u.missing}
         rows = twin.samples(columns=[*SAMPLE_COLUMNS, TOKEN_IDS])

@@ -108,25 +108,20 @@ def ready_tasks(stages: list[str], parts: dict[str, list[str]], done: set[str], 
     return out
 
 
-def _stage_in_child(stage: str, preset, seed: int, root: str, threads: int) -> dict:
-    """Run one stage in a worker process (spawned: nothing inherited)."""
+def _task_in_child(task: str, preset, seed: int, root: str, threads: int):
+    """Run one stage (its record) or one stage part (its seconds) in a worker process (spawned:
+    nothing inherited)."""
     from pathlib import Path
 
     os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
+    if PART_SEPARATOR in task:
+        from .stage_parts import run_part
+
+        stage, key = task.split(PART_SEPARATOR, 1)
+        return run_part(stage, key, preset, seed, Path(root))
     from .build import run_stage
 
-    return run_stage(stage, preset, seed, Path(root), lambda line: print(line, flush=True))
-
-
-def _part_in_child(task: str, preset, seed: int, root: str, threads: int) -> float:
-    """Measure one stage part in a worker process; returns its seconds (0 when it was stored)."""
-    from pathlib import Path
-
-    os.environ["RLBOUNDARY_TORCH_THREADS"] = str(threads)
-    from .stage_parts import run_part
-
-    stage, key = task.split(PART_SEPARATOR, 1)
-    return run_part(stage, key, preset, seed, Path(root))
+    return run_stage(task, preset, seed, Path(root), lambda line: print(line, flush=True))
 
 
 def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[str, dict]:
@@ -159,8 +154,7 @@ def run_stage_graph(p, seed: int, root, log, device: str, workers: int) -> dict[
                 if len(running) >= workers:
                     break
                 log(f"[build] start {task}")
-                child = _part_in_child if PART_SEPARATOR in task else _stage_in_child
-                running[pool.submit(child, task, p, seed, str(root), threads)] = task
+                running[pool.submit(_task_in_child, task, p, seed, str(root), threads)] = task
             if not running:  # every ready stage was reused: look for the stages they unblock
                 continue
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
