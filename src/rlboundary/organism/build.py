@@ -46,6 +46,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import UserError
+from ..machine import host_record
 from .frontier import MATCHED_TEACHER_RULE, REACH_ROUND
 from .presets import Preset, get_preset
 from .task import PROMPT_FORMAT
@@ -550,6 +551,7 @@ def _run_stages(p: Preset, seed: int, root: Path, log, workers: int) -> dict:
             "loadavg_start": load_start,
             "loadavg_end": list(os.getloadavg()),
             "platform": platform.platform(),
+            **host_record(),
         },
         "models": [e for r in records.values() for e in r["entries"] if "name" in e],
     }
