@@ -126,3 +126,29 @@ def test_the_atlas_notebook_runs_through_papermill_on_the_micro_atlas(two_runs, 
     assert figures == {"atlas_grid", "atlas_checkpoints", "atlas_reward_curves"}
     executed = json.loads((report / "notebooks" / "atlas.ipynb").read_text())
     assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
+
+
+def test_the_report_runs_missing_units_side_by_side_before_the_notebook_reads_them(two_runs, tmp_path):
+    """`rlboundary report --params atlas` runs what is missing two units at a time (as `organism atlas
+    --workers 2`), not one after another inside the notebook; the units it reruns come out as stored."""
+    import shutil
+
+    from rlboundary.organism.schedule import default_workers
+
+    outputs = tmp_path / "copied-outputs"
+    shutil.copytree(two_runs["local"][0], outputs)
+    units = [outputs / "atlas" / PRESET / "units" / f"{arm}-seed0" for arm in ARMS]
+    before = [pd.read_parquet(unit / "per_problem.parquet") for unit in units]
+    for unit in units:
+        shutil.rmtree(unit)
+    (outputs / "atlas" / PRESET / "run.json").unlink()
+    env = {**os.environ, "RLBOUNDARY_OUTPUTS": str(outputs), "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "rlboundary.cli", "report", "--params", "micro", "--only", "atlas"],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    run = json.loads((outputs / "atlas" / PRESET / "run.json").read_text())
+    assert run["arms"] == ARMS and run["seeds"] == SEEDS and run["backend"] == "local"
+    assert run["workers"] == min(default_workers(), len(ARMS))  # 2 on two CPU cores
+    for unit, table in zip(units, before):  # the stored stages and samples, read again: the same tables
+        pd.testing.assert_frame_equal(pd.read_parquet(unit / "per_problem.parquet"), table)
+

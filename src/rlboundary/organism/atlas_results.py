@@ -65,6 +65,30 @@ def claim_outcome(outcomes: list[str]) -> str:
     return REPRODUCED if outcomes and all(o == "met" for o in outcomes) else INCONCLUSIVE
 
 
+def run_missing_side_by_side(params, seeds, count: int, workers: int | None = None, log=lambda *_: None):
+    """Trains and samples every unit (and, with `count`, confirmation panel) that `params` needs and the
+    outputs lack, `workers` at a time (default `schedule.default_workers`: 2 on two CPU cores, 1 with a
+    GPU), as `rlboundary organism atlas --workers N` does; returns run_atlas's record, or None when
+    nothing is missing. Without it `rlboundary report --params atlas` ran missing units one after
+    another inside the notebook, on one core of two."""
+    from .atlas import load_unit
+    from .atlas_backends import run_atlas
+    from .atlas_confirm import load_confirmation
+    from .schedule import default_workers
+
+    preset, n, draw = params.organism_preset, params.n, params.get("confirmation_draw", 1)
+    missing = [(a, s) for a in params.arms for s in seeds
+               if load_unit(preset, a, s, n) is None
+               or (count and load_confirmation(preset, a, s, n, count, draw) is None)]
+    if not missing:
+        return None
+    # The arms and seeds with something missing; a stored unit among them is read back, not rerun.
+    arms = [a for a in params.arms if any(a == m for m, _ in missing)]
+    chosen = [s for s in seeds if any(s == m for _, m in missing)]
+    workers = max(1, min(workers or default_workers(), len(arms) * len(chosen)))
+    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw, log=log)
+
+
 def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print) -> list[dict]:
     """Every unit's record, running (in this process) the ones not stored yet."""
     from .atlas import load_unit, run_unit
@@ -302,9 +326,10 @@ def atlas_study(params) -> dict:
     from .reach import overall_paper_claim, paper_claim
 
     seeds = list(params.organism_seeds)
+    count = params.get("confirmation_panel", 0) or 0
+    run_missing_side_by_side(params, seeds, count)  # then every unit below is read, not run
     records = ensure_units(params.arms, params.organism_preset, seeds, params.n, log=lambda *_: None)
     study = summarise(params.organism_preset, params.arms, seeds, params.n, records, n_boot=params.bootstrap)
-    count = params.get("confirmation_panel", 0) or 0
     confirmation = pd.DataFrame()
     if count:
         stored = ensure_confirmations(params.arms, params.organism_preset, seeds, params.n, count,
