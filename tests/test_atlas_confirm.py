@@ -148,8 +148,8 @@ def test_the_plan_command_prices_the_confirmation_panels_the_report_samples(micr
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro_confirmed["outputs"]))
     common = "organism_preset: micro\norganism_seeds: [0]\nn: 4\nheadline_k: 4\nbootstrap: 100\narms: [psr]\n"
 
-    def plan_rows(extra: str) -> tuple[str, dict]:
-        folder = tmp_path / str(abs(hash(extra)))
+    def plan_rows(name: str, extra: str) -> tuple[str, dict]:
+        folder = tmp_path / name
         folder.mkdir()
         (folder / "atlas.yaml").write_text(common + extra)
         result = CliRunner().invoke(app, ["plan", str(folder / "atlas.yaml")])
@@ -159,11 +159,11 @@ def test_the_plan_command_prices_the_confirmation_panels_the_report_samples(micr
         return result.output, dict(zip(header.split(), row.split()))
 
     # Draw 2's panel is not stored: priced. Draw 1's is stored (the fixture's): nothing to price for it.
-    text, row = plan_rows("confirmation_panel: 2\nconfirmation_draw: 2\n")
+    text, row = plan_rows("draw2", "confirmation_panel: 2\nconfirmation_draw: 2\n")
     assert "confirmation panel 2 problems, draw 2" in text and float(row["confirm_s"]) > 0
-    _, row = plan_rows("confirmation_panel: 2\nconfirmation_draw: 1\n")
+    _, row = plan_rows("draw1", "confirmation_panel: 2\nconfirmation_draw: 1\n")
     assert float(row["confirm_s"]) == 0
-    _, row = plan_rows("confirmation_panel: 0\n")
+    _, row = plan_rows("no-panel", "confirmation_panel: 0\n")
     assert float(row["confirm_s"]) == 0
 
 

@@ -65,12 +65,12 @@ def claim_outcome(outcomes: list[str]) -> str:
     return REPRODUCED if outcomes and all(o == "met" for o in outcomes) else INCONCLUSIVE
 
 
-def run_missing_side_by_side(params, seeds, count: int, workers: int | None = None, log=lambda *_: None):
+def run_missing_side_by_side(params, seeds, count: int):
     """Trains and samples every unit (and, with `count`, confirmation panel) that `params` needs and the
-    outputs lack, `workers` at a time (default `schedule.default_workers`: 2 on two CPU cores, 1 with a
-    GPU), as `rlboundary organism atlas --workers N` does; returns run_atlas's record, or None when
-    nothing is missing. Without it `rlboundary report --params atlas` ran missing units one after
-    another inside the notebook, on one core of two."""
+    outputs lack, `schedule.default_workers` at a time (2 on two CPU cores, 1 with a GPU), as
+    `rlboundary organism atlas --workers N` does; returns run_atlas's record, or None when nothing is
+    missing. Without it `rlboundary report --params atlas` ran missing units one after another inside
+    the notebook, on one core of two."""
     from .atlas import load_unit
     from .atlas_backends import run_atlas
     from .atlas_confirm import load_confirmation
@@ -83,10 +83,10 @@ def run_missing_side_by_side(params, seeds, count: int, workers: int | None = No
     if not missing:
         return None
     # The arms and seeds with something missing; a stored unit among them is read back, not rerun.
-    arms = [a for a in params.arms if any(a == m for m, _ in missing)]
-    chosen = [s for s in seeds if any(s == m for _, m in missing)]
-    workers = max(1, min(workers or default_workers(), len(arms) * len(chosen)))
-    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw, log=log)
+    arms = [a for a in params.arms if a in {m for m, _ in missing}]
+    chosen = [s for s in seeds if s in {m for _, m in missing}]
+    workers = max(1, min(default_workers(), len(arms) * len(chosen)))
+    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw, log=lambda *_: None)
 
 
 def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print) -> list[dict]:
