@@ -225,7 +225,7 @@ def atlas(
                         "e.g. --confirm 32 --confirm-draw 3.")
     try:  # the prediction, recorded before anything runs (plan.json)
         typer.echo(format_plan(plan_atlas(names, p.organism_preset, chosen, p.n, confirm=count, draw=draw,
-                                          confirm_only=confirm_only)))
+                                          confirm_only=confirm_only, workers=workers)))
     except UserError as err:
         typer.echo(f"[atlas] no prediction: {err}")
     run = run_atlas(names, p.organism_preset, chosen, p.n, backend=backend, workers=workers,

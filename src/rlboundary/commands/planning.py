@@ -138,6 +138,8 @@ def register(app: typer.Typer) -> None:
         fill: float = typer.Option(cost.DEFAULT_FILL, help="ASSUMED mean share of max_tokens a response uses (stored samples override it)"),
         tokens_per_s: Optional[float] = typer.Option(None, "--tokens-per-s", help="your measured decode tokens/s per replica (replaces the roofline model)"),
         summary: bool = typer.Option(False, "--summary", help="print only name=value totals (per notebook and for the whole set)"),
+        workers: Optional[int] = typer.Option(None, help="atlas: units at once (default: what `rlboundary report --params atlas` runs with, 2 on 2 cores)"),
+        costs_from: Optional[Path] = typer.Option(None, "--costs-from", help="atlas: take the measured stage, RL and sampling times from this other outputs directory of this machine (a fresh one has none)"),
     ) -> None:
         """Print samples, tokens and estimated GPU-hours of a parameter set before running it."""
         cost.check_options(gpu, engine, fill, tokens_per_s)
@@ -145,11 +147,18 @@ def register(app: typer.Typer) -> None:
         if "atlas" in sets:  # the atlas trains as well as samples: wall time on this machine, not GPU-hours
             from ..organism.atlas_plan import format_plan, plan_atlas
 
+            from ..organism.atlas_plan import costs_measured_in
+            from ..organism.schedule import default_workers
+
             a = sets.pop("atlas")
+            if workers is not None and workers < 1:
+                raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 or more.")
+            costs = costs_measured_in(costs_from, a.organism_preset) if costs_from else None
             # The confirmation panels too: `rlboundary report --params atlas` samples them (atlas_results).
             typer.echo(format_plan(plan_atlas(a.arms, a.organism_preset, list(a.organism_seeds), a.n,
                                               confirm=a.get("confirmation_panel", 0) or 0,
-                                              draw=a.get("confirmation_draw", 1))))
+                                              draw=a.get("confirmation_draw", 1),
+                                              workers=workers or default_workers(), costs=costs)))
             if not sets:
                 return
 

@@ -1,6 +1,6 @@
 """How long the atlas will take on this machine, predicted before it starts from measured costs.
 
-    rlboundary plan params/atlas/atlas.yaml [--seeds 0,1]
+    rlboundary plan params/atlas/atlas.yaml [--workers 2] [--costs-from OTHER_OUTPUTS_DIR]
     from rlboundary.organism.atlas_plan import plan_atlas
     plan = plan_atlas(["grpo", "rl-at"], "micro", [0], n=8)    # writes outputs/atlas/<preset>/plan.json
 
@@ -25,15 +25,21 @@ was last measured on this machine (never a typed-in speed):
   drawn: vLLM start-up included, same max_tokens).
 - units already stored cost 0.
 
-Why the fastest and not the median: the atlas runs its units one after
-another, alone; a measurement taken while other work shared the CPUs (the
-organism's seeds built two at a time, a test suite beside it) is slower by
-the share it lost, never faster, so the fastest is the least biased
-estimate of an unshared run (session 9: the median priced the base stage
-at 646 s from two seeds built side by side; alone it took 257 s).
+Why the fastest and not the median: a measurement taken while more work
+than planned shared the CPUs (two seeds' whole builds side by side, a test
+suite beside it) is slower by the share it lost, never faster, so the
+fastest is the least biased estimate (session 9: the median priced the base
+stage at 646 s from two seeds built side by side; alone it took 257 s).
 
-The prediction is for one unit after another (the README measured no gain
-from two processes on 2 cores). `plan.json` keeps the inputs with their
+With `workers` (the CLI's default: `schedule.default_workers`, what
+`rlboundary report --params atlas` runs with) the units are laid out that
+many at a time in the order `run_atlas` submits them (`makespan`), each at
+its one-after-another price: the measured inputs mostly come from stages and
+units that themselves ran two at a time at one thread each (the organism's
+stage graph, earlier atlas runs), so that price is roughly a unit's time
+beside another. A fresh outputs directory has measured nothing: `--costs-from
+DIR` takes the inputs from another outputs directory of this machine.
+`plan.json` keeps the inputs with their
 sources, the per-arm rows and the total; `atlas_backends.run_atlas` writes
 the measured wall time beside it (`run.json`).
 """
@@ -119,12 +125,39 @@ def _rl_per_step(costs: dict, algo: str, kl: bool) -> tuple[float, str]:
     return statistics.median(table.values()), f"no {algo} run measured: median of every algorithm's"
 
 
+def costs_measured_in(outputs: Path, preset: str) -> dict:
+    """`measured_costs` read from another outputs directory of this machine (`rlboundary plan
+    --costs-from DIR`): a fresh outputs directory has measured nothing yet."""
+    from ..machine import environ
+
+    if not Path(outputs).is_dir():
+        raise UserError(f"--costs-from {outputs}: no such directory.",
+                        "pass an outputs directory of this machine that holds a build of the preset.")
+    with environ({"RLBOUNDARY_OUTPUTS": str(Path(outputs).resolve())}):
+        costs = measured_costs(preset)
+    costs["sources"] = {k: f"{v}, in {outputs}" for k, v in costs["sources"].items()}
+    return costs
+
+
+def makespan(unit_seconds: list[float], workers: int) -> float:
+    """Wall seconds of units run `workers` at a time in the given order, each started on the first
+    worker to come free (what the process pool and Ray do with the units `run_atlas` submits)."""
+    free = [0.0] * max(1, workers)
+    for seconds in unit_seconds:
+        i = free.index(min(free))
+        free[i] += seconds
+    return max(free)
+
+
 def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed: int = 0,
-               write: bool = True, confirm: int = 0, draw: int = 1, confirm_only: bool = False) -> dict:
+               write: bool = True, confirm: int = 0, draw: int = 1, confirm_only: bool = False,
+               workers: int = 1, costs: dict | None = None) -> dict:
     """The predicted wall seconds of running `arms` x `seeds` now, per arm and in total (see the module
     docstring); with `confirm`, each unit's confirmation panel too (`confirm_s`: base, null and arm
     models x `confirm` problems x n at the measured seconds per sample, none whose samples are cached);
-    with `confirm_only`, no main-set evaluation."""
+    with `confirm_only`, no main-set evaluation. With `workers` > 1, the wall time of the units run
+    that many at a time (`makespan`, each unit at its one-after-another price); `costs`: the measured
+    inputs to use (default: this outputs directory's, `measured_costs`)."""
     from ..models import weights_digest
     from .atlas import arm_preset, atlas_dir, checkpoint_models, checkpoints_along, get_arm, load_unit, stage_dirs
     from .atlas_confirm import NULL, load_confirmation
@@ -133,9 +166,9 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
     from .evaluate import cache_name, confirmation_sampling_seed, confirmation_start, eval_cache, panel_cache
     from .presets import get_preset
 
-    costs = measured_costs(preset)
+    costs = costs or measured_costs(preset)
     problems = len(load_problems("eval", preset=preset, seed=eval_seed))
-    rows, counted, notes = [], set(), set()
+    rows, counted, notes, unit_seconds = [], set(), set(), []
     for name in arms:
         a = get_arm(name)
         row = {"arm": name, "seeds": len(seeds), "base_s": 0.0, "frontier_s": 0.0, "rl_steps": 0, "rl_s": 0.0,
@@ -147,6 +180,7 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
             if not (unit_needed or confirm_needed):
                 continue
             row["seeds_to_run"].append(seed)
+            before = _priced(row)
             p = arm_preset(a, get_preset(preset))
             base_root, run_root = stage_dirs(a, preset, seed)
             sources = [base_root, run_root, organism_dir(preset, seed)]
@@ -200,6 +234,7 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
                 row["confirm_samples"] += wanted * confirm * n
                 row["confirm_s"] += wanted * confirm * n * costs["eval_seconds_per_sample"]
             if not unit_needed:
+                unit_seconds.append(_priced(row) - before)
                 continue
             # Models to sample: the base once per (base, temperature), the arm's final model and
             # checkpoints; none whose samples are cached already (a stored RL run's models looked up).
@@ -218,19 +253,29 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
             counted.add(("eval-base", base_root, a.temperature))
             row["eval_samples"] += models * problems * n
             row["eval_s"] += models * problems * n * costs["eval_seconds_per_sample"]
-        row["total_s"] = row["base_s"] + row["frontier_s"] + row["rl_s"] + row["eval_s"] + row["confirm_s"]
+            unit_seconds.append(_priced(row) - before)
+        row["total_s"] = _priced(row)
         rows.append(row)
+    one_after_another = sum(r["total_s"] for r in rows)
+    side_by_side = ([f"{workers} units at a time, each at its one-after-another price, in the order they are "
+                     "submitted (arm by arm, seed by seed), each to the first worker free"] if workers > 1 else
+                    ["units one after another"])
     plan = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "problems": problems, "rows": rows,
-            "confirm": confirm, "confirm_draw": draw, "confirm_only": confirm_only,
-            "predicted_seconds": sum(r["total_s"] for r in rows), "inputs": costs, "notes": sorted(notes),
-            "assumptions": ["units one after another", "an RL run that may stop at its plateau rule stops at "
-                            "min_steps", "evaluation seconds per sample as measured (vLLM start-up amortised)"],
+            "confirm": confirm, "confirm_draw": draw, "confirm_only": confirm_only, "workers": workers,
+            "unit_seconds": unit_seconds, "one_after_another_seconds": one_after_another,
+            "predicted_seconds": makespan(unit_seconds, workers), "inputs": costs, "notes": sorted(notes),
+            "assumptions": [*side_by_side, "an RL run that may stop at its plateau rule stops at min_steps",
+                            "evaluation seconds per sample as measured (vLLM start-up amortised)"],
             "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     if write:
         out = atlas_dir(preset)
         out.mkdir(parents=True, exist_ok=True)
         (out / "plan.json").write_text(json.dumps(plan, indent=1))
     return plan
+
+
+def _priced(row: dict) -> float:
+    return row["base_s"] + row["frontier_s"] + row["rl_s"] + row["eval_s"] + row["confirm_s"]
 
 
 def format_plan(plan: dict) -> str:
@@ -245,8 +290,13 @@ def format_plan(plan: dict) -> str:
     for r in plan["rows"]:
         lines.append("".join((f"{v:.0f}" if isinstance(v := r.get(c, 0.0), float) else str(v)).ljust(14)
                              for c in cols))
-    total = plan["predicted_seconds"]
-    lines.append(f"predicted wall time: {total:.0f} s ({total / 60:.1f} min), units one after another")
+    total, workers = plan["predicted_seconds"], plan.get("workers", 1)
+    if workers > 1:
+        alone = plan["one_after_another_seconds"]
+        lines.append(f"predicted wall time: {total:.0f} s ({total / 60:.1f} min) with {workers} units at a time "
+                     f"({alone:.0f} s one after another)")
+    else:
+        lines.append(f"predicted wall time: {total:.0f} s ({total / 60:.1f} min), units one after another")
     c = plan["inputs"]
     lines.append(f"inputs: base {c['base_seconds']:.1f} s, frontier {c['frontier_seconds']:.1f} s, RL s/step "
                  + ", ".join(f"{k} {v:.3f}" for k, v in c["rl_seconds_per_step"].items())
