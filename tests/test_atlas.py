@@ -209,6 +209,33 @@ def test_the_plan_prices_only_what_is_missing_from_the_fastest_measurements(monk
     at = plan_atlas(["rl-at"], "micro", [0], n, write=False)["rows"][0]  # its own RL run; the base's samples cached
     steps = min(p.rl.min_steps, p.rl.steps)
     assert (at["rl_steps"], at["rl_s"], at["eval_samples"]) == (steps, 3.0 * steps, problems * n)
+    # Two units side by side: the wall time is the longer one's, the one-after-another time their sum.
+    two = plan_atlas(["rl-at", "rl-below"], "micro", [0], n, write=False, workers=2)
+    assert len(two["unit_seconds"]) == 2 and min(two["unit_seconds"]) > 0
+    assert two["predicted_seconds"] == max(two["unit_seconds"])
+    assert two["one_after_another_seconds"] == sum(two["unit_seconds"])
+    # A fresh outputs directory prices from another one's measurements, named as their source.
+    from rlboundary.errors import UserError
+    from rlboundary.organism.atlas_plan import costs_measured_in
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path / "fresh"))
+    with pytest.raises(UserError, match="no measured stage times"):
+        plan_atlas(["rl-at"], "micro", [0], n, write=False)
+    borrowed = costs_measured_in(tmp_path, "micro")
+    assert borrowed["base_seconds"] == 100 and str(tmp_path) in borrowed["sources"]["base"]
+    fresh = plan_atlas(["rl-at"], "micro", [0], n, write=False, costs=borrowed)["rows"][0]
+    assert fresh["base_s"] == 100 and fresh["frontier_s"] == 20  # nothing stored there: the base is priced too
+    with pytest.raises(UserError, match="no such directory"):
+        costs_measured_in(tmp_path / "absent", "micro")
+
+
+def test_units_side_by_side_take_the_first_worker_free():
+    from rlboundary.organism.atlas_plan import makespan
+
+    assert makespan([3, 1, 1, 1], 1) == 6
+    assert makespan([3, 1, 1, 1], 2) == 3  # the long one on one worker, the three short ones on the other
+    assert makespan([1, 1, 3], 2) == 4  # submitted last, the long one starts when the first worker frees
+    assert makespan([], 2) == 0
 
 
 def test_the_plan_is_compared_with_the_units_it_priced_arm_by_arm(monkeypatch, tmp_path):
@@ -229,6 +256,17 @@ def test_the_plan_is_compared_with_the_units_it_priced_arm_by_arm(monkeypatch, t
     table = plan_vs_measured("micro").set_index("arm")
     assert list(table.index) == ["rl-at", "all measured"]
     assert table.loc["rl-at", "measured_s"] == 150.0 and table.loc["rl-at", "measured / predicted"] == 1.5
+    # The run of this plan (its arms with work, its seeds, its workers) is compared as a whole, wall to wall.
+    plan = {"rows": rows, "workers": 2, "predicted_seconds": 120.0}
+    (atlas.atlas_dir("micro") / "plan.json").write_text(json.dumps(plan))
+    run = {"arms": ["rl-at", "psr"], "seeds": [0, 1], "workers": 2, "wall_seconds": 90.0, "units": [{}] * 3}
+    run_file = atlas.atlas_dir("micro") / "run.json"
+    run_file.write_text(json.dumps(run))
+    whole = plan_vs_measured("micro").iloc[-1]
+    assert whole["arm"].startswith("whole run, 2 at a time") and whole["measured / predicted"] == 0.75
+    for other in ({"workers": 1}, {"arms": ["rl-at"]}, {"seeds": [0]}):  # another run than the one planned
+        run_file.write_text(json.dumps({**run, **other}))
+        assert not plan_vs_measured("micro")["arm"].str.startswith("whole run").any()
 
 
 def test_each_base_is_shown_once_per_seed_with_its_frontier_and_reach_per_level():

@@ -280,8 +280,28 @@ def plan_vs_measured(preset: str) -> pd.DataFrame:
     if len(out):
         out.loc[len(out)] = {"arm": "all measured", "units": out.units.sum(), "predicted_s": out.predicted_s.sum(),
                              "measured_s": out.measured_s.sum()}
+    whole = run_vs_plan(plan, atlas_dir(preset))
+    if whole is not None:
+        out.loc[len(out)] = whole
     out["measured / predicted"] = out.measured_s / out.predicted_s.where(out.predicted_s > 0)
     return out
+
+
+def run_vs_plan(plan: dict, folder) -> dict | None:
+    """The run's wall time (`run.json`) beside the plan's predicted wall time, when that run is the
+    one the plan priced: written after the plan, with the arms and seeds the plan had work for
+    and as many units at a time as the plan assumed. None otherwise."""
+    plan_file, run_file = folder / "plan.json", folder / "run.json"
+    if not run_file.is_file() or run_file.stat().st_mtime < plan_file.stat().st_mtime:
+        return None
+    run = json.loads(run_file.read_text())
+    planned = [r for r in plan["rows"] if r.get("seeds_to_run")]
+    seeds = sorted({s for r in planned for s in r["seeds_to_run"]})
+    if (run.get("confirm_only") or [r["arm"] for r in planned] != run["arms"] or seeds != sorted(run["seeds"])
+            or run["workers"] != plan.get("workers", 1)):
+        return None
+    return {"arm": f"whole run, {run['workers']} at a time (wall)", "units": len(run["units"]),
+            "predicted_s": plan["predicted_seconds"], "measured_s": run["wall_seconds"]}
 
 
 def ensure_confirmations(arms, preset: str, seeds, n: int, count: int, draw: int, eval_seed: int = 0,
