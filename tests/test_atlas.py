@@ -161,12 +161,38 @@ def test_a_stored_unit_is_found_again_and_a_changed_one_is_not(monkeypatch, tmp_
     assert atlas.load_unit("micro", "prolonged", 0, 16) is None  # another n: redone
 
 
-def _stored_stage(root: Path, stage: str, settings: dict, seconds: float, entries: list[dict]) -> None:
+def _stored_stage(root: Path, stage: str, settings: dict, seconds: float, entries: list[dict],
+                  threads: int | None = None) -> None:
     import json
 
     (root / stage).mkdir(parents=True, exist_ok=True)
     (root / stage / "stage.json").write_text(json.dumps({"settings": settings, "entries": entries,
-                                                         "seconds": seconds}))
+                                                         "seconds": seconds,
+                                                         **({"threads": threads} if threads else {})}))
+
+
+def test_the_plan_prices_stages_at_the_thread_count_its_units_will_run_at(monkeypatch, tmp_path):
+    """Two workers on two cores run each unit at one thread: a base measured at two threads alone
+    (faster) must not price it when one measured at one thread exists; unrecorded counts are a fallback."""
+    from rlboundary.organism.atlas_plan import measured_costs
+    from rlboundary.organism.build import organism_dir
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    p = atlas.arm_preset(atlas.ARMS["grpo"], get_preset("micro"))
+    for seed, seconds, threads in ((0, 100.0, 2), (1, 170.0, 1), (2, 90.0, None)):
+        root = organism_dir("micro", seed)
+        _stored_stage(root, "base", _stage_settings(p, seed, "base"), seconds, [], threads)
+        _stored_stage(root, "frontier", _stage_settings(p, seed, "frontier"), seconds / 10,
+                      [{"base_reach": {"3": {"problems": 4, "n": 50}}}], threads)
+        _stored_stage(root, "rl-grpo", _stage_settings(p, seed, "rl-grpo"), seconds / 5,
+                      [{"step": 10, "path": "rl-grpo/final", "final": True, "beta": 0.0}], threads)
+    one = measured_costs("micro", threads=1)
+    assert (one["base_seconds"], one["frontier_seconds"], one["rl_seconds_per_step"]) == (170, 17, {"grpo": 3.4})
+    assert "at 1 torch thread" in one["sources"]["base"]
+    assert measured_costs("micro", threads=2)["base_seconds"] == 100
+    other = measured_costs("micro", threads=4)  # none at 4: the fastest of all, said so
+    assert other["base_seconds"] == 90 and "none at 4" in other["sources"]["base"]
+    assert measured_costs("micro")["base_seconds"] == 90
 
 
 def test_the_plan_prices_only_what_is_missing_from_the_fastest_measurements(monkeypatch, tmp_path):

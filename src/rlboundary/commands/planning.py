@@ -153,12 +153,14 @@ def register(app: typer.Typer) -> None:
             a = sets.pop("atlas")
             if workers is not None and workers < 1:
                 raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 or more.")
-            costs = costs_measured_in(costs_from, a.organism_preset) if costs_from else None
+            from ..organism.atlas_backends import unit_threads
+
+            workers = workers or default_workers()
+            costs = costs_measured_in(costs_from, a.organism_preset, unit_threads(workers)) if costs_from else None
             # The confirmation panels too: `rlboundary report --params atlas` samples them (atlas_results).
             typer.echo(format_plan(plan_atlas(a.arms, a.organism_preset, list(a.organism_seeds), a.n,
                                               confirm=a.get("confirmation_panel", 0) or 0,
-                                              draw=a.get("confirmation_draw", 1),
-                                              workers=workers or default_workers(), costs=costs)))
+                                              draw=a.get("confirmation_draw", 1), workers=workers, costs=costs)))
             if not sets:
                 return
 

@@ -265,6 +265,12 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def train_arm(a: Arm, preset: str, seed: int, log=print) -> dict:
     """The arm's base, frontier and RL run for one seed, through the stage cache (stages already
     finished here, in the organism's own build or another arm's directory are copied, not retrained).
@@ -359,7 +365,7 @@ def run_unit(arm: str, preset: str, seed: int, n: int, eval_seed: int = 0, threa
         # and what was newly sampled: the plan's measured inputs.
         "seconds": seconds, "eval_models": len(models), "eval_models_sampled": sampled,
         "eval_samples_sampled": sampled * len(problems) * n, "problems": len(problems),
-        "temperature": a.temperature,
+        "temperature": a.temperature, "threads": _torch_threads(),
     }
     tmp = out / "unit.json.tmp"
     tmp.write_text(json.dumps(record, indent=1))

@@ -71,47 +71,67 @@ def _stage_records(preset: str) -> list[tuple[str, dict]]:
     return found
 
 
-def measured_costs(preset: str) -> dict:
+def _matching(measured: list[tuple[float, int | None]], threads: int | None) -> tuple[list[float], str]:
+    """The values measured at `threads` torch threads when any record says so, else every value
+    (a stage recorded before session 21 carries no thread count); with a note saying which."""
+    if threads is not None:
+        same = [v for v, t in measured if t == threads]
+        if same:
+            return same, f"at {threads} torch thread(s)"
+    known = sorted({t for _, t in measured if t is not None})
+    return [v for v, _ in measured], (f"none at {threads} thread(s): at {known} and unrecorded thread counts"
+                                      if threads is not None else "any thread count")
+
+
+def measured_costs(preset: str, threads: int | None = None) -> dict:
     """The measured inputs: seconds of the base and frontier stages, RL seconds per step
-    (per algorithm and KL on/off), evaluation seconds per sample; each with its source."""
+    (per algorithm and KL on/off), evaluation seconds per sample; each with its source.
+    `threads`: the torch threads each unit will run at (usable cores // workers); measurements
+    at that count are preferred where recorded (a base stage at one thread beside another unit
+    took 272-277 s here, at two threads alone 158 s)."""
     from .atlas import atlas_dir
 
     records = _stage_records(preset)
-    by_stage: dict[str, list[float]] = {}
-    rl: dict[tuple[str, bool], list[float]] = {}
-    sampling: list[tuple[float, int]] = []
+    by_stage: dict[str, list[tuple[float, int | None]]] = {}
+    rl: dict[tuple[str, bool], list[tuple[float, int | None]]] = {}
+    sampling: list[tuple[float, int | None]] = []
     for stage, rec in records:
-        by_stage.setdefault(stage, []).append(rec["seconds"])
+        ran_at = rec.get("threads")
+        by_stage.setdefault(stage, []).append((rec["seconds"], ran_at))
         if stage.startswith("rl-"):
             final = next((e for e in rec["entries"] if e.get("final")), None)
             if final and final["step"]:
-                rl.setdefault((stage[3:], bool(final.get("beta"))), []).append(rec["seconds"] / final["step"])
+                rl.setdefault((stage[3:], bool(final.get("beta"))), []).append((rec["seconds"] / final["step"], ran_at))
         if stage == "frontier":
             entry = rec["entries"][0]
             drawn = sum(r.get("samples", r["problems"] * r["n"]) for r in entry["base_reach"].values())
-            sampling.append((rec["seconds"], drawn))
+            sampling.append((rec["seconds"] / drawn, ran_at))
     units = []
     for path in atlas_dir(preset).glob("units/*/unit.json"):
         u = json.loads(path.read_text())
         if u.get("eval_samples_sampled"):
-            units.append((u["seconds"]["eval"], u["eval_samples_sampled"]))
+            units.append((u["seconds"]["eval"] / u["eval_samples_sampled"], u.get("threads")))
     if not by_stage.get("base") or not by_stage.get("frontier") or not rl:
         raise UserError(f"no measured stage times of the {preset} preset on this machine to predict from.",
                         f"build it once first: rlboundary organism build --preset {preset} --seed 0.")
-    per_sample = min(s / k for s, k in (units or sampling))
+    base, base_note = _matching(by_stage["base"], threads)
+    frontier, frontier_note = _matching(by_stage["frontier"], threads)
+    per_step = {key: _matching(v, threads) for key, v in rl.items()}
+    per_sample, sample_note = _matching(units or sampling, threads)
     return {
-        "base_seconds": min(by_stage["base"]),
-        "frontier_seconds": min(by_stage["frontier"]),
-        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": min(v) for (a, kl), v in rl.items()},
-        "eval_seconds_per_sample": per_sample,
+        "base_seconds": min(base),
+        "frontier_seconds": min(frontier),
+        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": min(v) for (a, kl), (v, _) in per_step.items()},
+        "eval_seconds_per_sample": min(per_sample),
+        "threads": threads,
         "sources": {
-            "base": f"fastest of {len(by_stage['base'])} finished base stage(s) of {preset} (stage.json seconds)",
-            "frontier": f"fastest of {len(by_stage['frontier'])} finished frontier stage(s) of {preset}",
-            "rl": f"fastest seconds / step per algorithm of {sum(map(len, rl.values()))} finished RL stage(s) "
-                  f"of {preset}",
-            "eval": (f"fastest of {len(units)} earlier atlas unit(s)' evaluation seconds / samples drawn" if units
-                     else f"fastest of {len(sampling)} frontier stage(s)' sampling seconds / samples drawn "
-                          "(vLLM start-up included)"),
+            "base": f"fastest of {len(base)} finished base stage(s) of {preset} (stage.json seconds), {base_note}",
+            "frontier": f"fastest of {len(frontier)} finished frontier stage(s) of {preset}, {frontier_note}",
+            "rl": f"fastest seconds / step per algorithm of {sum(len(v) for v, _ in per_step.values())} finished "
+                  f"RL stage(s) of {preset}, " + "; ".join(sorted({note for _, note in per_step.values()})),
+            "eval": (f"fastest of {len(per_sample)} earlier atlas unit(s)' evaluation seconds / samples drawn"
+                     if units else f"fastest of {len(per_sample)} frontier stage(s)' sampling seconds / samples "
+                     "drawn (vLLM start-up included)") + f", {sample_note}",
         },
     }
 
@@ -125,7 +145,7 @@ def _rl_per_step(costs: dict, algo: str, kl: bool) -> tuple[float, str]:
     return statistics.median(table.values()), f"no {algo} run measured: median of every algorithm's"
 
 
-def costs_measured_in(outputs: Path, preset: str) -> dict:
+def costs_measured_in(outputs: Path, preset: str, threads: int | None = None) -> dict:
     """`measured_costs` read from another outputs directory of this machine (`rlboundary plan
     --costs-from DIR`): a fresh outputs directory has measured nothing yet."""
     from ..machine import environ
@@ -134,7 +154,7 @@ def costs_measured_in(outputs: Path, preset: str) -> dict:
         raise UserError(f"--costs-from {outputs}: no such directory.",
                         "pass an outputs directory of this machine that holds a build of the preset.")
     with environ({"RLBOUNDARY_OUTPUTS": str(Path(outputs).resolve())}):
-        costs = measured_costs(preset)
+        costs = measured_costs(preset, threads)
     costs["sources"] = {k: f"{v}, in {outputs}" for k, v in costs["sources"].items()}
     return costs
 
@@ -166,7 +186,9 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
     from .evaluate import cache_name, confirmation_sampling_seed, confirmation_start, eval_cache, panel_cache
     from .presets import get_preset
 
-    costs = costs or measured_costs(preset)
+    from .atlas_backends import unit_threads
+
+    costs = costs or measured_costs(preset, unit_threads(workers))
     problems = len(load_problems("eval", preset=preset, seed=eval_seed))
     rows, counted, notes, unit_seconds = [], set(), set(), []
     for name in arms:

@@ -213,8 +213,11 @@ def _done(root: Path, stage: str, settings: dict) -> dict | None:
     return record if record.get("settings") == settings else None
 
 
-def _record(root: Path, stage: str, settings: dict, entries: list[dict], seconds: float) -> dict:
-    record = {"settings": settings, "entries": entries, "seconds": seconds}
+def _record(root: Path, stage: str, settings: dict, entries: list[dict], seconds: float,
+            threads: int | None = None) -> dict:
+    # `threads`: torch's thread count the stage ran at; its seconds are priced by it (atlas_plan).
+    record = {"settings": settings, "entries": entries, "seconds": seconds,
+              **({"threads": threads} if threads else {})}
     (root / stage).mkdir(parents=True, exist_ok=True)
     tmp = root / stage / (STAGE_FILE + ".tmp")
     tmp.write_text(json.dumps(record, indent=2))
@@ -500,7 +503,9 @@ def _run_stage_unlocked(stage, p, seed, root, log, device, settings) -> dict:
     seconds = time.perf_counter() - t + parts_seconds(root, stage, settings, parts_of(stage, p))
     for e in entries:
         e["train_seconds"] = seconds
-    record = _record(root, stage, settings, entries, seconds)
+    import torch
+
+    record = _record(root, stage, settings, entries, seconds, threads=torch.get_num_threads())
     clear_parts(root, stage)
     return record
 
