@@ -203,6 +203,8 @@ def atlas(
                                                "(default: the parameters' confirmation_draw)"),
     confirm_only: bool = typer.Option(False, "--confirm-only", help="train what the arms need and sample only "
                                       "their confirmation panels (no main-set evaluation)"),
+    costs_from: Optional[Path] = typer.Option(None, "--costs-from", help="price the plan printed first from this "
+                                              "other outputs directory's measurements (a fresh one has none)"),
 ) -> None:
     """Train and evaluate every atlas arm x seed (issue #12), then print each arm's claim and verdict."""
     from ..organism.atlas import get_arm
@@ -224,8 +226,12 @@ def atlas(
         raise UserError(f"--confirm {count} / --confirm-draw {draw}: need a count >= 0 and a draw >= 1.",
                         "e.g. --confirm 32 --confirm-draw 3.")
     try:  # the prediction, recorded before anything runs (plan.json)
+        from ..organism.atlas_backends import unit_threads
+        from ..organism.atlas_plan import costs_measured_in
+
+        costs = costs_measured_in(costs_from, p.organism_preset, unit_threads(workers)) if costs_from else None
         typer.echo(format_plan(plan_atlas(names, p.organism_preset, chosen, p.n, confirm=count, draw=draw,
-                                          confirm_only=confirm_only, workers=workers)))
+                                          confirm_only=confirm_only, workers=workers, costs=costs)))
     except UserError as err:
         typer.echo(f"[atlas] no prediction: {err}")
     run = run_atlas(names, p.organism_preset, chosen, p.n, backend=backend, workers=workers,
