@@ -25,11 +25,16 @@ was last measured on this machine (never a typed-in speed):
   drawn: vLLM start-up included, same max_tokens).
 - units already stored cost 0.
 
-Why the fastest and not the median: a measurement taken while more work
-than planned shared the CPUs (two seeds' whole builds side by side, a test
-suite beside it) is slower by the share it lost, never faster, so the
-fastest is the least biased estimate (session 9: the median priced the base
-stage at 646 s from two seeds built side by side; alone it took 257 s).
+Which measurement prices an input (`_price`): the median of those taken at
+the torch thread count the units will run at, where records carry one
+(`threads` in stage.json / unit.json, since session 21): equal conditions,
+so the central estimate (the fastest of them priced a session-21 part run
+1.29x low: evaluation 2.37 ms/sample fastest, 3.61 median). Where none
+does, the fastest of all: under unknown conditions a measurement taken while
+more work shared the CPUs (two seeds' whole builds side by side, a test
+suite beside it) is slower by the share it lost, never faster (session 9:
+the median priced the base stage at 646 s from two seeds built side by
+side; alone it took 257 s).
 
 With `workers` (the CLI's default: `schedule.default_workers`, what
 `rlboundary report --params atlas` runs with) the units are laid out that
@@ -71,16 +76,22 @@ def _stage_records(preset: str) -> list[tuple[str, dict]]:
     return found
 
 
-def _matching(measured: list[tuple[float, int | None]], threads: int | None) -> tuple[list[float], str]:
-    """The values measured at `threads` torch threads when any record says so, else every value
-    (a stage recorded before session 21 carries no thread count); with a note saying which."""
+def _price(measured: list[tuple[float, int | None]], threads: int | None) -> tuple[float, str]:
+    """(the price, how it was taken) from (value, thread count) measurements: the median of those
+    at `threads` torch threads when any record says so (equal conditions: the median is the
+    central estimate; the fastest priced the session-21 part run 1.29x low), else the fastest of
+    all (a stage recorded before session 21 carries no thread count; under unknown conditions a
+    measurement taken with more load than the run will have is slower, never faster)."""
     if threads is not None:
         same = [v for v, t in measured if t == threads]
         if same:
-            return same, f"at {threads} torch thread(s)"
+            return statistics.median(same), f"median of {len(same)} at {threads} torch thread(s)"
     known = sorted({t for _, t in measured if t is not None})
-    return [v for v, _ in measured], (f"none at {threads} thread(s): at {known} and unrecorded thread counts"
-                                      if threads is not None else "any thread count")
+    values = [v for v, _ in measured]
+    if threads is None:
+        return min(values), f"fastest of {len(values)}, any thread count"
+    elsewhere = f"at {', '.join(map(str, known))} thread(s) or unrecorded" if known else "thread counts unrecorded"
+    return min(values), f"fastest of {len(values)}; none recorded at {threads} thread(s) ({elsewhere})"
 
 
 def measured_costs(preset: str, threads: int | None = None) -> dict:
@@ -114,24 +125,23 @@ def measured_costs(preset: str, threads: int | None = None) -> dict:
     if not by_stage.get("base") or not by_stage.get("frontier") or not rl:
         raise UserError(f"no measured stage times of the {preset} preset on this machine to predict from.",
                         f"build it once first: rlboundary organism build --preset {preset} --seed 0.")
-    base, base_note = _matching(by_stage["base"], threads)
-    frontier, frontier_note = _matching(by_stage["frontier"], threads)
-    per_step = {key: _matching(v, threads) for key, v in rl.items()}
-    per_sample, sample_note = _matching(units or sampling, threads)
+    base, base_note = _price(by_stage["base"], threads)
+    frontier, frontier_note = _price(by_stage["frontier"], threads)
+    per_step = {key: _price(v, threads) for key, v in rl.items()}
+    per_sample, sample_note = _price(units or sampling, threads)
     return {
-        "base_seconds": min(base),
-        "frontier_seconds": min(frontier),
-        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": min(v) for (a, kl), (v, _) in per_step.items()},
-        "eval_seconds_per_sample": min(per_sample),
+        "base_seconds": base,
+        "frontier_seconds": frontier,
+        "rl_seconds_per_step": {f"{a}{'+kl' if kl else ''}": v for (a, kl), (v, _) in per_step.items()},
+        "eval_seconds_per_sample": per_sample,
         "threads": threads,
         "sources": {
-            "base": f"fastest of {len(base)} finished base stage(s) of {preset} (stage.json seconds), {base_note}",
-            "frontier": f"fastest of {len(frontier)} finished frontier stage(s) of {preset}, {frontier_note}",
-            "rl": f"fastest seconds / step per algorithm of {sum(len(v) for v, _ in per_step.values())} finished "
-                  f"RL stage(s) of {preset}, " + "; ".join(sorted({note for _, note in per_step.values()})),
-            "eval": (f"fastest of {len(per_sample)} earlier atlas unit(s)' evaluation seconds / samples drawn"
-                     if units else f"fastest of {len(per_sample)} frontier stage(s)' sampling seconds / samples "
-                     "drawn (vLLM start-up included)") + f", {sample_note}",
+            "base": f"{base_note}: finished base stages of {preset} (stage.json seconds)",
+            "frontier": f"{frontier_note}: finished frontier stages of {preset}",
+            "rl": f"seconds / step per algorithm of finished RL stages of {preset}: "
+                  + "; ".join(f"{a}{'+kl' if kl else ''} {note}" for (a, kl), (_, note) in sorted(per_step.items())),
+            "eval": f"{sample_note}: " + ("earlier atlas units' evaluation seconds / samples drawn" if units else
+                                          "frontier stages' sampling seconds / samples drawn (vLLM start-up included)"),
         },
     }
 
