@@ -145,16 +145,13 @@ def register(app: typer.Typer) -> None:
         cost.check_options(gpu, engine, fill, tokens_per_s)
         sets = load_param_sets(params_source)
         if "atlas" in sets:  # the atlas trains as well as samples: wall time on this machine, not GPU-hours
-            from ..organism.atlas_plan import format_plan, plan_atlas
-
-            from ..organism.atlas_plan import costs_measured_in
+            from ..organism.atlas_backends import unit_threads
+            from ..organism.atlas_plan import costs_measured_in, format_plan, plan_atlas
             from ..organism.schedule import default_workers
 
             a = sets.pop("atlas")
             if workers is not None and workers < 1:
                 raise UserError(f"--workers {workers} is below 1.", "pass --workers 1 or more.")
-            from ..organism.atlas_backends import unit_threads
-
             workers = workers or default_workers()
             costs = costs_measured_in(costs_from, a.organism_preset, unit_threads(workers)) if costs_from else None
             # The confirmation panels too: `rlboundary report --params atlas` samples them (atlas_results).

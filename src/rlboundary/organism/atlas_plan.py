@@ -39,10 +39,8 @@ side; alone it took 257 s).
 With `workers` (the CLI's default: `schedule.default_workers`, what
 `rlboundary report --params atlas` runs with) the units are laid out that
 many at a time in the order `run_atlas` submits them (`makespan`), each at
-its one-after-another price: the measured inputs mostly come from stages and
-units that themselves ran two at a time at one thread each (the organism's
-stage graph, earlier atlas runs), so that price is roughly a unit's time
-beside another. A fresh outputs directory has measured nothing: `--costs-from
+its one-after-another price, which, priced from measurements at the units'
+thread count (usable cores // workers), is its time beside the others. A fresh outputs directory has measured nothing: `--costs-from
 DIR` takes the inputs from another outputs directory of this machine.
 `plan.json` keeps the inputs with their
 sources, the per-arm rows and the total; `atlas_backends.run_atlas` writes
