@@ -188,13 +188,12 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
     inputs to use (default: this outputs directory's, `measured_costs`)."""
     from ..models import weights_digest
     from .atlas import arm_preset, atlas_dir, checkpoint_models, checkpoints_along, get_arm, load_unit, stage_dirs
+    from .atlas_backends import unit_threads
     from .atlas_confirm import NULL, load_confirmation
     from .benchmark import load_problems
     from .build import _done, _stage_settings, organism_dir
     from .evaluate import cache_name, confirmation_sampling_seed, confirmation_start, eval_cache, panel_cache
     from .presets import get_preset
-
-    from .atlas_backends import unit_threads
 
     costs = costs or measured_costs(preset, unit_threads(workers))
     problems = len(load_problems("eval", preset=preset, seed=eval_seed))
