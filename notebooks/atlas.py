@@ -22,7 +22,10 @@
 # (`rlboundary.organism.atlas.ARMS`: the claim, its citation and the pre-registered expectation that decides
 # "reproduced"). Every arm is trained once per build seed from that seed's base and compared with that base on
 # the same evaluation problems; CIs resample seeds, then problems. Parameters: `params/atlas/atlas.yaml`
-# (the default organism, two seeds, n = 256); `params/micro/atlas.yaml` runs the machinery in seconds.
+# (the default organism, 17 arms, two seeds, n = 256, a confirmation panel: `rlboundary report --params atlas`);
+# `params/default/atlas.yaml`, the default report's small version (six arms that need no base of their own,
+# seed 0 only, n = 64, no confirmation panel: one seed decides little, see the verdict's CIs);
+# `params/micro/atlas.yaml` runs the machinery in seconds.
 
 # %% tags=["parameters"]
 organism_preset = 'default'

@@ -270,32 +270,59 @@ def test_units_side_by_side_take_the_first_worker_free():
 def test_the_plan_is_compared_with_the_units_it_priced_arm_by_arm(monkeypatch, tmp_path):
     import json
 
+    from rlboundary.organism.atlas_plan import run_records, run_set
     from rlboundary.organism.atlas_results import plan_vs_measured
 
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
-    assert plan_vs_measured("micro").empty  # no plan yet
+    name = run_set(["grpo", "rl-at", "psr"], [0, 1], 8)
+    assert plan_vs_measured("micro", name).empty  # no plan yet
     rows = [{"arm": "grpo", "total_s": 0.0, "seeds_to_run": []},            # stored when planned
             {"arm": "rl-at", "total_s": 100.0, "seeds_to_run": [0, 1]},     # both units run since
             {"arm": "psr", "total_s": 50.0, "seeds_to_run": [0, 1]}]        # one of two finished: not compared
-    atlas.atlas_dir("micro").mkdir(parents=True)
-    (atlas.atlas_dir("micro") / "plan.json").write_text(json.dumps({"rows": rows}))
+    plan_file, run_file = run_records("micro", name)
+    plan_file.parent.mkdir(parents=True)
+    plan_file.write_text(json.dumps({"rows": rows}))
     for arm, seed, seconds in (("grpo", 0, 9.0), ("rl-at", 0, 70.0), ("rl-at", 1, 80.0), ("psr", 0, 30.0)):
         atlas.unit_dir("micro", arm, seed).mkdir(parents=True)
         (atlas.unit_dir("micro", arm, seed) / "unit.json").write_text(json.dumps({"seconds": {"unit": seconds}}))
-    table = plan_vs_measured("micro").set_index("arm")
+    table = plan_vs_measured("micro", name).set_index("arm")
     assert list(table.index) == ["rl-at", "all measured"]
     assert table.loc["rl-at", "measured_s"] == 150.0 and table.loc["rl-at", "measured / predicted"] == 1.5
     # The run of this plan (its arms with work, its seeds, its workers) is compared as a whole, wall to wall.
     plan = {"rows": rows, "workers": 2, "predicted_seconds": 120.0}
-    (atlas.atlas_dir("micro") / "plan.json").write_text(json.dumps(plan))
+    plan_file.write_text(json.dumps(plan))
     run = {"arms": ["rl-at", "psr"], "seeds": [0, 1], "workers": 2, "wall_seconds": 90.0, "units": [{}] * 3}
-    run_file = atlas.atlas_dir("micro") / "run.json"
     run_file.write_text(json.dumps(run))
-    whole = plan_vs_measured("micro").iloc[-1]
+    whole = plan_vs_measured("micro", name).iloc[-1]
     assert whole["arm"].startswith("whole run, 2 at a time") and whole["measured / predicted"] == 0.75
-    for other in ({"workers": 1}, {"arms": ["rl-at"]}, {"seeds": [0]}):  # another run than the one planned
+    for other in ({"workers": 1}, {"arms": ["rl-at"]}, {"seeds": [0]}, {"confirm_only": True}):  # not this plan's run
         run_file.write_text(json.dumps({**run, **other}))
-        assert not plan_vs_measured("micro")["arm"].str.startswith("whole run").any()
+        assert not plan_vs_measured("micro", name)["arm"].str.startswith("whole run").any()
+    # Another parameter set on the same organism (the default report's small atlas) has its own records.
+    assert plan_vs_measured("micro", run_set(["grpo"], [0], 8)).empty
+
+
+def test_each_parameter_set_keeps_its_own_plan_and_run_and_older_outputs_are_still_read(monkeypatch, tmp_path):
+    """Session 22: plan.json / run.json per parameter set (`run_set`), so a small atlas run on the same
+    organism no longer overwrites the whole atlas's; a pair written before, one per preset, is read
+    for the set its plan was made for."""
+    import json
+
+    from rlboundary.organism.atlas_plan import run_records, run_set
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    whole, small = run_set(["grpo", "rl-at"], [0, 1], 256, 32, 3), run_set(["grpo"], [0], 64)
+    assert whole != small and whole.startswith("2arms-seeds0_1-n256-confirm32d3-")
+    # What is asked for decides, not how it is spelled: seeds in any order, no draw without a panel.
+    assert run_set(["grpo", "rl-at"], [1, 0], 256, 32, 3) == whole and run_set(["grpo"], [0], 64, 0, 5) == small
+    assert run_set(["rl-at", "grpo"], [0, 1], 256, 32, 3) != whole  # units are submitted in arm order
+    assert run_records("micro", whole)[0].parent != run_records("micro", small)[0].parent
+    legacy = atlas.atlas_dir("micro")
+    legacy.mkdir(parents=True)
+    (legacy / "plan.json").write_text(json.dumps({"arms": ["grpo", "rl-at"], "seeds": [0, 1], "n": 256,
+                                                  "confirm": 32, "confirm_draw": 3, "rows": []}))
+    assert run_records("micro", whole) == (legacy / "plan.json", legacy / "run.json")
+    assert run_records("micro", small)[0] == legacy / "runs" / small / "plan.json"  # not the set it planned
 
 
 def test_each_base_is_shown_once_per_seed_with_its_frontier_and_reach_per_level():

@@ -32,6 +32,14 @@ def _run(outputs: Path, backend: str) -> dict:
     return run_atlas(ARMS, PRESET, SEEDS, N, backend=backend, workers=2, log=lambda *_: None)
 
 
+def _records(outputs: Path, arms: list[str]) -> tuple[Path, Path]:
+    """(plan.json, run.json) of `arms` x SEEDS at N in `outputs` (one folder per parameter set)."""
+    from rlboundary.organism.atlas_plan import run_set
+
+    folder = outputs / "atlas" / PRESET / "runs" / run_set(arms, SEEDS, N)
+    return folder / "plan.json", folder / "run.json"
+
+
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """The same two arms by the local backend and by Ray, in separate outputs directories."""
@@ -61,7 +69,7 @@ def test_local_and_ray_backends_store_the_same_results(two_runs):
     ga, ra = (json.loads((a / "atlas" / PRESET / "units" / f"{x}-seed0" / "unit.json").read_text()) for x in ARMS)
     assert ga["base_dir"] == ra["base_dir"] and ga["run_dir"] != ra["run_dir"]
     assert ra["rl"]["settings"]["prompts"] == {"levels": "at"}
-    assert json.loads((b / "atlas" / PRESET / "run.json").read_text())["backend"] == "ray"
+    assert json.loads(_records(b, ARMS)[1].read_text())["backend"] == "ray"
 
 
 def test_units_side_by_side_run_with_one_openmp_pool_each(two_runs):
@@ -98,12 +106,15 @@ def test_the_plan_predicts_from_measured_times_and_is_compared_with_the_run(two_
     ratio = run["wall_seconds"] / plan["predicted_seconds"]
     print(f"\n[atlas plan] predicted {plan['predicted_seconds']:.1f} s, measured {run['wall_seconds']:.1f} s "
           f"(measured / predicted {ratio:.2f})")
-    saved = json.loads((outputs / "atlas" / PRESET / "plan.json").read_text())
+    saved = json.loads(_records(outputs, more)[0].read_text())
     assert saved["predicted_seconds"] == plan["predicted_seconds"] and saved["inputs"]["sources"]
+    from rlboundary.organism.atlas_plan import run_set
     from rlboundary.organism.atlas_results import plan_vs_measured
 
-    table = plan_vs_measured(PRESET).set_index("arm")
-    assert list(table.index) == [*more, "all measured"] and (table.units == [1, 1, 2]).all()
+    table = plan_vs_measured(PRESET, run_set(more, SEEDS, N)).set_index("arm")
+    whole = "whole run, 1 at a time (wall)"  # this run is the one the plan priced
+    assert list(table.index) == [*more, "all measured", whole] and (table.units == [1, 1, 2, 2]).all()
+    assert table.loc[whole, "measured_s"] == run["wall_seconds"]
     # Per arm, each unit's own wall time; together they are the run's wall time less its start-up.
     assert 0 < table.loc["all measured", "measured_s"] <= run["wall_seconds"]
     assert table.loc["all measured", "predicted_s"] == pytest.approx(plan["predicted_seconds"])
@@ -141,12 +152,12 @@ def test_the_report_runs_missing_units_side_by_side_before_the_notebook_reads_th
     before = [pd.read_parquet(unit / "per_problem.parquet") for unit in units]
     for unit in units:
         shutil.rmtree(unit)
-    (outputs / "atlas" / PRESET / "run.json").unlink()
+    _records(outputs, ARMS)[1].unlink()
     env = {**os.environ, "RLBOUNDARY_OUTPUTS": str(outputs), "HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "rlboundary.cli", "report", "--params", "micro", "--only", "atlas"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    run = json.loads((outputs / "atlas" / PRESET / "run.json").read_text())
+    run = json.loads(_records(outputs, ARMS)[1].read_text())
     assert run["arms"] == ARMS and run["seeds"] == SEEDS and run["backend"] == "local"
     assert run["workers"] == min(default_workers(), len(ARMS))  # 2 on two CPU cores
     for unit, table in zip(units, before):  # the stored stages and samples, read again: the same tables

@@ -98,7 +98,7 @@ def test_every_notebook_executes_and_is_published(micro_report):
         assert not (home / leak).exists(), leak
 
 
-def test_every_run_was_sampled_once_before_the_notebooks_which_then_ran_side_by_side(micro_report):
+def test_every_run_was_sampled_once_before_the_notebooks_which_then_ran_side_by_side(micro_report, monkeypatch):
     from rlboundary import report_jobs
     from rlboundary.report import report_params
 
@@ -117,7 +117,17 @@ def test_every_run_was_sampled_once_before_the_notebooks_which_then_ran_side_by_
         assert _stored_samples(micro_report["report"].parent, r["model"]) >= r["n"], r
     nbs = {nb["name"]: nb for nb in run["notebooks"]}
     first_notebook = min(nb["started_s"] for nb in nbs.values())
-    assert first_notebook >= run["organism_build_seconds"] + run["runs_seconds"] - 0.5
+    assert first_notebook >= run["organism_build_seconds"] + run["atlas_units_seconds"] + run["runs_seconds"] - 0.5
+    # The atlas's units ran before the notebooks, two at a time, recorded under the micro set's own name.
+    from rlboundary.organism.atlas_plan import run_records, run_set
+    from rlboundary.organism.schedule import default_workers
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro_report["report"].parent))
+    atlas = params["atlas"]
+    _, atlas_run = run_records(atlas.organism_preset, run_set(atlas.arms, atlas.organism_seeds, atlas.n))
+    atlas_run = json.loads(atlas_run.read_text()) if atlas_run.is_file() else {}
+    assert run["atlas_units_seconds"] > 0 and atlas_run.get("arms") == atlas.arms
+    assert atlas_run["workers"] == min(default_workers(), len(atlas.arms) * len(atlas.organism_seeds))
     # ... and two notebooks did run at the same time.
     spans = sorted((nb["started_s"], nb["started_s"] + nb["seconds"]) for nb in run["notebooks"])
     assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))

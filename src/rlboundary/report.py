@@ -326,6 +326,7 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     started = time.perf_counter()
     report_started_at = time.time()
     build_seconds = report_jobs.build_organisms(params, echo)
+    atlas_seconds = report_jobs.run_atlas_units(params, echo)
     runs_started = time.perf_counter()
     runs = report_jobs.sample_runs_first(params, jobs, echo) if jobs > 1 else []
     runs_seconds = time.perf_counter() - runs_started
@@ -350,7 +351,8 @@ def run_report(sources: Sequence[str] = ("default",), only: Iterable[str] | None
     write_index(out, results, sources, total, skipped)
     (out / "run.json").write_text(json.dumps({
         "params": list(map(str, sources)), "seconds": round(total, 1), "skipped": skipped,
-        "organism_build_seconds": round(build_seconds, 1), "runs_seconds": round(runs_seconds, 1),
+        "organism_build_seconds": round(build_seconds, 1), "atlas_units_seconds": round(atlas_seconds, 1),
+        "runs_seconds": round(runs_seconds, 1),
         "notebooks_seconds": round(notebook_seconds, 1), "jobs": jobs, "runs": runs,
         "notebooks": [{"name": r.name, "ok": r.ok, "seconds": round(r.seconds, 1), "error": r.error,
                        "started_s": round(r.started_at - report_started_at, 1),  # from the report's start

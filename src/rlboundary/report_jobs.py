@@ -32,7 +32,9 @@ and report times"). A run that fails here is left to its notebook, which meets t
 shows it where it belongs.
 
 The organisms the notebooks use are built before any notebook starts (`organisms_needed`), in the
-report's own process with every core, exactly as `rlboundary organism build` builds them.
+report's own process with every core, exactly as `rlboundary organism build` builds them. So are the
+atlas's units (`run_atlas_units`): trained and evaluated `schedule.default_workers` at a time, as
+`rlboundary organism atlas --workers N` runs them, before the notebooks share the cores.
 """
 
 from __future__ import annotations
@@ -152,6 +154,31 @@ def build_organisms(params_by_notebook: dict, echo: Callable[[str], None]) -> fl
         t = time.perf_counter()
         ensure_organism(preset, seed, log=echo)
         echo(f"[report] organism ({preset}, seed {seed}) built in {time.perf_counter() - t:.0f} s")
+    return time.perf_counter() - start
+
+
+def run_atlas_units(params_by_notebook: dict, echo: Callable[[str], None]) -> float:
+    """Every atlas unit and confirmation panel the notebooks in OWN_BUILDS need and the outputs lack,
+    run now (`atlas_results.run_missing_side_by_side`: two at a time on two cores); returns the
+    seconds it took. Inside the notebook they would run while other notebooks sample beside it, three
+    or more processes on two cores. A failure is echoed and left to the notebook, which meets the same
+    error and shows it on its page."""
+    from .organism.atlas_results import run_missing_side_by_side
+
+    start = time.perf_counter()
+    for name in OWN_BUILDS:
+        if name not in params_by_notebook:
+            continue
+        p = params_by_notebook[name]
+        try:
+            run = run_missing_side_by_side(p, list(p.organism_seeds), p.get("confirmation_panel", 0) or 0)
+        except Exception as err:  # noqa: BLE001 - the notebook reports it where it belongs
+            echo(f"[report] {name}: its units failed before the notebooks ({type(err).__name__}: {err}); "
+                 "the notebook will show the error")
+            continue
+        if run is not None:
+            echo(f"[report] {name}: {len(run['units'])} units and {len(run['confirmations'])} confirmation "
+                 f"panels run before the notebooks, {run['workers']} at a time, in {run['wall_seconds']:.0f} s")
     return time.perf_counter() - start
 
 

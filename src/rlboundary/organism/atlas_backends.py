@@ -25,9 +25,10 @@ get `machine.openmp_threads_env` (unless the user set OMP_NUM_THREADS).
   environment variables. A unit whose task fails raises here after the
   others finished; finished units stay stored and are reused by a rerun.
 
-`run_atlas` writes `outputs/atlas/<preset>/run.json`: the measured wall time,
-backend, workers and the units' own phase times (what `atlas_plan` predicted
-beforehand is in `plan.json` beside it).
+`run_atlas` writes `outputs/atlas/<preset>/runs/<set>/run.json`: the measured
+wall time, backend, workers and the units' own phase times (what `atlas_plan`
+predicted beforehand is in `plan.json` beside it; `<set>`:
+`atlas_plan.run_set`, one folder per parameter set).
 """
 
 from __future__ import annotations
@@ -96,12 +97,15 @@ def check_backend(backend: str, workers: int) -> None:
 
 def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: str = "local", workers: int = 1,
               ray_address: str | None = None, eval_seed: int = 0, confirm: int = 0, draw: int = 1,
-              confirm_only: bool = False, log=print) -> dict:
+              confirm_only: bool = False, set_name: str | None = None, log=print) -> dict:
     """Every (arm, seed) unit, by `backend`; returns {"records": [unit records], "confirmations":
     [confirmation records], "wall_seconds", ...} (also run.json). `confirm` > 0 also samples each
     unit's confirmation panel (draw `draw`, `atlas_confirm.confirm_unit`); `confirm_only` skips the
-    main-set evaluation (the RL runs are still trained: the confirmation needs them)."""
+    main-set evaluation (the RL runs are still trained: the confirmation needs them). `set_name`: the
+    parameter set the run is recorded under (default: these arms and seeds; a caller running only
+    what a set lacks passes the set's, `atlas_plan.run_set`)."""
     from .atlas import atlas_dir, get_arm
+    from .atlas_plan import run_set
 
     for a in arms:
         get_arm(a)  # a bad name stops here, before anything runs
@@ -132,17 +136,17 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
     records = [u for u, _, _ in results if u is not None]
     confirmations = [c for _, c, _ in results if c is not None]
     wall = time.perf_counter() - start
-    run = {"preset": preset, "arms": arms, "seeds": seeds, "n": n, "backend": backend, "workers": workers,
-           "torch_threads": threads, "wall_seconds": wall, "cpu_count": os.cpu_count(),
+    set_name = set_name or run_set(arms, seeds, n, confirm, draw, confirm_only)
+    run = {"preset": preset, "set": set_name, "arms": arms, "seeds": seeds, "n": n, "backend": backend,
+           "workers": workers, "torch_threads": threads, "wall_seconds": wall, "cpu_count": os.cpu_count(),
            "loadavg_end": list(os.getloadavg()), "confirm": confirm, "confirm_draw": draw,
            "confirm_only": confirm_only,
            "unit_processes": [{"arm": a, "seed": s, **seen} for (a, s), (_, _, seen) in zip(units, results)],
            "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records],
            "confirmations": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in confirmations]}
-    out = atlas_dir(preset)
+    out = atlas_dir(preset) / "runs" / set_name
     out.mkdir(parents=True, exist_ok=True)
-    # A confirmation-only run keeps the last full run's record: run.json is that run's wall time.
-    (out / ("confirm-run.json" if confirm_only else "run.json")).write_text(json.dumps(run, indent=1))
+    (out / "run.json").write_text(json.dumps(run, indent=1))
     log(f"[atlas] {len(units)} units in {wall:.0f} s wall")
     return {**run, "records": records, "confirmations": confirmations}
 

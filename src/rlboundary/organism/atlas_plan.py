@@ -2,7 +2,7 @@
 
     rlboundary plan params/atlas/atlas.yaml [--workers 2] [--costs-from OTHER_OUTPUTS_DIR]
     from rlboundary.organism.atlas_plan import plan_atlas
-    plan = plan_atlas(["grpo", "rl-at"], "micro", [0], n=8)    # writes outputs/atlas/<preset>/plan.json
+    plan = plan_atlas(["grpo", "rl-at"], "micro", [0], n=8)    # writes outputs/atlas/<preset>/runs/<set>/plan.json
 
 Per unit (arm x seed), what it still has to do, times what that cost when it
 was last measured on this machine (never a typed-in speed):
@@ -44,7 +44,10 @@ thread count (usable cores // workers), is its time beside the others. A fresh o
 DIR` takes the inputs from another outputs directory of this machine.
 `plan.json` keeps the inputs with their
 sources, the per-arm rows and the total; `atlas_backends.run_atlas` writes
-the measured wall time beside it (`run.json`).
+the measured wall time beside it (`run.json`). Both live in
+`outputs/atlas/<preset>/runs/<set>/`, one folder per parameter set (arms,
+seeds, n, confirmation panel: `run_set`), so the default report's small atlas
+and the whole atlas on the same organism keep their own plans and runs.
 """
 
 from __future__ import annotations
@@ -55,6 +58,36 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+
+
+def run_set(arms, seeds, n: int, confirm: int = 0, draw: int = 1, confirm_only: bool = False) -> str:
+    """The name of the folder a plan and its run are recorded in: what the parameter set asks for
+    (its arms in order, seeds, n and confirmation panel), readable, with a digest of all of it. The
+    set asked for, not the units still missing: a resumed run records beside the plan it resumes."""
+    import hashlib
+
+    spec = {"arms": list(arms), "seeds": sorted(int(s) for s in seeds), "n": int(n), "confirm": int(confirm),
+            "draw": int(draw) if confirm else 1, "confirm_only": bool(confirm_only)}
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
+    return (f"{len(spec['arms'])}arms-seeds{'_'.join(map(str, spec['seeds']))}-n{n}"
+            + (f"-confirm{confirm}d{spec['draw']}" if confirm else "") + ("-confirmonly" if confirm_only else "")
+            + f"-{digest}")
+
+
+def run_records(preset: str, set_name: str) -> tuple[Path, Path]:
+    """(plan.json, run.json) of parameter set `set_name` (`run_set`). Outputs written before session
+    22 kept one pair per preset, directly in outputs/atlas/<preset>/: that pair is read for the set
+    its plan was made for, so an older directory still shows its run beside its plan."""
+    from .atlas import atlas_dir
+
+    folder = atlas_dir(preset) / "runs" / set_name
+    legacy = atlas_dir(preset) / "plan.json"
+    if not folder.is_dir() and legacy.is_file():
+        old = json.loads(legacy.read_text())
+        if "arms" in old and set_name == run_set(old["arms"], old["seeds"], old["n"], old.get("confirm", 0),
+                                                 old.get("confirm_draw", 1), old.get("confirm_only", False)):
+            return legacy, atlas_dir(preset) / "run.json"
+    return folder / "plan.json", folder / "run.json"
 
 
 def _stage_records(preset: str) -> list[tuple[str, dict]]:
@@ -297,9 +330,9 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
                             "evaluation seconds per sample as measured (vLLM start-up amortised)"],
             "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     if write:
-        out = atlas_dir(preset)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "plan.json").write_text(json.dumps(plan, indent=1))
+        path = atlas_dir(preset) / "runs" / run_set(arms, seeds, n, confirm, draw, confirm_only) / "plan.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(plan, indent=1))
     return plan
 
 
@@ -333,10 +366,3 @@ def format_plan(plan: dict) -> str:
     lines += [f"  {k}: {v}" for k, v in c["sources"].items()]
     lines += [f"note: {x}" for x in plan["notes"]] + [f"assumed: {x}" for x in plan["assumptions"]]
     return "\n".join(lines)
-
-
-def plan_path(preset: str) -> Path:
-    from .atlas import atlas_dir
-
-    return atlas_dir(preset) / "plan.json"
-

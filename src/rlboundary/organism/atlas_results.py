@@ -74,6 +74,7 @@ def run_missing_side_by_side(params, seeds, count: int):
     from .atlas import load_unit
     from .atlas_backends import run_atlas
     from .atlas_confirm import load_confirmation
+    from .atlas_plan import run_set
     from .schedule import default_workers
 
     preset, n, draw = params.organism_preset, params.n, params.get("confirmation_draw", 1)
@@ -86,7 +87,9 @@ def run_missing_side_by_side(params, seeds, count: int):
     arms = [a for a in params.arms if a in {m for m, _ in missing}]
     chosen = [s for s in seeds if s in {m for _, m in missing}]
     workers = max(1, min(default_workers(), len(arms) * len(chosen)))
-    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw, log=lambda *_: None)
+    # Recorded under the whole parameter set (its plan's folder), though only what it lacked ran.
+    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw,
+                     set_name=run_set(params.arms, seeds, n, count, draw), log=lambda *_: None)
 
 
 def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print) -> list[dict]:
@@ -250,16 +253,18 @@ def summarise(preset: str, arms, seeds, n: int, records: list[dict], n_boot: int
             "bases": pd.DataFrame(list(bases.values())), "seeds": list(seeds), "arms": list(arms)}
 
 
-def plan_vs_measured(preset: str) -> pd.DataFrame:
-    """Per arm the plan (`plan.json`) had work for: its predicted seconds beside the measured
-    seconds of the units it priced (each unit's own wall time, `unit.json`), and their ratio;
-    a last row sums the arms measured so far. Unit times, not the run's: an interrupted or
-    resumed atlas is still compared arm by arm (`run.json` keeps the last run's wall time)."""
-    from .atlas import atlas_dir, unit_dir
+def plan_vs_measured(preset: str, set_name: str) -> pd.DataFrame:
+    """Per arm the plan of parameter set `set_name` (`atlas_plan.run_set`; its `plan.json`) had work
+    for: its predicted seconds beside the measured seconds of the units it priced (each unit's own
+    wall time, `unit.json`), and their ratio; a last row sums the arms measured so far. Unit times,
+    not the run's: an interrupted or resumed atlas is still compared arm by arm (`run.json` keeps
+    the last run's wall time)."""
+    from .atlas import unit_dir
     from .atlas_confirm import confirmation_files
+    from .atlas_plan import run_records
 
     cols = ["arm", "units", "predicted_s", "measured_s", "measured / predicted"]
-    path = atlas_dir(preset) / "plan.json"
+    path, run_file = run_records(preset, set_name)
     if not path.is_file():
         return pd.DataFrame(columns=cols)
     plan = json.loads(path.read_text())
@@ -280,25 +285,24 @@ def plan_vs_measured(preset: str) -> pd.DataFrame:
     if len(out):
         out.loc[len(out)] = {"arm": "all measured", "units": out.units.sum(), "predicted_s": out.predicted_s.sum(),
                              "measured_s": out.measured_s.sum()}
-    whole = run_vs_plan(plan, atlas_dir(preset))
+    whole = run_vs_plan(plan, path, run_file)
     if whole is not None:
         out.loc[len(out)] = whole
     out["measured / predicted"] = out.measured_s / out.predicted_s.where(out.predicted_s > 0)
     return out
 
 
-def run_vs_plan(plan: dict, folder) -> dict | None:
-    """The run's wall time (`run.json`) beside the plan's predicted wall time, when that run is the
+def run_vs_plan(plan: dict, plan_file, run_file) -> dict | None:
+    """The run's wall time (`run_file`) beside the plan's predicted wall time, when that run is the
     one the plan priced: written after the plan, with the arms and seeds the plan had work for
     and as many units at a time as the plan assumed. None otherwise."""
-    plan_file, run_file = folder / "plan.json", folder / "run.json"
     if not run_file.is_file() or run_file.stat().st_mtime < plan_file.stat().st_mtime:
         return None
     run = json.loads(run_file.read_text())
     planned = [r for r in plan["rows"] if r.get("seeds_to_run")]
     seeds = sorted({s for r in planned for s in r["seeds_to_run"]})
-    if (run.get("confirm_only") or [r["arm"] for r in planned] != run["arms"] or seeds != sorted(run["seeds"])
-            or run["workers"] != plan.get("workers", 1)):
+    if (bool(run.get("confirm_only")) != bool(plan.get("confirm_only")) or [r["arm"] for r in planned] != run["arms"]
+            or seeds != sorted(run["seeds"]) or run["workers"] != plan.get("workers", 1)):
         return None
     return {"arm": f"whole run, {run['workers']} at a time (wall)", "units": len(run["units"]),
             "predicted_s": plan["predicted_seconds"], "measured_s": run["wall_seconds"]}
@@ -343,6 +347,7 @@ def atlas_study(params) -> dict:
     the parameters ask for one, else from the main set's frontier problems)."""
     from .. import verdicts
     from .atlas_confirm import confirmation_rows, display_table
+    from .atlas_plan import run_set
     from .reach import overall_paper_claim, paper_claim
 
     seeds = list(params.organism_seeds)
@@ -389,4 +394,5 @@ def atlas_study(params) -> dict:
                                   .rename(columns={"confirm_arm": "arm"}), on="arm", how="left")
     return {**study, "verdict": verdict, "headline": headline, "confirmation": confirmation,
             "confirmation_table": display_table(confirmation),
-            "plan": plan_vs_measured(params.organism_preset)}
+            "plan": plan_vs_measured(params.organism_preset, run_set(params.arms, seeds, params.n, count,
+                                                                     params.get("confirmation_draw", 1)))}
