@@ -325,6 +325,31 @@ def test_each_parameter_set_keeps_its_own_plan_and_run_and_older_outputs_are_sti
     assert run_records("micro", small)[0] == legacy / "runs" / small / "plan.json"  # not the set it planned
 
 
+def test_a_run_is_planned_before_it_starts_unless_a_plan_awaits_it(monkeypatch, tmp_path):
+    """`plan_before_run` (the report and the notebook call it before running what a set lacks): no
+    measurements, no plan (said); a plan made since the set's last run (`rlboundary plan --costs-from`)
+    is the prediction and is kept, byte for byte."""
+    import json
+    import os
+
+    from rlboundary.organism.atlas_plan import plan_before_run, run_records, run_set
+
+    monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(tmp_path))
+    said = []
+    plan_before_run(["grpo"], "micro", [0], 8, 0, 1, 2, said.append)
+    plan_file, run_file = run_records("micro", run_set(["grpo"], [0], 8))
+    assert not plan_file.exists() and said[-1].startswith("[atlas] no prediction: no measured stage times")
+    plan_file.parent.mkdir(parents=True)
+    made = json.dumps({"predicted_seconds": 123.0, "created": "before"})
+    plan_file.write_text(made)
+    plan_before_run(["grpo"], "micro", [0], 8, 0, 1, 2, said.append)
+    assert plan_file.read_text() == made and "made before this run (before): predicted 123 s" in said[-1]
+    run_file.write_text("{}")  # the awaited run came: a later run is planned anew (here: nothing measured)
+    os.utime(plan_file, (1, 1))
+    plan_before_run(["grpo"], "micro", [0], 8, 0, 1, 2, said.append)
+    assert said[-1].startswith("[atlas] no prediction")
+
+
 def test_each_base_is_shown_once_per_seed_with_its_frontier_and_reach_per_level():
     """The exposure arms have bases of their own; the others share the organism's, listed once."""
     import pandas as pd

@@ -124,10 +124,14 @@ def test_every_run_was_sampled_once_before_the_notebooks_which_then_ran_side_by_
 
     monkeypatch.setenv("RLBOUNDARY_OUTPUTS", str(micro_report["report"].parent))
     atlas = params["atlas"]
-    _, atlas_run = run_records(atlas.organism_preset, run_set(atlas.arms, atlas.organism_seeds, atlas.n))
-    atlas_run = json.loads(atlas_run.read_text()) if atlas_run.is_file() else {}
+    plan_file, run_file = run_records(atlas.organism_preset, run_set(atlas.arms, atlas.organism_seeds, atlas.n))
+    atlas_run = json.loads(run_file.read_text()) if run_file.is_file() else {}
     assert run["atlas_units_seconds"] > 0 and atlas_run.get("arms") == atlas.arms
     assert atlas_run["workers"] == min(default_workers(), len(atlas.arms) * len(atlas.organism_seeds))
+    # ... priced before they ran, from what the organism's build measured, for as many workers.
+    plan = json.loads(plan_file.read_text())
+    assert plan_file.stat().st_mtime < run_file.stat().st_mtime and plan["workers"] == atlas_run["workers"]
+    assert plan["predicted_seconds"] > 0
     # ... and two notebooks did run at the same time.
     spans = sorted((nb["started_s"], nb["started_s"] + nb["seconds"]) for nb in run["notebooks"])
     assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))

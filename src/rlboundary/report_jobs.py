@@ -171,7 +171,8 @@ def run_atlas_units(params_by_notebook: dict, echo: Callable[[str], None]) -> fl
             continue
         p = params_by_notebook[name]
         try:
-            run = run_missing_side_by_side(p, list(p.organism_seeds), p.get("confirmation_panel", 0) or 0)
+            run = run_missing_side_by_side(p, list(p.organism_seeds), p.get("confirmation_panel", 0) or 0,
+                                           log=lambda line: echo(f"[report] {name}: {line}"))
         except Exception as err:  # noqa: BLE001 - the notebook reports it where it belongs
             echo(f"[report] {name}: its units failed before the notebooks ({type(err).__name__}: {err}); "
                  "the notebook will show the error")

@@ -90,6 +90,27 @@ def run_records(preset: str, set_name: str) -> tuple[Path, Path]:
     return folder / "plan.json", folder / "run.json"
 
 
+def plan_before_run(arms, preset: str, seeds, n: int, confirm: int, draw: int, workers: int, log=print) -> None:
+    """The set's plan, written before a run of what it lacks (`rlboundary report` and the atlas notebook
+    call this), priced from this outputs directory, so the run is compared with a prediction made before
+    it. Unless a plan made since the set's last run is waiting for this run (`rlboundary plan`, perhaps
+    priced `--costs-from` another directory): that is the prediction, and is kept. Without
+    measurements here (a fresh directory), no plan: said, not an error."""
+    plan_file, run_file = run_records(preset, run_set(arms, seeds, n, confirm, draw))
+    if plan_file.is_file() and (not run_file.is_file() or run_file.stat().st_mtime < plan_file.stat().st_mtime):
+        made = json.loads(plan_file.read_text())
+        log(f"[atlas] the plan made before this run ({made.get('created', '?')}): predicted "
+            f"{made['predicted_seconds']:.0f} s")
+        return
+    try:
+        plan = plan_atlas(arms, preset, seeds, n, confirm=confirm, draw=draw, workers=workers)
+    except UserError as err:
+        log(f"[atlas] no prediction: {err.problem}")
+        return
+    log(f"[atlas] plan: predicted {plan['predicted_seconds']:.0f} s with {workers} unit(s) at a time "
+        f"({plan_file.parent.name})")
+
+
 def _stage_records(preset: str) -> list[tuple[str, dict]]:
     """(stage, record) of every finished stage of `preset` under the outputs directory."""
     from .atlas import atlas_dir

@@ -65,16 +65,16 @@ def claim_outcome(outcomes: list[str]) -> str:
     return REPRODUCED if outcomes and all(o == "met" for o in outcomes) else INCONCLUSIVE
 
 
-def run_missing_side_by_side(params, seeds, count: int):
+def run_missing_side_by_side(params, seeds, count: int, log=lambda *_: None):
     """Trains and samples every unit (and, with `count`, confirmation panel) that `params` needs and the
     outputs lack, `schedule.default_workers` at a time (2 on two CPU cores, 1 with a GPU), as
     `rlboundary organism atlas --workers N` does; returns run_atlas's record, or None when nothing is
     missing. Without it `rlboundary report --params atlas` ran missing units one after another inside
-    the notebook, on one core of two."""
+    the notebook, on one core of two. Before it runs, the set's plan (`plan_before_run`)."""
     from .atlas import load_unit
     from .atlas_backends import run_atlas
     from .atlas_confirm import load_confirmation
-    from .atlas_plan import run_set
+    from .atlas_plan import plan_before_run, run_set
     from .schedule import default_workers
 
     preset, n, draw = params.organism_preset, params.n, params.get("confirmation_draw", 1)
@@ -87,6 +87,7 @@ def run_missing_side_by_side(params, seeds, count: int):
     arms = [a for a in params.arms if a in {m for m, _ in missing}]
     chosen = [s for s in seeds if s in {m for _, m in missing}]
     workers = max(1, min(default_workers(), len(arms) * len(chosen)))
+    plan_before_run(params.arms, preset, seeds, n, count, draw, workers, log)
     # Recorded under the whole parameter set (its plan's folder), though only what it lacked ran.
     return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw,
                      set_name=run_set(params.arms, seeds, n, count, draw), log=lambda *_: None)
