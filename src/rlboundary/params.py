@@ -163,8 +163,8 @@ NOTEBOOK_FIELDS: dict[str, list[Field]] = {
               "(the organism study used draws 1 and 2; the atlas's pre-registered draw is 3)"),
     ],
 }
-# The parameter set a notebook's own `parameters` cell mirrors (default: "default"): the atlas's
-# default-organism run is its own set (params/atlas/), not part of the default report's budget.
+# The parameter set a notebook's own `parameters` cell mirrors (default: "default"): the whole atlas is
+# its own set (params/atlas/); the default report runs a small one (params/default/atlas.yaml).
 HOME_SETS = {"atlas": "atlas"}
 # Notebooks that sample no `models:` of their own (the atlas trains and evaluates its arms itself).
 NOTEBOOKS_WITHOUT_MODELS = ("atlas",)
