@@ -104,8 +104,8 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
     main-set evaluation (the RL runs are still trained: the confirmation needs them). `set_name`: the
     parameter set the run is recorded under (default: these arms and seeds; a caller running only
     what a set lacks passes the set's, `atlas_plan.run_set`)."""
-    from .atlas import atlas_dir, get_arm
-    from .atlas_plan import run_set
+    from .atlas import get_arm
+    from .atlas_plan import run_set, set_dir
 
     for a in arms:
         get_arm(a)  # a bad name stops here, before anything runs
@@ -144,7 +144,7 @@ def run_atlas(arms: list[str], preset: str, seeds: list[int], n: int, backend: s
            "unit_processes": [{"arm": a, "seed": s, **seen} for (a, s), (_, _, seen) in zip(units, results)],
            "units": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in records],
            "confirmations": [{"arm": r["arm"], "seed": r["seed"], "seconds": r["seconds"]} for r in confirmations]}
-    out = atlas_dir(preset) / "runs" / set_name
+    out = set_dir(preset, set_name)
     out.mkdir(parents=True, exist_ok=True)
     (out / "run.json").write_text(json.dumps(run, indent=1))
     log(f"[atlas] {len(units)} units in {wall:.0f} s wall")

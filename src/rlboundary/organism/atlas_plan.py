@@ -74,13 +74,20 @@ def run_set(arms, seeds, n: int, confirm: int = 0, draw: int = 1, confirm_only: 
             + f"-{digest}")
 
 
+def set_dir(preset: str, set_name: str) -> Path:
+    """The folder parameter set `set_name` (`run_set`) writes its plan.json and run.json to."""
+    from .atlas import atlas_dir
+
+    return atlas_dir(preset) / "runs" / set_name
+
+
 def run_records(preset: str, set_name: str) -> tuple[Path, Path]:
     """(plan.json, run.json) of parameter set `set_name` (`run_set`). Outputs written before session
     22 kept one pair per preset, directly in outputs/atlas/<preset>/: that pair is read for the set
     its plan was made for, so an older directory still shows its run beside its plan."""
     from .atlas import atlas_dir
 
-    folder = atlas_dir(preset) / "runs" / set_name
+    folder = set_dir(preset, set_name)
     legacy = atlas_dir(preset) / "plan.json"
     if not folder.is_dir() and legacy.is_file():
         old = json.loads(legacy.read_text())
@@ -90,25 +97,27 @@ def run_records(preset: str, set_name: str) -> tuple[Path, Path]:
     return folder / "plan.json", folder / "run.json"
 
 
-def plan_before_run(arms, preset: str, seeds, n: int, confirm: int, draw: int, workers: int, log=print) -> None:
+def plan_before_run(arms, preset: str, seeds, n: int, confirm: int, draw: int, workers: int, log=print) -> str:
     """The set's plan, written before a run of what it lacks (`rlboundary report` and the atlas notebook
     call this), priced from this outputs directory, so the run is compared with a prediction made before
     it. Unless a plan made since the set's last run is waiting for this run (`rlboundary plan`, perhaps
     priced `--costs-from` another directory): that is the prediction, and is kept. Without
-    measurements here (a fresh directory), no plan: said, not an error."""
-    plan_file, run_file = run_records(preset, run_set(arms, seeds, n, confirm, draw))
+    measurements here (a fresh directory), no plan: said, not an error. Returns the set's name
+    (`run_set`), which the run is recorded under."""
+    name = run_set(arms, seeds, n, confirm, draw)
+    plan_file, run_file = run_records(preset, name)
     if plan_file.is_file() and (not run_file.is_file() or run_file.stat().st_mtime < plan_file.stat().st_mtime):
         made = json.loads(plan_file.read_text())
         log(f"[atlas] the plan made before this run ({made.get('created', '?')}): predicted "
             f"{made['predicted_seconds']:.0f} s")
-        return
+        return name
     try:
         plan = plan_atlas(arms, preset, seeds, n, confirm=confirm, draw=draw, workers=workers)
     except UserError as err:
         log(f"[atlas] no prediction: {err.problem}")
-        return
-    log(f"[atlas] plan: predicted {plan['predicted_seconds']:.0f} s with {workers} unit(s) at a time "
-        f"({plan_file.parent.name})")
+        return name
+    log(f"[atlas] plan: predicted {plan['predicted_seconds']:.0f} s with {workers} unit(s) at a time ({name})")
+    return name
 
 
 def _stage_records(preset: str) -> list[tuple[str, dict]]:
@@ -241,7 +250,7 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
     that many at a time (`makespan`, each unit at its one-after-another price); `costs`: the measured
     inputs to use (default: this outputs directory's, `measured_costs`)."""
     from ..models import weights_digest
-    from .atlas import arm_preset, atlas_dir, checkpoint_models, checkpoints_along, get_arm, load_unit, stage_dirs
+    from .atlas import arm_preset, checkpoint_models, checkpoints_along, get_arm, load_unit, stage_dirs
     from .atlas_backends import unit_threads
     from .atlas_confirm import NULL, load_confirmation
     from .benchmark import load_problems
@@ -351,7 +360,7 @@ def plan_atlas(arms: list[str], preset: str, seeds: list[int], n: int, eval_seed
                             "evaluation seconds per sample as measured (vLLM start-up amortised)"],
             "created": time.strftime("%Y-%m-%d %H:%M:%S")}
     if write:
-        path = atlas_dir(preset) / "runs" / run_set(arms, seeds, n, confirm, draw, confirm_only) / "plan.json"
+        path = set_dir(preset, run_set(arms, seeds, n, confirm, draw, confirm_only)) / "plan.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(plan, indent=1))
     return plan

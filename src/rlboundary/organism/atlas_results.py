@@ -74,7 +74,7 @@ def run_missing_side_by_side(params, seeds, count: int, log=lambda *_: None):
     from .atlas import load_unit
     from .atlas_backends import run_atlas
     from .atlas_confirm import load_confirmation
-    from .atlas_plan import plan_before_run, run_set
+    from .atlas_plan import plan_before_run
     from .schedule import default_workers
 
     preset, n, draw = params.organism_preset, params.n, params.get("confirmation_draw", 1)
@@ -87,10 +87,10 @@ def run_missing_side_by_side(params, seeds, count: int, log=lambda *_: None):
     arms = [a for a in params.arms if a in {m for m, _ in missing}]
     chosen = [s for s in seeds if s in {m for _, m in missing}]
     workers = max(1, min(default_workers(), len(arms) * len(chosen)))
-    plan_before_run(params.arms, preset, seeds, n, count, draw, workers, log)
+    name = plan_before_run(params.arms, preset, seeds, n, count, draw, workers, log)
     # Recorded under the whole parameter set (its plan's folder), though only what it lacked ran.
-    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw,
-                     set_name=run_set(params.arms, seeds, n, count, draw), log=lambda *_: None)
+    return run_atlas(arms, preset, chosen, n, workers=workers, confirm=count, draw=draw, set_name=name,
+                     log=lambda *_: None)
 
 
 def ensure_units(arms, preset: str, seeds, n: int, eval_seed: int = 0, log=print) -> list[dict]:
